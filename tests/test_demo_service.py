@@ -1,0 +1,158 @@
+from datetime import datetime
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from wapshop.extensions import db
+from wapshop.images import IMAGE_SIZES, image_path
+from wapshop.models import Category, CodCoverage, Collection, Deal, Product, Region
+from wapshop.services import demo, search
+
+# 14:30 in Beijing.
+NOW = datetime(2013, 5, 20, 6, 30)
+
+
+@pytest.fixture
+def demo_app(app, tmp_path):
+    with app.app_context():
+        demo.load_demo(tmp_path / "media", now=NOW)
+        db.session.commit()
+    return app
+
+
+def count(stmt) -> int:
+    return db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+
+
+def test_load_demo_creates_active_products_in_subcategories(demo_app):
+    with demo_app.app_context():
+        products = db.session.scalars(select(Product).where(Product.active)).all()
+        assert len(products) >= 200
+        for product in products:
+            assert product.category.parent is not None
+            assert product.category.parent.parent is None
+            assert 1 <= len(product.title) <= 24
+            assert 2 <= len(product.specs) <= 5
+
+
+def test_load_demo_has_sold_out_and_low_stock_products(demo_app):
+    with demo_app.app_context():
+        assert count(select(Product).where(Product.stock == 0)) > 0
+        assert count(select(Product).where(Product.stock.between(1, 50))) > 0
+
+
+def test_load_demo_prices_market_above_shop(demo_app):
+    with demo_app.app_context():
+        assert count(select(Product)) > 0
+        assert count(select(Product).where(Product.market_price_fen <= Product.shop_price_fen)) == 0
+        cheap = count(select(Product).where(Product.shop_price_fen < 150_00))
+        assert cheap > count(select(Product)) / 2
+
+
+def test_load_demo_creates_the_three_collections(demo_app):
+    with demo_app.app_context():
+        collections = {c.slug: c for c in db.session.scalars(select(Collection))}
+        assert set(collections) == {"phones", "back-to-school", "couples"}
+        for collection in collections.values():
+            assert 8 <= len(collection.products) <= 15
+        assert collections["phones"].shown_to("wml")
+        assert not collections["couples"].shown_to("wml")
+        assert collections["couples"].shown_to("touch")
+
+
+@pytest.mark.parametrize(
+    "now",
+    [NOW, datetime(2013, 5, 20, 15, 59), datetime(2013, 5, 20, 16, 1)],
+    ids=["afternoon", "just-before-midnight", "just-after-midnight"],
+)
+def test_load_demo_runs_deals_at_now(app, tmp_path, now):
+    with app.app_context():
+        demo.load_demo(tmp_path / "media", now=now)
+        deals = db.session.scalars(select(Deal)).all()
+        running = [d for d in deals if d.running_at(now)]
+        assert 8 <= len(running) <= 12
+        assert len([d for d in deals if d.starts_at > now]) == 2
+        assert len([d for d in deals if d.ends_at <= now]) == 1
+        assert any(d.shown_to("wml") for d in running)
+        assert any(not d.shown_to("wml") and d.shown_to("touch") for d in running)
+
+
+def test_load_demo_deal_prices_below_shop_price(demo_app):
+    with demo_app.app_context():
+        deals = db.session.scalars(select(Deal)).all()
+        for deal in deals:
+            assert 0 < deal.deal_price_fen < deal.product.shop_price_fen
+            assert 0 <= deal.sold <= deal.quantity <= deal.product.stock
+            assert 1 <= deal.per_buyer_limit <= 3
+        assert sum(d.deal_price_fen < 50_00 for d in deals) > len(deals) / 2
+
+
+def test_load_demo_gives_every_city_a_district(demo_app):
+    with demo_app.app_context():
+        provinces = db.session.scalars(select(Region.name).where(Region.level == 1)).all()
+        assert len(provinces) == 31
+        assert {"北京市", "广东省", "西藏自治区", "新疆维吾尔自治区"} <= set(provinces)
+        district = aliased(Region)
+        childless = select(Region.code).where(
+            Region.level == 2,
+            ~select(district.code).where(district.parent_code == Region.code).exists(),
+        )
+        assert count(select(Region).where(Region.level == 2)) > 300
+        assert db.session.scalars(childless).all() == []
+        assert db.session.get(Region, "440305").name == "南山区"
+        assert db.session.get(Region, "440305").parent_code == "440300"
+
+
+def test_load_demo_leaves_a_province_without_cod(demo_app):
+    with demo_app.app_context():
+        covered = db.session.scalars(select(CodCoverage.region_code)).all()
+        provinces = db.session.scalars(select(Region.code).where(Region.level == 1)).all()
+        uncovered = [p for p in provinces if not any(c[:2] == p[:2] for c in covered)]
+        assert "540000" in uncovered
+        assert set(covered) <= set(db.session.scalars(select(Region.code)))
+        assert db.session.get(CodCoverage, ("440300", "顺丰")).priority == 1
+
+
+def test_load_demo_twice_adds_nothing(demo_app, tmp_path):
+    with demo_app.app_context():
+        tables = (Product, Category, Collection, Deal, Region, CodCoverage)
+        before = [count(select(model)) for model in tables]
+        assert demo.load_demo(tmp_path / "media", now=NOW) == 0
+        demo.load_regions()
+        assert [count(select(model)) for model in tables] == before
+
+
+def test_load_demo_writes_both_image_sizes(demo_app, tmp_path):
+    with demo_app.app_context():
+        names = db.session.scalars(select(Product.image)).all()
+    assert names and all(names)
+    for name in names[:20]:
+        for size, dimensions in IMAGE_SIZES.items():
+            path = tmp_path / "media" / image_path(name, size)
+            with Image.open(path) as image:
+                assert image.format == "JPEG"
+                assert image.size == dimensions
+        assert (tmp_path / "media" / image_path(name, "s")).stat().st_size < 2048
+
+
+def test_load_demo_products_found_by_a_two_character_word(demo_app):
+    with demo_app.app_context():
+        product = db.session.scalars(select(Product).where(Product.title.contains("板鞋"))).first()
+        found = db.session.scalars(search.matching_products("板鞋")).all()
+        assert product in found
+        assert all("板鞋" in p.title for p in found)
+
+
+def test_make_bulk_catalog_adds_searchable_products(app):
+    with app.app_context():
+        assert demo.make_bulk_catalog(2000) == 2000
+        db.session.commit()
+    with app.app_context():
+        assert count(select(Product)) == 2000
+        assert count(select(Category).where(Category.parent_id.is_(None))) >= 5
+        word = "手机"
+        expected = count(select(Product).where(Product.title.contains(word)))
+        assert expected > 0
+        assert count(search.matching_products(word)) == expected

@@ -1,0 +1,57 @@
+"""WapShop: a storefront for feature phones and smartphones, and its back office."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    configure(app, test_config)
+
+    from wapshop import commands, errors, sessions, templating
+    from wapshop.extensions import babel, db, login, migrate
+    from wapshop.i18n import select_locale
+    from wapshop.rendering import choose_rendition, finish_response
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    login.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    sessions.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+    commands.init_app(app)
+
+    app.before_request(choose_rendition)
+    app.after_request(finish_response)
+
+    from wapshop.views import account, catalog, checkout, media, orders
+
+    for module in (catalog, checkout, orders, account, media):
+        app.register_blueprint(module.bp)
+    return app
+
+
+def configure(app: Flask, test_config: dict | None) -> None:
+    """defaults < instance/config.py < WAPSHOP_* environment < the test mapping."""
+    app.config.from_object("wapshop.config.Defaults")
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("WAPSHOP")
+    if test_config:
+        app.config.update(test_config)
+    url = app.config["DATABASE_URL"]
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        url = "sqlite:///" + os.path.join(app.instance_path, url.removeprefix("sqlite:///"))
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config.setdefault("MEDIA_DIR", os.path.join(app.instance_path, "media"))

@@ -1,0 +1,45 @@
+from flask_babel import lazy_gettext as _l
+from wtforms import HiddenField, StringField, ValidationError
+from wtforms.validators import DataRequired, Length
+
+from wapshop.forms import ShopForm, mainland_mobile
+from wapshop.services.checkout import MAX_QUANTITY
+
+
+def _quantity(form, field) -> None:
+    text = (field.data or "").strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_QUANTITY:
+        raise ValidationError(_l("数量请填 1 到 %(n)d 之间的数字。", n=MAX_QUANTITY))
+    field.data = str(int(text))
+
+
+def _optional_int(form, field) -> None:
+    if field.data and not field.data.isdigit():
+        raise ValidationError(_l("页面已过期，请再提交一次。"))
+
+
+class OrderForm(ShopForm):
+    token = HiddenField(validators=[DataRequired(), Length(min=16, max=64)])
+    # What the buyer was shown; the server's price is charged, these only detect a change.
+    price = HiddenField(validators=[_optional_int])
+    deal = HiddenField(validators=[_optional_int])
+    region = HiddenField(validators=[DataRequired(_l("请选择收货地区。"))])
+    quantity = StringField(_l("数量"), default="1", validators=[_quantity])
+    name = StringField(
+        _l("收货人"),
+        filters=[lambda s: s.strip() if s else s],
+        validators=[
+            DataRequired(_l("请填写收货人姓名。")),
+            Length(max=20, message=_l("姓名最多20个字。")),
+        ],
+    )
+    phone = StringField(_l("手机号"), validators=[DataRequired(_l("请填写手机号。")), mainland_mobile])
+    street = StringField(
+        _l("详细地址"),
+        filters=[lambda s: s.strip() if s else s],
+        validators=[
+            DataRequired(_l("请填写详细地址。")),
+            Length(min=4, max=120, message=_l("详细地址请写4到120个字（街道、门牌号）。")),
+        ],
+    )
+    payment = StringField(_l("付款方式"), default="cod", validators=[DataRequired(_l("请选择付款方式。"))])

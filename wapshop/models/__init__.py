@@ -1,0 +1,35 @@
+"""All models, imported here so that migrations and the app see every table."""
+
+from wapshop.models.accounts import Address, Buyer
+from wapshop.models.catalog import (
+    Category,
+    Collection,
+    Deal,
+    Product,
+    SearchTerm,
+    Seller,
+    collection_products,
+)
+from wapshop.models.geo import CodCoverage, Region
+from wapshop.models.orders import Order, OrderEvent, OrderItem, OrderStatus
+from wapshop.models.web import ThrottleHit, WebSession
+
+__all__ = [
+    "Address",
+    "Buyer",
+    "Category",
+    "CodCoverage",
+    "Collection",
+    "Deal",
+    "Order",
+    "OrderEvent",
+    "OrderItem",
+    "OrderStatus",
+    "Product",
+    "Region",
+    "SearchTerm",
+    "Seller",
+    "ThrottleHit",
+    "WebSession",
+    "collection_products",
+]

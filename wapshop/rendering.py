@@ -1,0 +1,86 @@
+"""Which rendition a request gets, and rendering a page in it.
+
+Order of choice: an explicit ?ver= (remembered in the session) → the Accept header (WML-only
+browsers) → the User-Agent. Views compute their data once and call render_page; they never
+branch on the rendition."""
+
+import gzip
+
+from flask import abort, current_app, g, render_template, request, session
+from flask_babel import gettext as _
+
+from wapshop.devices import rendition_for_ua
+from wapshop.models.base import RENDITIONS
+
+XHTML_TYPES = ("application/vnd.wap.xhtml+xml", "application/xhtml+xml")
+WML_TYPE = "text/vnd.wap.wml"
+# color shares basic's XHTML-MP pages, swapping in thumbnails; touch has its own catalogue
+# pages and reuses basic's form pages inside its own layout and macros (see templating.tpl).
+TEMPLATE_FALLBACK = {"color": ("color", "basic"), "touch": ("touch", "basic")}
+RENDITION_LABELS = {"wml": "WAP1", "basic": "简版", "color": "彩版", "touch": "触屏版"}
+
+
+def _wml_only() -> bool:
+    """The client names WML and none of the XHTML or HTML types."""
+    named = {mime for mime, _q in request.accept_mimetypes if mime != "*/*"}
+    return WML_TYPE in named and not named & {*XHTML_TYPES, "text/html"}
+
+
+def choose_rendition() -> None:
+    """before_request hook: sets g.rendition; an unknown ?ver= is a 400."""
+    g.rendition = session.get("ver") or (
+        "wml" if _wml_only() else rendition_for_ua(request.user_agent.string)
+    )
+    ver = request.args.get("ver")
+    if ver is not None:
+        if ver not in RENDITIONS:
+            abort(400, _("没有这个版本：可选 wml、basic、color、touch。"))
+        if session.get("ver") != ver:
+            session["ver"] = ver
+        g.rendition = ver
+
+
+def content_type(rendition: str) -> str:
+    if rendition == "wml":
+        return f"{WML_TYPE}; charset=utf-8"
+    if rendition in ("basic", "color"):
+        named = {mime for mime, _q in request.accept_mimetypes}
+        for mime in XHTML_TYPES:
+            if mime in named:
+                return f"{mime}; charset=utf-8"
+    return "text/html; charset=utf-8"
+
+
+def render_page(template: str, **context):
+    """Render templates/<rendition>/<template> as a response with the rendition's type."""
+    rendition = g.get("rendition") or "touch"
+    names = [f"{r}/{template}" for r in TEMPLATE_FALLBACK.get(rendition, (rendition,))]
+    body = render_template(names, **context)
+    response = current_app.response_class(body)
+    response.headers["Content-Type"] = content_type(rendition)
+    return response
+
+
+def finish_response(response):
+    """after_request: validators so a refresh can cost a 304, then gzip when accepted."""
+    response.vary.update(("User-Agent", "Accept", "Accept-Encoding"))
+    if (
+        request.method in ("GET", "HEAD")
+        and response.status_code == 200
+        and not response.direct_passthrough
+        and response.mimetype != "application/octet-stream"
+    ):
+        if "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "private, no-cache"
+        response.add_etag()
+        response.make_conditional(request)
+    if (
+        response.status_code == 200
+        and not response.direct_passthrough
+        and "gzip" in request.headers.get("Accept-Encoding", "")
+        and "Content-Encoding" not in response.headers
+        and len(response.get_data()) > 512
+    ):
+        response.set_data(gzip.compress(response.get_data(), compresslevel=6))
+        response.headers["Content-Encoding"] = "gzip"
+    return response

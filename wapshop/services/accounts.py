@@ -1,0 +1,67 @@
+"""Buyer accounts: phone + password, and the addresses they remember."""
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from wapshop.extensions import db
+from wapshop.models import Address, Buyer
+from wapshop.models.base import utcnow
+
+# Checked against when the phone has no account, so a miss costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not a password")
+
+
+class PhoneTaken(Exception):
+    """An account already uses this phone."""
+
+
+def register(phone: str, password: str) -> Buyer:
+    """Create an account (scrypt, salted). Raises PhoneTaken. Flushes; the caller commits."""
+    if db.session.scalar(select(Buyer.id).where(Buyer.phone == phone)) is not None:
+        raise PhoneTaken(phone)
+    buyer = Buyer(phone=phone, password_hash=generate_password_hash(password))
+    db.session.add(buyer)
+    db.session.flush()
+    return buyer
+
+
+def authenticate(phone: str, password: str) -> Buyer | None:
+    buyer = db.session.scalar(select(Buyer).where(Buyer.phone == phone))
+    if buyer is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    return buyer if check_password_hash(buyer.password_hash, password) else None
+
+
+def remember_address(buyer_id: int, receiver_name: str, phone: str, region_code: str, street: str):
+    """Keep the address an order went to, most recent first (flushes; the caller commits)."""
+    address = db.session.scalar(
+        select(Address).where(
+            Address.buyer_id == buyer_id,
+            Address.receiver_name == receiver_name,
+            Address.phone == phone,
+            Address.region_code == region_code,
+            Address.street == street,
+        )
+    )
+    if address is None:
+        address = Address(
+            buyer_id=buyer_id,
+            receiver_name=receiver_name,
+            phone=phone,
+            region_code=region_code,
+            street=street,
+        )
+        db.session.add(address)
+    address.last_used_at = utcnow()
+    db.session.flush()
+    return address
+
+
+def last_address(buyer_id: int) -> Address | None:
+    return db.session.scalar(
+        select(Address)
+        .where(Address.buyer_id == buyer_id)
+        .order_by(Address.last_used_at.desc(), Address.id.desc())
+        .limit(1)
+    )

@@ -1,0 +1,114 @@
+"""What the storefront shows: today's deals, collections, categories and products."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from wapshop.extensions import db
+from wapshop.models import Category, Collection, Deal, Product
+from wapshop.models import collection_products as collection_links
+from wapshop.services import search
+from wapshop.services.pagination import Page, paginate
+
+
+class NotFound(LookupError):
+    """No such active product, category or collection."""
+
+
+@dataclass(frozen=True)
+class Home:
+    deals: list[Deal]
+    collections: list[Collection]
+    categories: list[Category]
+
+
+def running_deals(now: datetime):
+    return (
+        select(Deal)
+        .join(Deal.product)
+        .options(joinedload(Deal.product))
+        .where(
+            Deal.starts_at <= now,
+            Deal.ends_at > now,
+            Deal.stopped.is_(False),
+            Product.active.is_(True),
+        )
+        .order_by(Deal.position, Deal.id)
+    )
+
+
+def home(rendition: str, now: datetime, max_deals: int) -> Home:
+    """The home page's mix for a rendition: its deals first, then collections, categories."""
+    deals = [d for d in db.session.scalars(running_deals(now)) if d.shown_to(rendition)]
+    collections = db.session.scalars(
+        select(Collection).where(Collection.active.is_(True)).order_by(Collection.position)
+    ).all()
+    return Home(
+        deals=deals[:max_deals],
+        collections=[c for c in collections if c.shown_to(rendition)],
+        categories=top_categories(),
+    )
+
+
+def top_categories() -> list[Category]:
+    return list(
+        db.session.scalars(
+            select(Category).where(Category.parent_id.is_(None)).order_by(Category.position)
+        )
+    )
+
+
+def category(category_id: int) -> Category:
+    found = db.session.get(Category, category_id)
+    if found is None:
+        raise NotFound(category_id)
+    return found
+
+
+def category_products(cat: Category, number: int, per_page: int) -> Page:
+    """Active products of a category and, for a top-level one, of its subcategories."""
+    ids = [cat.id, *(child.id for child in cat.children)]
+    stmt = (
+        select(Product)
+        .where(Product.category_id.in_(ids), Product.active.is_(True))
+        .order_by(Product.id.desc())
+    )
+    return paginate(stmt, number, per_page)
+
+
+def collection(slug: str, rendition: str) -> Collection:
+    found = db.session.scalar(select(Collection).where(Collection.slug == slug))
+    if found is None or not found.active or not found.shown_to(rendition):
+        raise NotFound(slug)
+    return found
+
+
+def collection_products(coll: Collection, number: int, per_page: int) -> Page:
+    link = collection_links
+    stmt = (
+        select(Product)
+        .join(link, link.c.product_id == Product.id)
+        .where(link.c.collection_id == coll.id, Product.active.is_(True))
+        .order_by(link.c.position, Product.id)
+    )
+    return paginate(stmt, number, per_page)
+
+
+def product(product_id: int) -> Product:
+    found = db.session.get(Product, product_id)
+    if found is None or not found.active:
+        raise NotFound(product_id)
+    return found
+
+
+def current_deal(product_id: int, now: datetime) -> Deal | None:
+    """The deal on this product running now, if any. Its price is everyone's price."""
+    return db.session.scalar(running_deals(now).where(Deal.product_id == product_id).limit(1))
+
+
+def search_products(query: str, number: int, per_page: int) -> Page | None:
+    """A page of products matching the query, or None when there is nothing to search for."""
+    stmt = search.matching_products(query)
+    return None if stmt is None else paginate(stmt, number, per_page)

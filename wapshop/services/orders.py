@@ -1,0 +1,97 @@
+"""An order after it is placed: who may see it, finding it again, cancelling it."""
+
+from sqlalchemy import select, update
+
+from flask_babel import lazy_gettext as _l
+
+from wapshop.extensions import db
+from wapshop.models import Deal, Order, OrderEvent, OrderStatus, Product
+from wapshop.models.orders import BUYER_CANCELLABLE
+from wapshop.models.base import utcnow
+
+# What a first-time buyer reads for each status.
+STATUS_TEXT = {
+    OrderStatus.AWAITING_PAYMENT: _l("等待付款"),
+    OrderStatus.PAID: _l("已付款，等待审核地址"),
+    OrderStatus.PLACED: _l("已下单，等待审核收货地址"),
+    OrderStatus.ADDRESS_OK: _l("地址已审核，客服将致电确认"),
+    OrderStatus.ADDRESS_INVALID: _l("地址无法送达，客服会联系您"),
+    OrderStatus.CONFIRMED: _l("电话已确认，等待发货"),
+    OrderStatus.SHIPPED: _l("已发货，请保持电话畅通"),
+    OrderStatus.DELIVERED: _l("已签收付款"),
+    OrderStatus.REFUSED: _l("已拒收"),
+    OrderStatus.SETTLED: _l("已完成"),
+    OrderStatus.CANCELLED: _l("已取消"),
+    OrderStatus.RETURN_REQUESTED: _l("退换货申请中"),
+    OrderStatus.RETURNED: _l("已退货"),
+    OrderStatus.REFUNDED: _l("已退款"),
+}
+
+
+class NotCancellable(Exception):
+    """The order has shipped (or is already cancelled)."""
+
+
+def by_number(number: str) -> Order | None:
+    if not number.isdigit() or len(number) > 12:
+        return None
+    return db.session.scalar(select(Order).where(Order.number == number))
+
+
+def lookup(phone: str, number: str) -> Order | None:
+    """A guest's order by phone and number; None unless both match."""
+    order = by_number(number)
+    return order if order is not None and order.phone == phone else None
+
+
+def may_view(order: Order, buyer_id: int | None, session_numbers) -> bool:
+    """Its buyer, or the session that placed or looked it up. Nobody by guessing numbers."""
+    if buyer_id is not None and order.buyer_id == buyer_id:
+        return True
+    return order.number in session_numbers
+
+
+def of_buyer(buyer_id: int, limit: int = 50) -> list[Order]:
+    return list(
+        db.session.scalars(
+            select(Order)
+            .where(Order.buyer_id == buyer_id)
+            .order_by(Order.created_at.desc(), Order.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def cancel(order: Order, actor: str, note: str = "") -> None:
+    """Cancel before shipping and put the stock and deal units back, exactly once even when
+    two requests race (the status change is a conditional UPDATE). Raises NotCancellable."""
+    moved = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status.in_([s.value for s in BUYER_CANCELLABLE]))
+        .values(status=OrderStatus.CANCELLED, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        raise NotCancellable(order.number)
+    previous = order.status
+    for item in order.items:
+        db.session.execute(
+            update(Product)
+            .where(Product.id == item.product_id)
+            .values(stock=Product.stock + item.quantity)
+        )
+        if item.deal_id is not None:
+            db.session.execute(
+                update(Deal).where(Deal.id == item.deal_id).values(sold=Deal.sold - item.quantity)
+            )
+    db.session.add(
+        OrderEvent(
+            order_id=order.id,
+            actor=actor,
+            from_status=previous,
+            to_status=OrderStatus.CANCELLED,
+            note=note,
+        )
+    )
+    db.session.flush()
+    db.session.refresh(order)

@@ -1,0 +1,47 @@
+"""The bundled region table: pick lists and cash-on-delivery coverage."""
+
+from sqlalchemy import select
+
+from wapshop.extensions import db
+from wapshop.models import CodCoverage, Region
+
+DISTRICT = 3
+
+
+def get(code: str | None) -> Region | None:
+    if not code or len(code) != 6 or not code.isdigit():
+        return None
+    return db.session.get(Region, code)
+
+
+def children(code: str | None) -> list[Region]:
+    """Provinces for None, else the region's direct children, by code."""
+    stmt = select(Region).where(
+        Region.parent_code.is_(None) if code is None else Region.parent_code == code
+    )
+    return list(db.session.scalars(stmt.order_by(Region.code)))
+
+
+def path(region: Region) -> list[Region]:
+    """[province, city, district] down to `region`."""
+    chain = [region]
+    while chain[0].parent_code:
+        chain.insert(0, db.session.get(Region, chain[0].parent_code))
+    return chain
+
+
+def full_name(region: Region) -> str:
+    names = [r.name for r in path(region)]
+    # Municipalities repeat themselves (北京市 › 北京市 › 朝阳区): say it once.
+    return "".join(n for i, n in enumerate(names) if i == 0 or n != names[i - 1])
+
+
+def cod_carrier(region: Region) -> str | None:
+    """The preferred carrier collecting cash in this region or any region above it."""
+    codes = [r.code for r in path(region)]
+    return db.session.scalar(
+        select(CodCoverage.carrier)
+        .where(CodCoverage.region_code.in_(codes))
+        .order_by(CodCoverage.priority, CodCoverage.carrier)
+        .limit(1)
+    )

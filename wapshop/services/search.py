@@ -1,0 +1,78 @@
+"""Product title search that works for Chinese on SQLite and PostgreSQL alike.
+
+Titles are indexed into search_terms as CJK unigrams and bigrams plus Latin/digit words and
+their prefixes. A query becomes a handful of terms; a product matches when it has all of them.
+Every lookup is an equality on the indexed `term` column, so cost follows the number of
+matches, not the size of the catalogue (no LIKE '%…%' scan)."""
+
+import re
+import unicodedata
+
+from sqlalchemy import delete, func, select
+
+from wapshop.extensions import db
+from wapshop.models import Product, SearchTerm
+
+MAX_QUERY_CHARS = 60
+MAX_QUERY_TERMS = 8
+MAX_PREFIX = 12
+_RUNS = re.compile(r"([\u3400-\u9fff\uf900-\ufaff]+)|([0-9a-z]+)")
+
+
+def _runs(text: str):
+    text = unicodedata.normalize("NFKC", text).lower()
+    for cjk, word in _RUNS.findall(text):
+        yield cjk, word
+
+
+def index_terms(title: str) -> set[str]:
+    """Every term a title is findable by."""
+    terms: set[str] = set()
+    for cjk, word in _runs(title):
+        if cjk:
+            terms.update(cjk)
+            terms.update(cjk[i : i + 2] for i in range(len(cjk) - 1))
+        else:
+            terms.update(word[:n] for n in range(1, min(len(word), MAX_PREFIX) + 1))
+    return terms
+
+
+def query_terms(query: str) -> list[str]:
+    """The terms a query needs, at most MAX_QUERY_TERMS of them, in order of appearance."""
+    terms: list[str] = []
+    for cjk, word in _runs(query[:MAX_QUERY_CHARS]):
+        if cjk:
+            parts = [cjk] if len(cjk) == 1 else [cjk[i : i + 2] for i in range(len(cjk) - 1)]
+        else:
+            parts = [word[:MAX_PREFIX]]
+        terms.extend(p for p in parts if p not in terms)
+    return terms[:MAX_QUERY_TERMS]
+
+
+def reindex(products: list[Product]) -> None:
+    """Replace the index rows of these products (flushes; the caller commits)."""
+    ids = [p.id for p in products]
+    db.session.execute(delete(SearchTerm).where(SearchTerm.product_id.in_(ids)))
+    rows = [{"term": t, "product_id": p.id} for p in products for t in index_terms(p.title)]
+    if rows:
+        db.session.execute(SearchTerm.__table__.insert(), rows)
+
+
+def matching_products(query: str):
+    """A select of active products whose titles hold every term of the query, newest first.
+
+    Returns None when the query has nothing searchable (empty, punctuation, control chars)."""
+    terms = query_terms(query)
+    if not terms:
+        return None
+    hits = (
+        select(SearchTerm.product_id)
+        .where(SearchTerm.term.in_(terms))
+        .group_by(SearchTerm.product_id)
+        .having(func.count() == len(terms))
+    )
+    return (
+        select(Product)
+        .where(Product.id.in_(hits), Product.active.is_(True))
+        .order_by(Product.id.desc())
+    )

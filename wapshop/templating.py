@@ -1,0 +1,121 @@
+"""What every template may use: the money filter, countdowns, URLs for assets and switches."""
+
+import hashlib
+from datetime import datetime, timezone
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import current_app, g, request, url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from wapshop.money import format_fen
+from wapshop.rendering import RENDITION_LABELS, TEMPLATE_FALLBACK
+from wapshop.sessions import sid_fields
+from wapshop.models.base import RENDITIONS, utcnow
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def countdown(ends_at: datetime, now: datetime | None = None) -> str:
+    """Server-computed time left, e.g. '还剩 3小时12分'."""
+    seconds = int(((ends_at - (now or utcnow())).total_seconds()))
+    if seconds <= 0:
+        return _("已结束")
+    hours, minutes = divmod(seconds // 60, 60)
+    if hours >= 24:
+        return _("还剩 %(d)d天%(h)d小时", d=hours // 24, h=hours % 24)
+    if hours:
+        return _("还剩 %(h)d小时%(m)d分", h=hours, m=minutes)
+    return _("还剩 %(m)d分", m=max(minutes, 1))
+
+
+def wml_text(value) -> Markup:
+    """Escape for WML, where '$' starts a variable reference and must be doubled."""
+    return Markup(str(Markup.escape(value)).replace("$", "$$"))
+
+
+@cache
+def _fingerprint(path: str) -> str:
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()[:10]
+
+
+def static_url(filename: str) -> str:
+    """A fingerprinted static URL, cached for a year by the browser (see config)."""
+    digest = _fingerprint(str(Path(current_app.static_folder) / filename))
+    return url_for("static", filename=filename, v=digest)
+
+
+def rendition_switch() -> list[tuple[str, str | None]]:
+    """The footer's 简版 | 彩版 | 触屏版 links: (label, url or None for the current one)."""
+    args = {k: v for k, v in request.args.items() if k not in ("ver", "sid")}
+    endpoint = request.endpoint or "catalog.home"
+    view_args = request.view_args or {}
+    if request.method != "GET" or endpoint.startswith("static"):
+        endpoint, view_args, args = "catalog.home", {}, {}
+    return [
+        (
+            RENDITION_LABELS[r],
+            None if r == g.get("rendition") else url_for(endpoint, **view_args, **args, ver=r),
+        )
+        for r in RENDITIONS
+    ]
+
+
+def page_url(page: int) -> str:
+    """The current page's URL with another ?page=."""
+    args = {k: v for k, v in request.args.items() if k != "sid"}
+    args["page"] = page
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def media_url(image: str, size: str) -> str:
+    """URL of a product image variant; the name is fingerprinted, so it is cached for good."""
+    return url_for("media.file", path=f"products/{image}-{size}.jpg")
+
+
+def tpl(name: str) -> str:
+    """The rendition's own template, else the one it falls back to (color → basic)."""
+    names = current_app.jinja_env.list_templates() if current_app.debug else _templates()
+    for rendition in TEMPLATE_FALLBACK.get(g.rendition, (g.rendition,)):
+        if f"{rendition}/{name}" in names:
+            return f"{rendition}/{name}"
+    raise LookupError(name)
+
+
+@cache
+def _templates() -> frozenset[str]:
+    return frozenset(current_app.jinja_env.list_templates())
+
+
+def hidden_pairs(form) -> list[tuple[str, str]]:
+    """(name, value) of a form's hidden fields and CSRF token, for WML postfields."""
+    return [(f.name, f._value()) for f in form if f.type in ("HiddenField", "CSRFTokenField")]
+
+
+def localtime(value: datetime) -> str:
+    """Naive UTC from the database → '11-23 14:05' in China Standard Time."""
+    return value.replace(tzinfo=timezone.utc).astimezone(CHINA).strftime("%m-%d %H:%M")
+
+
+def init_app(app) -> None:
+    app.jinja_env.filters["money"] = format_fen
+    app.jinja_env.filters["countdown"] = countdown
+    app.jinja_env.filters["wml"] = wml_text
+    app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.jinja_env.globals.update(
+        static_url=static_url,
+        rendition_switch=rendition_switch,
+        page_url=page_url,
+        sid_fields=sid_fields,
+        media_url=media_url,
+        tpl=tpl,
+        hidden_pairs=hidden_pairs,
+    )
+
+    @app.context_processor
+    def rendition_context():
+        return {"rendition": g.get("rendition", "touch"), "shop_name": app.config["SHOP_NAME"]}

@@ -1,0 +1,68 @@
+"""The storefront: home with today's deals, categories, collections, products, search."""
+
+from flask import Blueprint, abort, g, request
+from flask_babel import gettext as _
+
+from wapshop.models.base import utcnow
+from wapshop.rendering import render_page
+from wapshop.services import catalog
+from wapshop.services.pagination import PageOutOfRange
+from wapshop.views import page_arg, per_page
+
+bp = Blueprint("catalog", __name__)
+
+MAX_QUERY = 200
+
+
+def _page(fetch, *args):
+    try:
+        return fetch(*args, page_arg(), per_page())
+    except PageOutOfRange:
+        abort(404, _("没有这一页了。"))
+
+
+@bp.get("/")
+def home():
+    now = utcnow()
+    data = catalog.home(g.rendition, now, max_deals=per_page())
+    return render_page("catalog/home.html", home=data, now=now)
+
+
+@bp.get("/c/<int:category_id>")
+def category(category_id):
+    try:
+        cat = catalog.category(category_id)
+    except catalog.NotFound:
+        abort(404, _("没有这个分类。"))
+    page = _page(catalog.category_products, cat)
+    return render_page("catalog/category.html", category=cat, page=page)
+
+
+@bp.get("/z/<slug>")
+def collection(slug):
+    try:
+        coll = catalog.collection(slug, g.rendition)
+    except catalog.NotFound:
+        abort(404, _("这个专场不存在或已结束。"))
+    page = _page(catalog.collection_products, coll)
+    return render_page("catalog/collection.html", collection=coll, page=page)
+
+
+@bp.get("/p/<int:product_id>")
+def product(product_id):
+    try:
+        item = catalog.product(product_id)
+    except catalog.NotFound:
+        abort(404, _("这个商品不存在或已下架。"))
+    now = utcnow()
+    deal = catalog.current_deal(item.id, now)
+    return render_page("catalog/product.html", product=item, deal=deal, now=now)
+
+
+@bp.get("/s")
+def search():
+    query = request.args.get("q", "")
+    if len(query) > MAX_QUERY:
+        abort(400, _("搜索词太长了，请少于 %(n)d 个字。", n=MAX_QUERY))
+    page = _page(catalog.search_products, query) if query.strip() else None
+    return render_page("catalog/search.html", query=query, page=page)

@@ -1,0 +1,92 @@
+"""A buyer's orders: the list, one order with its history, cancelling, guest lookup."""
+
+from flask import Blueprint, abort, current_app, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from wapshop.extensions import db
+from wapshop.forms.orders import CancelForm, LookupForm
+from wapshop.rendering import render_page
+from wapshop.services import orders, throttle
+
+bp = Blueprint("orders", __name__)
+
+SESSION_KEY = "orders"
+REMEMBERED = 20
+
+
+def remember_order(number: str) -> None:
+    """This session placed or proved it knows this order: it may show it."""
+    known = [n for n in session.get(SESSION_KEY, []) if n != number]
+    session[SESSION_KEY] = [number, *known][:REMEMBERED]
+
+
+def viewable_order(number: str):
+    """The order, if this visitor may see it; otherwise the same 404 as a missing one."""
+    order = orders.by_number(number)
+    buyer_id = current_user.id if current_user.is_authenticated else None
+    if order is None or not orders.may_view(order, buyer_id, session.get(SESSION_KEY, [])):
+        abort(404, _("没有找到这个订单。可以用手机号和订单号查询。"))
+    return order
+
+
+@bp.get("/o")
+def mine():
+    if current_user.is_authenticated:
+        listed = orders.of_buyer(current_user.id)
+    else:
+        listed = [o for n in session.get(SESSION_KEY, []) if (o := orders.by_number(n))]
+    return render_page("orders/list.html", orders=listed, form=LookupForm(), status=orders.STATUS_TEXT)
+
+
+@bp.get("/o/<number>")
+def show(number):
+    order = viewable_order(number)
+    return render_page(
+        "orders/show.html", order=order, form=CancelForm(), status=orders.STATUS_TEXT
+    )
+
+
+@bp.post("/o/<number>/cancel")
+def cancel(number):
+    order = viewable_order(number)
+    form = CancelForm()
+    if not form.validate_on_submit():
+        return render_page(
+            "orders/show.html", order=order, form=form, status=orders.STATUS_TEXT
+        ), 400
+    actor = f"buyer:{current_user.id}" if current_user.is_authenticated else "guest"
+    try:
+        orders.cancel(order, actor, form.reason.data or "")
+    except orders.NotCancellable:
+        db.session.rollback()
+        form.form_errors.append(_("订单已发货或已取消，不能再取消。如需帮助请联系客服。"))
+        return render_page(
+            "orders/show.html", order=order, form=form, status=orders.STATUS_TEXT
+        ), 409
+    db.session.commit()
+    return redirect(url_for("orders.show", number=number), 303)
+
+
+@bp.route("/o/find", methods=["GET", "POST"])
+def find():
+    form = LookupForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        return render_page("orders/find.html", form=form), 400 if request.method == "POST" else 200
+    keys = {
+        f"lookup:phone:{form.phone.data}": current_app.config["THROTTLE_LIMIT"],
+        f"lookup:addr:{request.remote_addr}": current_app.config["THROTTLE_ADDR_LIMIT"],
+    }
+    try:
+        throttle.check(keys, current_app.config["THROTTLE_WINDOW"])
+    except throttle.Throttled as slow:
+        form.form_errors.append(_("查询次数太多，请 %(m)d 分钟后再试。", m=slow.retry_after // 60 + 1))
+        return render_page("orders/find.html", form=form), 429
+    order = orders.lookup(form.phone.data, form.number.data)
+    if order is None:
+        throttle.record_failure(keys)
+        db.session.commit()
+        form.form_errors.append(_("手机号和订单号对不上，请检查后再试。"))
+        return render_page("orders/find.html", form=form), 404
+    remember_order(order.number)
+    return redirect(url_for("orders.show", number=order.number), 303)
