@@ -24,7 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from wapshop.rendering import choose_rendition, finish_response
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     sessions.init_app(app)

@@ -22,7 +22,7 @@ class Defaults:
     # Operator gateways that may pre-fill the phone field from x-up-calling-line-id.
     TRUSTED_GATEWAYS: tuple = ()
     # Items per list page, per rendition: feature phones get short pages.
-    PAGE_SIZE = {"wml": 5, "basic": 8, "color": 8, "touch": 20}
+    PAGE_SIZE = {"wml": 4, "basic": 8, "color": 8, "touch": 20}
     WTF_CSRF_TIME_LIMIT = 3600
     MAX_CONTENT_LENGTH = 64 * 1024
     # Login and order lookup: failures allowed per key and window before refusing.

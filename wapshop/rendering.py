@@ -17,7 +17,7 @@ WML_TYPE = "text/vnd.wap.wml"
 # color shares basic's XHTML-MP pages, swapping in thumbnails; touch has its own catalogue
 # pages and reuses basic's form pages inside its own layout and macros (see templating.tpl).
 TEMPLATE_FALLBACK = {"color": ("color", "basic"), "touch": ("touch", "basic")}
-RENDITION_LABELS = {"wml": "WAP1", "basic": "简版", "color": "彩版", "touch": "触屏版"}
+RENDITION_LABELS = {"wml": "WAP1.x", "basic": "简版", "color": "彩版", "touch": "触屏版"}
 
 
 def _wml_only() -> bool:

@@ -31,6 +31,13 @@ def countdown(ends_at: datetime, now: datetime | None = None) -> str:
     return _("还剩 %(m)d分", m=max(minutes, 1))
 
 
+def deal_state(deal, now: datetime) -> str:
+    """'剩12件 还剩 3小时12分', or '已抢光' once the units are gone."""
+    if deal.remaining <= 0:
+        return _("已抢光")
+    return _("剩%(n)d件", n=deal.remaining) + " " + countdown(deal.ends_at, now)
+
+
 def wml_text(value) -> Markup:
     """Escape for WML, where '$' starts a variable reference and must be doubled."""
     return Markup(str(Markup.escape(value)).replace("$", "$$"))
@@ -101,7 +108,6 @@ def localtime(value: datetime) -> str:
 
 def init_app(app) -> None:
     app.jinja_env.filters["money"] = format_fen
-    app.jinja_env.filters["countdown"] = countdown
     app.jinja_env.filters["wml"] = wml_text
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.trim_blocks = True
@@ -113,6 +119,7 @@ def init_app(app) -> None:
         sid_fields=sid_fields,
         media_url=media_url,
         tpl=tpl,
+        deal_state=deal_state,
         hidden_pairs=hidden_pairs,
     )
 

@@ -46,8 +46,8 @@ collection_products = Table(
 class Product(db.Model):
     __tablename__ = "products"
     __table_args__ = (
-        CheckConstraint("stock >= 0", name="ck_products_stock"),
-        CheckConstraint("shop_price_fen > 0", name="ck_products_price"),
+        CheckConstraint("stock >= 0", name="stock"),
+        CheckConstraint("shop_price_fen > 0", name="price"),
         Index("ix_products_category_active", "category_id", "active", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -98,9 +98,9 @@ class Deal(db.Model):
 
     __tablename__ = "deals"
     __table_args__ = (
-        CheckConstraint("sold >= 0 AND sold <= quantity", name="ck_deals_sold"),
-        CheckConstraint("deal_price_fen > 0", name="ck_deals_price"),
-        CheckConstraint("per_buyer_limit >= 1", name="ck_deals_limit"),
+        CheckConstraint("sold >= 0 AND sold <= quantity", name="sold"),
+        CheckConstraint("deal_price_fen > 0", name="price"),
+        CheckConstraint("per_buyer_limit >= 1", name="limit"),
         Index("ix_deals_window", "starts_at", "ends_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -42,7 +42,7 @@ BUYER_CANCELLABLE = frozenset(
 class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (
-        CheckConstraint("total_fen > 0", name="ck_orders_total"),
+        CheckConstraint("total_fen > 0", name="total"),
         Index("ix_orders_phone_created", "phone", "created_at"),
         Index("ix_orders_status_created", "status", "created_at"),
     )
@@ -81,7 +81,7 @@ class Order(db.Model):
 
 class OrderItem(db.Model):
     __tablename__ = "order_items"
-    __table_args__ = (CheckConstraint("quantity >= 1", name="ck_order_items_quantity"),)
+    __table_args__ = (CheckConstraint("quantity >= 1", name="quantity"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)

@@ -1,0 +1,16 @@
+"""gunicorn -c gunicorn.conf.py wsgi:app — production settings, overridable by environment."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("WAPSHOP_BIND", "127.0.0.1:8000")
+# Requests are short and mostly wait on the database: the usual 2 × cores + 1 sync workers.
+workers = int(os.environ.get("WAPSHOP_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+# Recycle workers now and then so a slow leak never becomes an outage.
+max_requests = 5000
+max_requests_jitter = 500
+accesslog = os.environ.get("WAPSHOP_ACCESS_LOG", "-")
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss "%(a)s"'
