@@ -5,11 +5,16 @@ test in its own schema-reset database; by default each test gets its own SQLite 
 
 import os
 import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from wapshop import create_app
+from wapshop import ROOT, create_app
 from wapshop.extensions import db
 
 PG_URL = os.environ.get("WAPSHOP_TEST_DATABASE_URL", "")
@@ -64,3 +69,90 @@ def runner(app):
 def sid_of(html: str) -> str | None:
     found = re.search(r"[?&;]sid=([\w-]{22})", html)
     return found.group(1) if found else None
+
+
+@pytest.fixture(scope="module")
+def demo_app(tmp_path_factory):
+    """One app per test module with the demo catalogue loaded (read-only tests share it)."""
+    from wapshop.services import demo
+
+    tmp = tmp_path_factory.mktemp("demo")
+    app = make_app(tmp)
+    with app.app_context():
+        demo.load_demo(Path(app.config["MEDIA_DIR"]))
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """gunicorn serving a prepared app on 127.0.0.1; .url is its base URL."""
+
+    def __init__(self, app, workers: int = 2, threads: int = 1):
+        self.app = app
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        # A file, not a pipe: a chatty server must never block on a full pipe.
+        self.log = open(Path(app.config["MEDIA_DIR"]).parent / f"gunicorn-{self.port}.log", "w+b")
+        env = {
+            **os.environ,
+            "WAPSHOP_DATABASE_URL": app.config["DATABASE_URL"],
+            "WAPSHOP_SECRET_KEY": app.config["SECRET_KEY"],
+            "WAPSHOP_MEDIA_DIR": app.config["MEDIA_DIR"],
+            "WAPSHOP_BIND": f"127.0.0.1:{self.port}",
+            "WAPSHOP_WORKERS": str(workers),
+            "WAPSHOP_ACCESS_LOG": os.devnull,
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--threads", str(threads),
+             "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                if self.process.poll() is not None:
+                    self.log.seek(0)
+                    raise RuntimeError(self.log.read().decode())
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("gunicorn did not start in 20 s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(demo_app):
+    """gunicorn over the module's demo database."""
+    server = LiveServer(demo_app)
+    yield server
+    server.stop()
+
+
+def require_tool(path: str, why: str) -> None:
+    """Skip when a system tool is missing, except under CI, where nothing may be skipped."""
+    if not os.path.exists(path):
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing in CI ({why})")
+        pytest.skip(f"{path} is not installed ({why}); bin/test installs it when run as root")
