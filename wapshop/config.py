@@ -24,7 +24,8 @@ class Defaults:
     # Items per list page, per rendition: feature phones get short pages.
     PAGE_SIZE = {"wml": 4, "basic": 8, "color": 8, "touch": 20}
     WTF_CSRF_TIME_LIMIT = 3600
-    MAX_CONTENT_LENGTH = 64 * 1024
+    # Forms are small; this bounds what a request body may cost us to parse.
+    MAX_CONTENT_LENGTH = 256 * 1024
     # Login and order lookup: failures allowed per key and window before refusing.
     THROTTLE_LIMIT = 5
     THROTTLE_ADDR_LIMIT = 30

@@ -58,8 +58,9 @@ class DbSession(CallbackDict, SessionMixin):
 class DbSessionInterface(SessionInterface):
     def open_session(self, app, request):
         cookie_sid = request.cookies.get(app.config["SESSION_COOKIE_NAME"])
-        url_sid = request.args.get(SID_PARAM) or request.form.get(SID_PARAM)
-        sid = cookie_sid if _valid_sid(cookie_sid) else url_sid
+        # Forms post to URLs built by url_for, so the sid is in the query string there too;
+        # the body is never read here (before error handlers exist for this request).
+        sid = cookie_sid if _valid_sid(cookie_sid) else request.args.get(SID_PARAM)
         if _valid_sid(sid):
             row = db.session.get(WebSession, sid)
             if row is not None and row.expires_at > utcnow():
