@@ -81,7 +81,7 @@ class DbSessionInterface(SessionInterface):
         if session.replaced_sid:
             db.session.execute(delete(WebSession).where(WebSession.id == session.replaced_sid))
         if session.modified and (session or session.stored):
-            data = json.dumps(dict(session), separators=(",", ":"))
+            data = json.dumps(dict(session), separators=(",", ":"), default=str)
             changed = db.session.execute(
                 update(WebSession)
                 .where(WebSession.id == session.sid)

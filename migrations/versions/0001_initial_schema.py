@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 05:56:27.913901
+Create Date: 2026-11-23 06:01:24.609390
 
 """
 from alembic import op
@@ -185,6 +185,7 @@ def upgrade():
     sa.Column('stopped', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.CheckConstraint('deal_price_fen > 0', name=op.f('ck_deals_price')),
+    sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_deals_window')),
     sa.CheckConstraint('per_buyer_limit >= 1', name=op.f('ck_deals_limit')),
     sa.CheckConstraint('sold >= 0 AND sold <= quantity', name=op.f('ck_deals_sold')),
     sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_deals_product_id_products')),

@@ -60,7 +60,7 @@ class Product(db.Model):
     stock: Mapped[int] = mapped_column(default=0)
     # JSON list of [name, value] pairs, in display order.
     specs_json: Mapped[str] = mapped_column(Text, default="[]")
-    # Basename of the image set under static/img/products/ (…-s.jpg small, …-m.jpg medium).
+    # Fingerprinted name of the image set under MEDIA_DIR/products/ (…-s.jpg, …-m.jpg); see images.py.
     image: Mapped[str | None] = mapped_column(String(80))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -101,6 +101,7 @@ class Deal(db.Model):
         CheckConstraint("sold >= 0 AND sold <= quantity", name="sold"),
         CheckConstraint("deal_price_fen > 0", name="price"),
         CheckConstraint("per_buyer_limit >= 1", name="limit"),
+        CheckConstraint("ends_at > starts_at", name="window"),
         Index("ix_deals_window", "starts_at", "ends_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,7 +2,6 @@
 
 from flask import Blueprint, current_app, redirect, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from wapshop.extensions import db, login
@@ -12,10 +11,6 @@ from wapshop.rendering import render_page
 from wapshop.services import accounts, throttle
 
 bp = Blueprint("account", __name__)
-
-login.login_view = "account.login_page"
-login.login_message = _l("请先登录。")
-
 
 @login.user_loader
 def load_buyer(buyer_id: str):

@@ -1,0 +1,130 @@
+"""Accounts: register, log in (throttled, new sid), remembered addresses, orders list."""
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from conftest import sid_of
+from factories import COVERED, make_product, make_regions
+from test_checkout_views import confirm_form
+from wapshop.extensions import db
+from wapshop.models import Buyer, ThrottleHit
+
+PHONE, PASSWORD = "13912345678", "s3cret-pass"
+
+
+def csrf(client, url) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(url).text).group(1)
+
+
+def register(client, phone=PHONE, password=PASSWORD, confirm=None):
+    return client.post(
+        "/u/register",
+        data={"csrf_token": csrf(client, "/u/register"), "phone": phone, "password": password,
+              "confirm": confirm or password},
+    )
+
+
+def login(client, phone=PHONE, password=PASSWORD):
+    return client.post(
+        "/u/login",
+        data={"csrf_token": csrf(client, "/u/login"), "phone": phone, "password": password},
+    )
+
+
+def test_register_stores_a_slow_salted_hash_and_logs_in(app, client):
+    assert register(client, phone="+86 139-1234-5678").status_code == 303
+    with app.app_context():
+        buyer = db.session.scalar(select(Buyer))
+        assert buyer.phone == PHONE
+        assert buyer.password_hash.startswith("scrypt:") and PASSWORD not in buyer.password_hash
+    assert PHONE in client.get("/u").text
+
+
+@pytest.mark.parametrize(
+    "phone,password,confirm,message",
+    [
+        ("12345", PASSWORD, None, "11位手机号"),
+        (PHONE, "12345", None, "密码请设6到128位"),
+        (PHONE, PASSWORD, "different", "两次输入的密码不一样"),
+        (PHONE, "x" * 10_000, None, "密码请设6到128位"),
+    ],
+)
+def test_register_refuses_bad_input(app, client, phone, password, confirm, message):
+    response = register(client, phone, password, confirm)
+    assert response.status_code == 400 and message in response.text
+    with app.app_context():
+        assert db.session.scalar(select(Buyer)) is None
+
+
+def test_register_twice_with_one_phone_is_refused(client):
+    register(client)
+    client.post("/u/logout", data={"csrf_token": csrf(client, "/u")})
+    response = register(client)
+    assert response.status_code == 409 and "已经注册过了" in response.text
+
+
+def test_login_replaces_the_session_id(app):
+    phone = app.test_client(use_cookies=False)
+    with app.test_client() as setup:
+        register(setup)
+    page = phone.get("/u/login?ver=basic")
+    before = sid_of(page.text)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    response = phone.post(f"/u/login?sid={before}",
+                          data={"csrf_token": token, "phone": PHONE, "password": PASSWORD})
+    assert response.status_code == 303
+    after = re.search(r"sid=([\w-]{22})", response.headers["Location"]).group(1)
+    assert after != before
+    # The old sid is dead; the new one is logged in.
+    assert PHONE not in phone.get(f"/u?sid={before}").text
+    assert PHONE in phone.get(f"/u?sid={after}").text
+
+
+def test_wrong_passwords_are_throttled_per_phone(app, client):
+    register(client)
+    client.post("/u/logout", data={"csrf_token": csrf(client, "/u")})
+    for _ in range(app.config["THROTTLE_LIMIT"]):
+        assert login(client, password="wrong-one").status_code == 401
+    blocked = login(client)  # even the right password waits now
+    assert blocked.status_code == 429 and "分钟后再试" in blocked.text
+    with app.app_context():
+        assert db.session.query(ThrottleHit).count() == 2 * app.config["THROTTLE_LIMIT"]
+
+
+def test_unknown_phone_and_wrong_password_read_the_same(client):
+    register(client)
+    client.post("/u/logout", data={"csrf_token": csrf(client, "/u")})
+    unknown = login(client, phone="13700000000")
+    wrong = login(client, password="nope-nope")
+    assert unknown.status_code == wrong.status_code == 401
+    assert "手机号或密码不对" in unknown.text and "手机号或密码不对" in wrong.text
+
+
+def test_account_remembers_the_last_address_for_one_step_buying(app, client):
+    with app.app_context():
+        make_regions()
+        product = make_product()
+        db.session.commit()
+        pid = product.id
+    register(client)
+    form = {**confirm_form(client, pid), "street": "桃园路2号", "name": "李四"}
+    assert client.post(f"/buy/{pid}", data=form).status_code == 303
+    # Next time the confirmation opens straight on the form, pre-filled.
+    page = client.get(f"/buy/{pid}").text
+    assert 'value="桃园路2号"' in page and 'value="李四"' in page and f'value="{COVERED}"' in page
+    listed = client.get("/o").text
+    assert listed.count("/o/") >= 1
+
+
+def test_login_redirects_only_to_our_own_pages(client):
+    register(client)
+    client.post("/u/logout", data={"csrf_token": csrf(client, "/u")})
+    token = csrf(client, "/u/login")
+    for target in ("https://evil.example/", "//evil.example/x"):
+        response = client.post(f"/u/login?next={target}",
+                               data={"csrf_token": token, "phone": PHONE, "password": PASSWORD})
+        assert "evil" not in response.headers["Location"]
+        client.post("/u/logout", data={"csrf_token": csrf(client, "/u")})
+        token = csrf(client, "/u/login")
