@@ -18,11 +18,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     configure(app, test_config)
 
-    from wapshop import commands, errors, sessions, templating
+    from wapshop import commands, errors, logs, sessions, templating
     from wapshop.extensions import babel, db, login, migrate
     from wapshop.i18n import select_locale
     from wapshop.rendering import choose_rendition, finish_response
 
+    logs.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login.init_app(app)
@@ -35,9 +36,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request(choose_rendition)
     app.after_request(finish_response)
 
-    from wapshop.views import account, catalog, checkout, media, orders
+    from wapshop.views import account, catalog, checkout, health, media, orders
 
-    for module in (catalog, checkout, orders, account, media):
+    for module in (catalog, checkout, orders, account, media, health):
         app.register_blueprint(module.bp)
     return app
 

@@ -1,8 +1,11 @@
 """flask commands: set-up, demo data."""
 
+import sqlite3
+import subprocess
+
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from wapshop.extensions import db
@@ -11,6 +14,7 @@ demo_cli = AppGroup("demo", help="Demo catalogue and today's deals.")
 
 
 @click.command("setup")
+@with_appcontext
 def setup_command():
     """Apply migrations, and load the demo catalogue when the database has no products."""
     from flask_migrate import upgrade
@@ -35,6 +39,28 @@ def demo_load():
     db.session.commit()
 
 
+@click.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def backup_command(target):
+    """Write a consistent copy of the database to TARGET (SQLite file or pg_dump archive)."""
+    url = db.engine.url
+    if url.get_backend_name() == "sqlite":
+        source = db.engine.raw_connection()
+        try:
+            with sqlite3.connect(target) as copy:
+                source.driver_connection.backup(copy)
+        finally:
+            source.close()
+    elif url.get_backend_name() == "postgresql":
+        plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        subprocess.run(["pg_dump", "--format=custom", f"--file={target}", plain], check=True)
+    else:
+        raise click.ClickException(f"no backup method for {url.get_backend_name()}")
+    click.echo(f"Backed up {url.render_as_string(hide_password=True)} to {target}")
+
+
 def init_app(app) -> None:
     app.cli.add_command(setup_command)
+    app.cli.add_command(backup_command)
     app.cli.add_command(demo_cli)
