@@ -7,6 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -54,19 +55,34 @@ def static_url(filename: str) -> str:
     return url_for("static", filename=filename, v=digest)
 
 
-def rendition_switch() -> list[tuple[str, str | None]]:
-    """The footer's 简版 | 彩版 | 触屏版 links: (label, url or None for the current one)."""
-    args = {k: v for k, v in request.args.items() if k not in ("ver", "sid")}
+def _this_page_with(**override) -> str:
+    """The current GET page's URL with some parameters replaced (home after a POST)."""
+    args = {k: v for k, v in request.args.items() if k not in ("sid", *override)}
     endpoint = request.endpoint or "catalog.home"
     view_args = request.view_args or {}
     if request.method != "GET" or endpoint.startswith("static"):
         endpoint, view_args, args = "catalog.home", {}, {}
+    return url_for(endpoint, **view_args, **args, **override)
+
+
+def rendition_switch() -> list[tuple[str, str | None]]:
+    """The footer's 简版 | 彩版 | 触屏版 links: (label, url or None for the current one)."""
+    current = g.get("rendition")
     return [
-        (
-            RENDITION_LABELS[r],
-            None if r == g.get("rendition") else url_for(endpoint, **view_args, **args, ver=r),
-        )
+        (RENDITION_LABELS[r], None if r == current else _this_page_with(ver=r))
         for r in RENDITIONS
+    ]
+
+
+LANGUAGE_LABELS = {"zh_CN": "中文", "en": "English"}
+
+
+def language_switch() -> list[tuple[str, str, str | None]]:
+    """(code, label, url or None for the current language), for the touch footer."""
+    current = str(get_locale())
+    return [
+        (code, label, None if code == current else _this_page_with(lang=code))
+        for code, label in LANGUAGE_LABELS.items()
     ]
 
 
@@ -115,6 +131,7 @@ def init_app(app) -> None:
     app.jinja_env.globals.update(
         static_url=static_url,
         rendition_switch=rendition_switch,
+        language_switch=language_switch,
         page_url=page_url,
         sid_fields=sid_fields,
         media_url=media_url,
