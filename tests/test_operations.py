@@ -51,3 +51,23 @@ def test_setup_loads_the_demo_once(app, runner):
     assert second.exit_code == 0 and "Loaded" not in second.output
     with app.app_context():
         assert db.session.scalar(select(func.count(Product.id))) == first >= 200
+
+
+def test_sessions_purge_removes_only_expired_sessions(app, runner):
+    from datetime import timedelta
+
+    from wapshop.models import WebSession
+    from wapshop.models.base import utcnow
+
+    with app.app_context():
+        db.session.add_all(
+            [
+                WebSession(id="a" * 22, expires_at=utcnow() - timedelta(minutes=1)),
+                WebSession(id="b" * 22, expires_at=utcnow() + timedelta(minutes=1)),
+            ]
+        )
+        db.session.commit()
+    result = runner.invoke(args=["sessions", "purge"])
+    assert "Removed 1 expired sessions" in result.output
+    with app.app_context():
+        assert [s.id for s in db.session.query(WebSession)] == ["b" * 22]

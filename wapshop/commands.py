@@ -11,6 +11,7 @@ from sqlalchemy import select
 from wapshop.extensions import db
 
 demo_cli = AppGroup("demo", help="Demo catalogue and today's deals.")
+sessions_cli = AppGroup("sessions", help="Server-side sessions.")
 
 
 @click.command("setup")
@@ -60,7 +61,22 @@ def backup_command(target):
     click.echo(f"Backed up {url.render_as_string(hide_password=True)} to {target}")
 
 
+@sessions_cli.command("purge")
+def sessions_purge():
+    """Delete expired sessions and week-old throttling records (run it from cron)."""
+    from datetime import timedelta
+
+    from wapshop.services import throttle
+    from wapshop.sessions import purge_expired
+
+    removed = purge_expired()
+    throttle.prune(older_than=timedelta(days=7))
+    db.session.commit()
+    click.echo(f"Removed {removed} expired sessions.")
+
+
 def init_app(app) -> None:
     app.cli.add_command(setup_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(sessions_cli)

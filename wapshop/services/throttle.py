@@ -38,9 +38,11 @@ def record_failure(keys) -> None:
     db.session.flush()
 
 
-def forget(keys, older_than: timedelta | None = None) -> None:
-    """Clear a key after success, or prune old rows when older_than is given."""
-    stmt = delete(ThrottleHit).where(ThrottleHit.key.in_(list(keys)))
-    if older_than is not None:
-        stmt = stmt.where(ThrottleHit.at < utcnow() - older_than)
-    db.session.execute(stmt)
+def forget(keys) -> None:
+    """Clear keys after a success (the caller commits)."""
+    db.session.execute(delete(ThrottleHit).where(ThrottleHit.key.in_(list(keys))))
+
+
+def prune(older_than: timedelta) -> None:
+    """Drop records too old to matter for any window (the caller commits)."""
+    db.session.execute(delete(ThrottleHit).where(ThrottleHit.at < utcnow() - older_than))
