@@ -204,3 +204,13 @@ def test_sold_out_product_cannot_be_ordered(app, client, shop):
 @pytest.mark.parametrize("url", ["/buy/999999", "/buy/999999?region=440305"])
 def test_unknown_product_is_a_404(client, shop, url):
     assert client.get(url).status_code == 404
+
+
+def test_a_pick_list_index_chooses_the_nth_region_under_its_parent(client, shop):
+    # WML posts the chosen option's position (iname) with the parent's code.
+    page = client.get(f"/buy/{shop['plain']}?region=440300&n=1&ver=basic")
+    assert "广东省深圳市南山区" in page.text and 'name="street"' in page.text
+    top = client.get(f"/buy/{shop['plain']}?pick=1&n=2&ver=basic")
+    assert "拉萨市" in top.text  # second province by code: 西藏, whose cities are listed
+    beyond = client.get(f"/buy/{shop['plain']}?region=440300&n=99&ver=basic")
+    assert beyond.status_code == 200 and "南山区" in beyond.text and 'name="street"' not in beyond.text

@@ -22,6 +22,15 @@ def children(code: str | None) -> list[Region]:
     return list(db.session.scalars(stmt.order_by(Region.code)))
 
 
+def nth_child(code: str | None, position: str | None) -> Region | None:
+    """The position-th (1-based) child of a region, in children() order: what a WML pick
+    list's index names. None when out of range or not a number."""
+    if not position or not position.isdigit():
+        return None
+    choices = children(code)
+    return choices[int(position) - 1] if 1 <= int(position) <= len(choices) else None
+
+
 def path(region: Region) -> list[Region]:
     """[province, city, district] down to `region`."""
     chain = [region]

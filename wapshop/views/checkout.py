@@ -70,6 +70,8 @@ def confirm(product_id):
     quote = _quote(product_id)
     last = accounts.last_address(current_user.id) if current_user.is_authenticated else None
     region = regions.get(request.args.get("region"))
+    if "n" in request.args:  # a pick list's index (WML's iname) under the region, or the top
+        region = regions.nth_child(region.code if region else None, request.args["n"]) or region
     if region is None and last is not None and "pick" not in request.args:
         region = regions.get(last.region_code)
     if region is None or region.level != regions.DISTRICT:
