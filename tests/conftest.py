@@ -112,8 +112,16 @@ class LiveServer:
             "WAPSHOP_ACCESS_LOG": os.devnull,
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--threads", str(threads),
-             "wsgi:app"],
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "gunicorn.conf.py",
+                "--threads",
+                str(threads),
+                "wsgi:app",
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

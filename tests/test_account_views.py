@@ -21,8 +21,12 @@ def csrf(client, url) -> str:
 def register(client, phone=PHONE, password=PASSWORD, confirm=None):
     return client.post(
         "/u/register",
-        data={"csrf_token": csrf(client, "/u/register"), "phone": phone, "password": password,
-              "confirm": confirm or password},
+        data={
+            "csrf_token": csrf(client, "/u/register"),
+            "phone": phone,
+            "password": password,
+            "confirm": confirm or password,
+        },
     )
 
 
@@ -72,8 +76,9 @@ def test_login_replaces_the_session_id(app):
     page = phone.get("/u/login?ver=basic")
     before = sid_of(page.text)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    response = phone.post(f"/u/login?sid={before}",
-                          data={"csrf_token": token, "phone": PHONE, "password": PASSWORD})
+    response = phone.post(
+        f"/u/login?sid={before}", data={"csrf_token": token, "phone": PHONE, "password": PASSWORD}
+    )
     assert response.status_code == 303
     after = re.search(r"sid=([\w-]{22})", response.headers["Location"]).group(1)
     assert after != before
@@ -123,8 +128,10 @@ def test_login_redirects_only_to_our_own_pages(client):
     client.post("/u/logout", data={"csrf_token": csrf(client, "/u")})
     token = csrf(client, "/u/login")
     for target in ("https://evil.example/", "//evil.example/x"):
-        response = client.post(f"/u/login?next={target}",
-                               data={"csrf_token": token, "phone": PHONE, "password": PASSWORD})
+        response = client.post(
+            f"/u/login?next={target}",
+            data={"csrf_token": token, "phone": PHONE, "password": PASSWORD},
+        )
         assert "evil" not in response.headers["Location"]
         client.post("/u/logout", data={"csrf_token": csrf(client, "/u")})
         token = csrf(client, "/u/login")

@@ -24,7 +24,9 @@ def catalogue(app):
     with app.app_context():
         cheap = make_deal(renditions="wml,basic,color", deal_price_fen=990)
         premium = make_deal(renditions="color,touch", deal_price_fen=4990)
-        later = make_deal(starts_at=utcnow() + timedelta(days=1), ends_at=utcnow() + timedelta(days=2))
+        later = make_deal(
+            starts_at=utcnow() + timedelta(days=1), ends_at=utcnow() + timedelta(days=2)
+        )
         plain = make_product(title="华为手机壳 透明防摔")
         coll = make_collection([plain], slug="phones", name="手机专场", renditions="touch")
         db.session.commit()
@@ -59,16 +61,23 @@ def test_home_shows_each_rendition_its_running_deals(client, catalogue, ver, sho
     [
         ({"User-Agent": UP4, "Accept": "text/vnd.wap.wml"}, "wml", "text/vnd.wap.wml"),
         ({"User-Agent": IPHONE, "Accept": "text/vnd.wap.wml"}, "wml", "text/vnd.wap.wml"),
-        ({"User-Agent": NOKIA_S40, "Accept": "application/vnd.wap.xhtml+xml,*/*"}, "color",
-         "application/vnd.wap.xhtml+xml"),
-        ({"User-Agent": NOKIA_S40, "Accept": "application/xhtml+xml"}, "color",
-         "application/xhtml+xml"),
+        (
+            {"User-Agent": NOKIA_S40, "Accept": "application/vnd.wap.xhtml+xml,*/*"},
+            "color",
+            "application/vnd.wap.xhtml+xml",
+        ),
+        (
+            {"User-Agent": NOKIA_S40, "Accept": "application/xhtml+xml"},
+            "color",
+            "application/xhtml+xml",
+        ),
         ({"User-Agent": NOKIA_S40, "Accept": "*/*"}, "color", "text/html"),
         ({"User-Agent": IPHONE, "Accept": "text/html,application/xhtml+xml"}, "touch", "text/html"),
     ],
 )
-def test_rendition_comes_from_accept_then_user_agent(client, catalogue, headers, rendition,
-                                                      content_type):
+def test_rendition_comes_from_accept_then_user_agent(
+    client, catalogue, headers, rendition, content_type
+):
     response = client.get("/", headers=headers)
     assert response.headers["Content-Type"] == f"{content_type}; charset=utf-8"
     marker = {"wml": "<wml>", "color": "<style", "touch": "<!DOCTYPE html>"}[rendition]
@@ -127,8 +136,9 @@ def test_pages_answer_a_matching_etag_with_304(client, catalogue):
     client.get("/?ver=touch")  # the session exists and the cookie came back: links are stable
     first = client.get(f"/p/{catalogue['plain']}?ver=touch")
     assert first.headers["ETag"]
-    again = client.get(f"/p/{catalogue['plain']}?ver=touch",
-                       headers={"If-None-Match": first.headers["ETag"]})
+    again = client.get(
+        f"/p/{catalogue['plain']}?ver=touch", headers={"If-None-Match": first.headers["ETag"]}
+    )
     assert again.status_code == 304 and again.data == b""
 
 
@@ -188,8 +198,16 @@ def test_bad_requests_get_a_clear_page_never_a_500(client, catalogue, url, statu
 
 @pytest.mark.parametrize(
     "query",
-    ["\x00\x01\x02", "' OR 1=1 --", "<script>alert(1)</script>", "%%%___", "手机' ; DROP TABLE products;",
-     "　", "$(sid)", "🙂🙂"],
+    [
+        "\x00\x01\x02",
+        "' OR 1=1 --",
+        "<script>alert(1)</script>",
+        "%%%___",
+        "手机' ; DROP TABLE products;",
+        "　",
+        "$(sid)",
+        "🙂🙂",
+    ],
 )
 def test_absurd_searches_give_an_empty_result(client, catalogue, query):
     response = client.get("/s", query_string={"q": query, "ver": "basic"})

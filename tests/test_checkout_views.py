@@ -162,7 +162,10 @@ def test_cancelling_frees_the_limit_and_restores_stock(app, client, shop):
     again = client.post(f"/o/{number}/cancel", data={"csrf_token": token})
     assert again.status_code == 409 and "不能再取消" in again.text
     assert counts(app, pid, shop["deal"])[2] == 0
-    assert client.post(f"/buy/{pid}", data={**confirm_form(client, pid), "quantity": "2"}).status_code == 303
+    assert (
+        client.post(f"/buy/{pid}", data={**confirm_form(client, pid), "quantity": "2"}).status_code
+        == 303
+    )
 
 
 def test_a_deal_that_ends_while_the_buyer_looks_is_caught_at_placing(app, client, shop):
@@ -213,4 +216,6 @@ def test_a_pick_list_index_chooses_the_nth_region_under_its_parent(client, shop)
     top = client.get(f"/buy/{shop['plain']}?pick=1&n=2&ver=basic")
     assert "拉萨市" in top.text  # second province by code: 西藏, whose cities are listed
     beyond = client.get(f"/buy/{shop['plain']}?region=440300&n=99&ver=basic")
-    assert beyond.status_code == 200 and "南山区" in beyond.text and 'name="street"' not in beyond.text
+    assert (
+        beyond.status_code == 200 and "南山区" in beyond.text and 'name="street"' not in beyond.text
+    )

@@ -69,8 +69,7 @@ def rendition_switch() -> list[tuple[str, str | None]]:
     """The footer's 简版 | 彩版 | 触屏版 links: (label, url or None for the current one)."""
     current = g.get("rendition")
     return [
-        (RENDITION_LABELS[r], None if r == current else _this_page_with(ver=r))
-        for r in RENDITIONS
+        (RENDITION_LABELS[r], None if r == current else _this_page_with(ver=r)) for r in RENDITIONS
     ]
 
 

@@ -6,12 +6,18 @@ from wapshop.forms import ShopForm, mainland_mobile
 
 
 class LoginForm(ShopForm):
-    phone = StringField(_l("手机号"), validators=[DataRequired(_l("请填写手机号。")), mainland_mobile])
-    password = PasswordField(_l("密码"), validators=[DataRequired(_l("请填写密码。")), Length(max=128)])
+    phone = StringField(
+        _l("手机号"), validators=[DataRequired(_l("请填写手机号。")), mainland_mobile]
+    )
+    password = PasswordField(
+        _l("密码"), validators=[DataRequired(_l("请填写密码。")), Length(max=128)]
+    )
 
 
 class RegisterForm(ShopForm):
-    phone = StringField(_l("手机号"), validators=[DataRequired(_l("请填写手机号。")), mainland_mobile])
+    phone = StringField(
+        _l("手机号"), validators=[DataRequired(_l("请填写手机号。")), mainland_mobile]
+    )
     password = PasswordField(
         _l("密码"),
         validators=[

@@ -33,7 +33,9 @@ class OrderForm(ShopForm):
             Length(max=20, message=_l("姓名最多20个字。")),
         ],
     )
-    phone = StringField(_l("手机号"), validators=[DataRequired(_l("请填写手机号。")), mainland_mobile])
+    phone = StringField(
+        _l("手机号"), validators=[DataRequired(_l("请填写手机号。")), mainland_mobile]
+    )
     street = StringField(
         _l("详细地址"),
         filters=[lambda s: s.strip() if s else s],
@@ -42,4 +44,6 @@ class OrderForm(ShopForm):
             Length(min=4, max=120, message=_l("详细地址请写4到120个字（街道、门牌号）。")),
         ],
     )
-    payment = StringField(_l("付款方式"), default="cod", validators=[DataRequired(_l("请选择付款方式。"))])
+    payment = StringField(
+        _l("付款方式"), default="cod", validators=[DataRequired(_l("请选择付款方式。"))]
+    )

@@ -6,7 +6,9 @@ from wapshop.forms import ShopForm, mainland_mobile
 
 
 class LookupForm(ShopForm):
-    phone = StringField(_l("手机号"), validators=[DataRequired(_l("请填写手机号。")), mainland_mobile])
+    phone = StringField(
+        _l("手机号"), validators=[DataRequired(_l("请填写手机号。")), mainland_mobile]
+    )
     number = StringField(
         _l("订单号"),
         filters=[lambda s: s.replace(" ", "") if s else s],

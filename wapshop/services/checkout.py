@@ -148,9 +148,7 @@ def place_order(req: OrderRequest, now: datetime) -> Order:
         _take_deal_units(q.deal, req, now)
     taken = db.session.execute(
         update(Product)
-        .where(
-            Product.id == q.product.id, Product.active.is_(True), Product.stock >= req.quantity
-        )
+        .where(Product.id == q.product.id, Product.active.is_(True), Product.stock >= req.quantity)
         .values(stock=Product.stock - req.quantity)
         .execution_options(synchronize_session=False)
     ).rowcount

@@ -1,6 +1,6 @@
 """Buyer accounts: register, log in and out (a new sid each time), addresses."""
 
-from flask import Blueprint, current_app, redirect, request, session, url_for
+from flask import Blueprint, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -9,8 +9,10 @@ from wapshop.forms.account import LoginForm, LogoutForm, RegisterForm
 from wapshop.models import Buyer
 from wapshop.rendering import render_page
 from wapshop.services import accounts, throttle
+from wapshop.views import minutes_to_wait, throttle_keys
 
 bp = Blueprint("account", __name__)
+
 
 @login.user_loader
 def load_buyer(buyer_id: str):
@@ -25,7 +27,11 @@ def _start_session(buyer: Buyer) -> None:
 def _next_url() -> str:
     target = request.args.get("next", "")
     # Only our own paths: never bounce a buyer (and a sid) to another site.
-    return target if target.startswith("/") and not target.startswith("//") else url_for("account.home")
+    return (
+        target
+        if target.startswith("/") and not target.startswith("//")
+        else url_for("account.home")
+    )
 
 
 @bp.route("/u/login", methods=["GET", "POST"])
@@ -35,14 +41,9 @@ def login_page():
         return render_page("account/login.html", form=form)
     if not form.validate_on_submit():
         return render_page("account/login.html", form=form), 400
-    keys = {
-        f"login:phone:{form.phone.data}": current_app.config["THROTTLE_LIMIT"],
-        f"login:addr:{request.remote_addr}": current_app.config["THROTTLE_ADDR_LIMIT"],
-    }
-    try:
-        throttle.check(keys, current_app.config["THROTTLE_WINDOW"])
-    except throttle.Throttled as slow:
-        form.form_errors.append(_("登录失败次数太多，请 %(m)d 分钟后再试。", m=slow.retry_after // 60 + 1))
+    keys = throttle_keys("login", form.phone.data)
+    if (wait := minutes_to_wait(keys)) is not None:
+        form.form_errors.append(_("登录失败次数太多，请 %(m)d 分钟后再试。", m=wait))
         return render_page("account/login.html", form=form), 429
     buyer = accounts.authenticate(form.phone.data, form.password.data)
     if buyer is None:
@@ -50,7 +51,7 @@ def login_page():
         db.session.commit()
         form.password.errors.append(_("手机号或密码不对。"))
         return render_page("account/login.html", form=form), 401
-    throttle.forget([f"login:phone:{form.phone.data}"])
+    throttle.forget(list(keys)[:1])  # this phone's count; the address keeps its own
     db.session.commit()
     _start_session(buyer)
     return redirect(_next_url(), 303)

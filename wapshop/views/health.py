@@ -15,5 +15,9 @@ def healthz():
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
         db.session.rollback()
-        return "database unavailable\n", 503, {"Content-Type": "text/plain", "Cache-Control": "no-store"}
+        return (
+            "database unavailable\n",
+            503,
+            {"Content-Type": "text/plain", "Cache-Control": "no-store"},
+        )
     return "ok\n", 200, {"Content-Type": "text/plain", "Cache-Control": "no-store"}

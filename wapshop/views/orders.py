@@ -1,6 +1,6 @@
 """A buyer's orders: the list, one order with its history, cancelling, guest lookup."""
 
-from flask import Blueprint, abort, current_app, redirect, request, session, url_for
+from flask import Blueprint, abort, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -8,6 +8,7 @@ from wapshop.extensions import db
 from wapshop.forms.orders import CancelForm, LookupForm
 from wapshop.rendering import render_page
 from wapshop.services import orders, throttle
+from wapshop.views import minutes_to_wait, throttle_keys
 
 bp = Blueprint("orders", __name__)
 
@@ -36,7 +37,9 @@ def mine():
         listed = orders.of_buyer(current_user.id)
     else:
         listed = [o for n in session.get(SESSION_KEY, []) if (o := orders.by_number(n))]
-    return render_page("orders/list.html", orders=listed, form=LookupForm(), status=orders.STATUS_TEXT)
+    return render_page(
+        "orders/list.html", orders=listed, form=LookupForm(), status=orders.STATUS_TEXT
+    )
 
 
 @bp.get("/o/<number>")
@@ -73,14 +76,9 @@ def find():
     form = LookupForm()
     if request.method == "GET" or not form.validate_on_submit():
         return render_page("orders/find.html", form=form), 400 if request.method == "POST" else 200
-    keys = {
-        f"lookup:phone:{form.phone.data}": current_app.config["THROTTLE_LIMIT"],
-        f"lookup:addr:{request.remote_addr}": current_app.config["THROTTLE_ADDR_LIMIT"],
-    }
-    try:
-        throttle.check(keys, current_app.config["THROTTLE_WINDOW"])
-    except throttle.Throttled as slow:
-        form.form_errors.append(_("查询次数太多，请 %(m)d 分钟后再试。", m=slow.retry_after // 60 + 1))
+    keys = throttle_keys("lookup", form.phone.data)
+    if (wait := minutes_to_wait(keys)) is not None:
+        form.form_errors.append(_("查询次数太多，请 %(m)d 分钟后再试。", m=wait))
         return render_page("orders/find.html", form=form), 429
     order = orders.lookup(form.phone.data, form.number.data)
     if order is None:
