@@ -3,6 +3,7 @@
 WAPSHOP_TEST_DATABASE_URL selects the database: a PostgreSQL URL runs the suite there, every
 test in its own schema-reset database; by default each test gets its own SQLite file."""
 
+import json
 import os
 import re
 import socket
@@ -96,7 +97,7 @@ def _free_port() -> int:
 class LiveServer:
     """gunicorn serving a prepared app on 127.0.0.1; .url is its base URL."""
 
-    def __init__(self, app, workers: int = 2, threads: int = 1):
+    def __init__(self, app, workers: int = 2, threads: int = 1, **settings):
         self.app = app
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -110,6 +111,7 @@ class LiveServer:
             "WAPSHOP_BIND": f"127.0.0.1:{self.port}",
             "WAPSHOP_WORKERS": str(workers),
             "WAPSHOP_ACCESS_LOG": os.devnull,
+            **{f"WAPSHOP_{name}": json.dumps(value) for name, value in settings.items()},
         }
         self.process = subprocess.Popen(
             [
@@ -139,6 +141,11 @@ class LiveServer:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("gunicorn did not start in 20 s")
+
+    def read_log(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace")
 
     def stop(self) -> None:
         self.process.terminate()

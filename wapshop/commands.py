@@ -12,6 +12,7 @@ from wapshop.extensions import db
 
 demo_cli = AppGroup("demo", help="Demo catalogue and today's deals.")
 sessions_cli = AppGroup("sessions", help="Server-side sessions.")
+payments_cli = AppGroup("payments", help="Online payments: expiry and reconciliation.")
 
 
 @click.command("setup")
@@ -75,8 +76,37 @@ def sessions_purge():
     click.echo(f"Removed {removed} expired sessions.")
 
 
+@payments_cli.command("expire")
+def payments_expire():
+    """Cancel online orders left unpaid past PAYMENT_TIMEOUT (run it every minute)."""
+    from wapshop.models.base import utcnow
+    from wapshop.services import payments
+
+    expired = payments.expire_unpaid(utcnow(), current_app.config["PAYMENT_TIMEOUT"])
+    db.session.commit()
+    click.echo(f"Expired {len(expired)} unpaid orders{': ' if expired else '.'}{' '.join(expired)}")
+
+
+@payments_cli.command("reconcile")
+@click.argument("statement", type=click.File("r", encoding="utf-8-sig"))
+@click.option("--processor", default="bank", show_default=True)
+def payments_reconcile(statement, processor):
+    """Compare a processor's CSV statement with the shop's payments; list every mismatch."""
+    import csv
+
+    from wapshop.services import payments
+
+    mismatches = payments.reconcile(processor, list(csv.DictReader(statement)))
+    for m in mismatches:
+        click.echo(f"{m.reference}\t{m.problem}")
+    click.echo(f"{len(mismatches)} mismatches.")
+    if mismatches:
+        raise SystemExit(1)
+
+
 def init_app(app) -> None:
     app.cli.add_command(setup_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(demo_cli)
     app.cli.add_command(sessions_cli)
+    app.cli.add_command(payments_cli)

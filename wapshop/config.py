@@ -31,3 +31,25 @@ class Defaults:
     THROTTLE_ADDR_LIMIT = 30
     THROTTLE_WINDOW = timedelta(minutes=15)
     SEND_FILE_MAX_AGE_DEFAULT = timedelta(days=365)
+    # Paying online. Real processors' URLs and keys belong in instance/config.py; with
+    # SANDBOX_PAYMENTS on (bin/serve turns it on for the demo) the project's own sandbox card
+    # processor and bank stand in for them, at this server's /sandbox/... when URLs are empty.
+    SANDBOX_PAYMENTS = False
+    MERCHANT_ID = "wapshop"
+    CARD_KEY = ""
+    BANK_KEY = ""
+    CARD_PROCESSOR_URL = ""
+    BANK_GATEWAY_URL = ""
+    SANDBOX_CARD_KEY = "sandbox-card-key"
+    SANDBOX_BANK_KEY = "sandbox-bank-key"
+    SANDBOX_NOTIFY_DELAY = 1.0  # seconds before the sandbox card processor answers
+    PAYMENT_TIMEOUT = timedelta(minutes=30)
+    # Back office (/admin): staff sessions end after this long without a request.
+    ADMIN_SESSION_LIFETIME = timedelta(minutes=30)
+    ADMIN_PAGE_SIZE = 50
+    STOCK_WARNING_THRESHOLD = 50
+    # Product image uploads: bytes of the file, and pixels (Pillow's bomb guard is far above).
+    ADMIN_IMAGE_MAX_BYTES = 8 * 1024 * 1024
+    ADMIN_IMAGE_MAX_PIXELS = 40_000_000
+    ADMIN_IMAGE_MAX_SIDE = 10_000
+    ADMIN_IMPORT_MAX_BYTES = 16 * 1024 * 1024

@@ -12,10 +12,13 @@ from wapshop.models.catalog import (
 )
 from wapshop.models.geo import CodCoverage, Region
 from wapshop.models.orders import Order, OrderEvent, OrderItem, OrderStatus
+from wapshop.models.payments import Balance, BalanceEntry, Payment, SandboxNotification
 from wapshop.models.web import ThrottleHit, WebSession
 
 __all__ = [
     "Address",
+    "Balance",
+    "BalanceEntry",
     "Buyer",
     "Category",
     "CodCoverage",
@@ -25,8 +28,10 @@ __all__ = [
     "OrderEvent",
     "OrderItem",
     "OrderStatus",
+    "Payment",
     "Product",
     "Region",
+    "SandboxNotification",
     "SearchTerm",
     "Seller",
     "ThrottleHit",

@@ -1,11 +1,13 @@
 """Ways to pay, behind one small interface; one module per way.
 
-A method says whether it is offered for a delivery region (and why not), and what status an
-order paid this way starts in. Adding a way to pay means adding a module and listing it here."""
+A method says whether it is offered (and why not), what status a new order paid this way
+starts in, and what happens once the order is written. Online methods also name their
+processor and check the fields of its notifications. Adding a way to pay means adding a
+module and listing it in methods()."""
 
 from dataclasses import dataclass
 
-from wapshop.models import Region
+from wapshop.models import Order, Payment, Region
 
 
 @dataclass(frozen=True)
@@ -15,22 +17,40 @@ class Availability:
     carrier: str | None = None
 
 
+class NotificationRefused(Exception):
+    """A processor's notification that must change nothing; the text goes back to it."""
+
+
 class PaymentMethod:
     code: str
     label: str  # marked for translation in the module
+    online = False  # the order waits for a processor's notification
+    processor: str | None = None
+    key_setting: str | None = None  # config key of the processor's signing key
 
-    def availability(self, region: Region) -> Availability:
+    def availability(self, region: Region, phone: str | None) -> Availability:
+        """Offered for this delivery region and (logged-in) buyer phone?"""
         raise NotImplementedError
 
     def initial_status(self) -> str:
         raise NotImplementedError
 
+    def after_placed(self, order: Order) -> None:
+        """Inside the order's transaction, once it is written. May raise a CheckoutError."""
+
+    def check_notification(self, fields: dict, payment: Payment) -> None:
+        """Method-specific checks of a verified notification; raise NotificationRefused."""
+
 
 def methods() -> list[PaymentMethod]:
-    from wapshop.payments import cod
+    from wapshop.payments import balance, bank, card, cod
 
-    return [cod.CashOnDelivery()]
+    return [cod.CashOnDelivery(), card.PrepaidCard(), bank.BankPayment(), balance.BalancePayment()]
 
 
 def by_code(code: str) -> PaymentMethod | None:
     return next((m for m in methods() if m.code == code), None)
+
+
+def by_processor(processor: str) -> PaymentMethod | None:
+    return next((m for m in methods() if m.processor == processor), None)

@@ -11,7 +11,7 @@ class CashOnDelivery(PaymentMethod):
     code = "cod"
     label = _l("货到付款")
 
-    def availability(self, region: Region) -> Availability:
+    def availability(self, region: Region, phone: str | None) -> Availability:
         carrier = regions.cod_carrier(region)
         if carrier is None:
             return Availability(False, _l("您所在的地区暂时没有快递能代收货款，无法货到付款。"))

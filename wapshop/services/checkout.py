@@ -82,6 +82,7 @@ class OrderRequest:
     seen_price_fen: int | None
     seen_deal_id: int | None
     buyer_id: int | None = None
+    buyer_phone: str | None = None  # the logged-in account's phone, for its balance
     rendition: str = "touch"
 
 
@@ -140,7 +141,7 @@ def place_order(req: OrderRequest, now: datetime) -> Order:
     method = by_code(req.payment_method)
     if method is None:
         raise PaymentUnavailable(_l("请选择付款方式。"))
-    offer = method.availability(region)
+    offer = method.availability(region, req.buyer_phone)
     if not offer.offered:
         raise PaymentUnavailable(offer.reason)
 
@@ -193,6 +194,7 @@ def place_order(req: OrderRequest, now: datetime) -> Order:
     )
     db.session.add(order)
     db.session.flush()
+    method.after_placed(order)
     return order
 
 

@@ -9,8 +9,9 @@ from sqlalchemy.exc import IntegrityError
 
 from wapshop.extensions import db
 from wapshop.forms.checkout import OrderForm
+from wapshop.models import OrderStatus
 from wapshop.models.base import utcnow
-from wapshop.payments import methods
+from wapshop.payments import by_code, methods
 from wapshop.rendering import render_page
 from wapshop.services import accounts, catalog, checkout, regions
 from wapshop.services.phones import normalise
@@ -30,6 +31,10 @@ def _buyer_id() -> int | None:
     return current_user.id if current_user.is_authenticated else None
 
 
+def _buyer_phone() -> str | None:
+    return current_user.phone if current_user.is_authenticated else None
+
+
 def _gateway_phone() -> str | None:
     """The operator gateway's caller-id header, trusted only from configured gateways."""
     if request.remote_addr in current_app.config["TRUSTED_GATEWAYS"]:
@@ -38,7 +43,10 @@ def _gateway_phone() -> str | None:
 
 
 def _render_confirm(form: OrderForm, quote: checkout.Quote, region, status: int = 200):
-    options = [(m, m.availability(region)) for m in methods()]
+    options = [(m, m.availability(region, _buyer_phone())) for m in methods()]
+    offered = [m.code for m, offer in options if offer.offered]
+    if offered and form.payment.data not in offered:
+        form.payment.data = offered[0]  # e.g. no COD here: the first way that works
     return (
         render_page(
             "checkout/confirm.html",
@@ -109,6 +117,7 @@ def place(product_id):
         seen_price_fen=int(form.price.data) if form.price.data else None,
         seen_deal_id=int(form.deal.data) if form.deal.data else None,
         buyer_id=_buyer_id(),
+        buyer_phone=_buyer_phone(),
         rendition=g.rendition,
     )
     try:
@@ -136,10 +145,14 @@ def place(product_id):
             form.deal.data = str(quote.deal_id or "")
         return _render_confirm(form, quote, region, 409)
     remember_order(order.number)
+    if order.status == OrderStatus.AWAITING_PAYMENT:
+        return redirect(url_for("pay.show", number=order.number), 303)
     return redirect(url_for("checkout.placed", number=order.number), 303)
 
 
 @bp.get("/buy/done/<number>")
 def placed(number):
     order = viewable_order(number)
-    return render_page("checkout/placed.html", order=order)
+    return render_page(
+        "checkout/placed.html", order=order, method_label=by_code(order.payment_method).label
+    )

@@ -1,0 +1,85 @@
+"""手机充值卡: the buyer gives a prepaid phone card; the processor answers later, signed.
+
+Card formats (digits only), as the operators print them:
+  中国移动  serial 17, password 18
+  中国联通  serial 15, password 19
+  中国电信  serial 19, password 18
+The password goes to the processor and nowhere else: never stored, logged or shown again."""
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+from wapshop.models import Order, Payment
+from wapshop.payments import NotificationRefused, http, signing
+from wapshop.payments.online import OnlineMethod
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str
+    serial_digits: int
+    password_digits: int
+
+
+OPERATORS = {
+    "cmcc": Operator(_l("中国移动"), 17, 18),
+    "unicom": Operator(_l("中国联通"), 15, 19),
+    "telecom": Operator(_l("中国电信"), 19, 18),
+}
+FACE_VALUES_YUAN = (10, 20, 30, 50, 100, 300, 500)
+
+# What a failure from the processor means to the buyer, and what to do about it.
+FAILURES = {
+    "wrong_password": _l("卡号或密码不对，请核对后再试。"),
+    "used": _l("这张卡已经用过了，请换一张卡。"),
+    "wrong_face_value": _l("卡的面额和您选的不一样，请选对面额再试。"),
+    "unreachable": _l("充值卡系统暂时连不上，请稍后再试，或改用其他付款方式。"),
+}
+
+
+class CardRefused(Exception):
+    """Refused before anything is sent (face value too small)."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+class PrepaidCard(OnlineMethod):
+    code = "card"
+    label = _l("手机充值卡")
+    processor = "card"
+    key_setting = "CARD_KEY"
+    url_setting = "CARD_PROCESSOR_URL"
+
+    def check_notification(self, fields: dict, payment: Payment) -> None:
+        if fields.get("face_fen") != str(payment.card_face_fen):
+            raise NotificationRefused("face value does not match the submitted card")
+
+
+def check_face_value(order: Order, face_fen: int) -> None:
+    if face_fen < order.total_fen:
+        raise CardRefused(_l("卡面额小于订单金额，请换一张面额更大的卡，或改用其他付款方式。"))
+
+
+def submit(payment: Payment, serial: str, password: str, config: dict, notify_url: str) -> str:
+    """Send the card to the processor; returns its transaction id once it accepts the job.
+
+    Raises http.Unreachable when it cannot be reached or does not accept."""
+    fields = signing.signed(
+        {
+            "merchant_id": config["MERCHANT_ID"],
+            "reference": payment.reference,
+            "operator": payment.card_operator,
+            "face_fen": payment.card_face_fen,
+            "serial": serial,
+            "password": password,
+            "notify_url": notify_url,
+        },
+        config["CARD_KEY"],
+    )
+    status, body = http.post_form(config["CARD_PROCESSOR_URL"], fields)
+    if status != 200 or not body.startswith("accepted "):
+        raise http.Unreachable(f"card processor answered {status}")
+    return body.split(" ", 1)[1].strip()

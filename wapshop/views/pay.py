@@ -1,0 +1,158 @@
+"""Paying an order online: card or bank, the processors' notifications, switching to COD."""
+
+from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.exc import IntegrityError
+
+from wapshop.extensions import db
+from wapshop.forms.pay import CardForm, PayForm
+from wapshop.models.base import utcnow
+from wapshop.payments import NotificationRefused, bank, card, http
+from wapshop.payments.online import processor_settings
+from wapshop.rendering import render_page
+from wapshop.services import balances, orders, payments, throttle
+from wapshop.views import minutes_to_wait, throttle_keys
+from wapshop.views.orders import remember_order, viewable_order
+
+bp = Blueprint("pay", __name__)
+
+
+def _return_token(number: str) -> str:
+    return URLSafeSerializer(current_app.secret_key, salt="bank-return").dumps(number)
+
+
+def _render(order, card_form=None, status=200, message=""):
+    payment = payments.latest(order)
+    remaining = order.created_at + current_app.config["PAYMENT_TIMEOUT"] - utcnow()
+    return (
+        render_page(
+            "pay/show.html",
+            order=order,
+            payment=payment,
+            failure=card.FAILURES.get(payment.failure) if payment else None,
+            card_form=card_form or CardForm(),
+            form=PayForm(),
+            message=message,
+            minutes_left=max(0, int(remaining.total_seconds() // 60)),
+            balance=balances.amount(payments.payer_phone(order)),
+            status=orders.STATUS_TEXT,
+        ),
+        status,
+    )
+
+
+@bp.get("/pay/<number>")
+def show(number):
+    return _render(viewable_order(number))
+
+
+@bp.post("/pay/<number>/card")
+def pay_by_card(number):
+    order = viewable_order(number)
+    form = CardForm()
+    if not form.validate_on_submit():
+        return _render(order, form, 400)
+    keys = throttle_keys("card", payments.payer_phone(order))
+    if (wait := minutes_to_wait(keys)) is not None:
+        return _render(order, form, 429, _("充值卡尝试太多次，请 %(m)d 分钟后再试。", m=wait))
+    face_fen = int(form.face.data) * 100
+    try:
+        card.check_face_value(order, face_fen)
+        payment = payments.start(
+            order,
+            "card",
+            card_operator=form.operator.data,
+            card_face_fen=face_fen,
+            card_last4=form.serial.data[-4:],
+        )
+    except (card.CardRefused, payments.PaymentError) as refused:
+        db.session.rollback()
+        return _render(order, form, 409, refused.message)
+    throttle.record_failure(keys)  # every card tried counts: guessing passwords is slow
+    db.session.commit()  # never hold a transaction open across the processor's network call
+    try:
+        payment.transaction_id = card.submit(
+            payment,
+            form.serial.data,
+            form.password.data,
+            processor_settings(current_app.config),
+            url_for("pay.notify", processor="card", _external=True, sid=None),
+        )
+    except http.Unreachable:
+        payment.status, payment.failure = "failed", "unreachable"
+    db.session.commit()
+    return redirect(url_for("pay.show", number=number), 303)
+
+
+@bp.post("/pay/<number>/bank")
+def pay_by_bank(number):
+    order = viewable_order(number)
+    if not PayForm().validate_on_submit():
+        return _render(order, status=400, message=_("页面已过期，请再提交一次。"))
+    try:
+        payment = payments.start(order, "bank")
+    except payments.PaymentError as refused:
+        db.session.rollback()
+        return _render(order, status=409, message=refused.message)
+    db.session.commit()
+    # The return address carries no sid (it goes to another site); its token lets the
+    # returning buyer see this order in whatever session they come back with.
+    target = bank.gateway_url(
+        payment,
+        processor_settings(current_app.config),
+        url_for("pay.notify", processor="bank", _external=True, sid=None),
+        url_for(
+            "pay.bank_return", number=number, t=_return_token(number), _external=True, sid=None
+        ),
+    )
+    return redirect(target, 303)
+
+
+@bp.get("/pay/<number>/return")
+def bank_return(number):
+    try:
+        allowed = URLSafeSerializer(current_app.secret_key, salt="bank-return").loads(
+            request.args.get("t", "")
+        )
+    except BadSignature:
+        abort(404)
+    if allowed != number:
+        abort(404)
+    remember_order(number)
+    return redirect(url_for("pay.show", number=number), 303)
+
+
+@bp.post("/pay/<number>/cod")
+def switch_to_cod(number):
+    order = viewable_order(number)
+    if not PayForm().validate_on_submit():
+        return _render(order, status=400, message=_("页面已过期，请再提交一次。"))
+    try:
+        payments.switch_to_cod(order, f"buyer:{order.buyer_id}" if order.buyer_id else "guest")
+    except payments.PaymentError as refused:
+        db.session.rollback()
+        return _render(order, status=409, message=refused.message)
+    db.session.commit()
+    return redirect(url_for("checkout.placed", number=number), 303)
+
+
+@bp.post("/pay/notify/<processor>")
+def notify(processor):
+    """Server to server. The answer is exactly 'success', or an error the processor retries."""
+    settings = processor_settings(current_app.config)
+    keys = payments.Keys(
+        merchant_id=settings["MERCHANT_ID"],
+        by_processor={"card": settings["CARD_KEY"], "bank": settings["BANK_KEY"]},
+    )
+    fields = request.form.to_dict()
+    try:
+        answer = payments.take_notification(processor, fields, keys)
+        db.session.commit()
+    except NotificationRefused as refused:
+        db.session.rollback()
+        return f"refused: {refused}", 400, {"Content-Type": "text/plain"}
+    except IntegrityError:
+        db.session.rollback()
+        return "refused: transaction id already used", 409, {"Content-Type": "text/plain"}
+    return answer, 200, {"Content-Type": "text/plain"}
