@@ -68,7 +68,7 @@ def runner(app):
 
 
 def sid_of(html: str) -> str | None:
-    found = re.search(r"[?&;]sid=([\w-]{22})", html)
+    found = re.search(r"[?&;]sid=([\w-]{16})", html)
     return found.group(1) if found else None
 
 

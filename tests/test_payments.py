@@ -184,7 +184,7 @@ def test_switching_to_cod_needs_a_covered_region(app, client, product_id):
     far = place(client, product_id, "bank", region=UNCOVERED)
     token = csrf(client.get(f"/pay/{far}").text)
     response = client.post(f"/pay/{far}/cod", data={"csrf_token": token})
-    assert response.status_code == 409 and "无法货到付款" in response.text
+    assert response.status_code == 409 and "不能货到付款" in response.text
     assert state(app, far)[0] == "awaiting_payment"
 
 
@@ -341,6 +341,6 @@ def test_guests_cannot_spend_a_balance_by_typing_a_phone(app, client, product_id
         db.session.commit()
     form = {**confirm_form(client, product_id), "payment": "balance"}
     response = client.post(f"/buy/{product_id}", data=form)
-    assert response.status_code == 409 and "登录后可用余额付款" in response.text
+    assert response.status_code == 409 and "这种付款方式现在不能用" in response.text
     with app.app_context():
         assert balances.amount("13800138000") == 10_000

@@ -19,14 +19,23 @@ from wapshop.models import WebSession
 from wapshop.models.base import utcnow
 
 SID_PARAM = "sid"
+# Content-named, cached-for-ever files: a per-session URL would defeat the cache and spread
+# the sid into image requests and proxy logs.
+NO_SID_ENDPOINTS = frozenset({"static", "media.file"})
+
+
+SID_BYTES = 12
+SID_LENGTH = 16
 
 
 def new_sid() -> str:
-    return secrets.token_urlsafe(16)  # 128 bits in 22 characters: short links, unguessable
+    # 96 random bits in 16 characters: far beyond guessing (OWASP asks for 64), and every
+    # link on a 2,000-byte WML deck carries it, so each character counts.
+    return secrets.token_urlsafe(SID_BYTES)
 
 
 def _valid_sid(value: str | None) -> bool:
-    return bool(value) and len(value) == 22 and value.replace("-", "a").replace("_", "a").isalnum()
+    return bool(value) and len(value) == SID_LENGTH and value.replace("-", "a").replace("_", "a").isalnum()
 
 
 class DbSession(CallbackDict, SessionMixin):
@@ -109,7 +118,7 @@ def add_sid_to_urls(endpoint: str, values: dict) -> None:
     """url_defaults hook: every URL this app builds carries the sid when cookies fail."""
     if (
         has_request_context()
-        and endpoint != "static"
+        and endpoint not in NO_SID_ENDPOINTS
         and SID_PARAM not in values
         and isinstance(session, DbSession)
         and session.in_urls

@@ -27,5 +27,5 @@ def mainland_mobile(form, field) -> None:
     """Accept +86/spaces/dashes; store the normalised 11 digits."""
     normalised = phones.normalise(field.data or "")
     if normalised is None:
-        raise ValidationError(_l("请填写11位手机号码，例如 13800138000。"))
+        raise ValidationError(_l("请填11位手机号。"))
     field.data = normalised

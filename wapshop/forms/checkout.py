@@ -5,11 +5,16 @@ from wtforms.validators import DataRequired, Length
 from wapshop.forms import ShopForm, mainland_mobile
 from wapshop.services.checkout import MAX_QUANTITY
 
+NAME_MAX = 20
+# Region is picked separately; 60 characters hold any street, building and room, and keep the
+# WML confirmation deck within its 2,000 bytes even when it comes back with errors.
+STREET_MAX = 60
+
 
 def _quantity(form, field) -> None:
     text = (field.data or "").strip()
     if not text.isdigit() or not 1 <= int(text) <= MAX_QUANTITY:
-        raise ValidationError(_l("数量请填 1 到 %(n)d 之间的数字。", n=MAX_QUANTITY))
+        raise ValidationError(_l("数量请填1到%(n)d。", n=MAX_QUANTITY))
     field.data = str(int(text))
 
 
@@ -30,7 +35,7 @@ class OrderForm(ShopForm):
         filters=[lambda s: s.strip() if s else s],
         validators=[
             DataRequired(_l("请填写收货人姓名。")),
-            Length(max=20, message=_l("姓名最多20个字。")),
+            Length(max=NAME_MAX, message=_l("姓名最多%(n)d个字。", n=NAME_MAX)),
         ],
     )
     phone = StringField(
@@ -41,7 +46,11 @@ class OrderForm(ShopForm):
         filters=[lambda s: s.strip() if s else s],
         validators=[
             DataRequired(_l("请填写详细地址。")),
-            Length(min=4, max=120, message=_l("详细地址请写4到120个字（街道、门牌号）。")),
+            Length(
+                min=4,
+                max=STREET_MAX,
+                message=_l("详细地址请写4到%(n)d个字（街道、门牌号）。", n=STREET_MAX),
+            ),
         ],
     )
     payment = StringField(

@@ -28,8 +28,13 @@ class PaymentMethod:
     processor: str | None = None
     key_setting: str | None = None  # config key of the processor's signing key
 
+    def enabled(self) -> bool:
+        """Switched on in this shop at all (a processor configured)? Others are not listed."""
+        return True
+
     def availability(self, region: Region, phone: str | None) -> Availability:
-        """Offered for this delivery region and (logged-in) buyer phone?"""
+        """Offered for this delivery region and (logged-in) buyer phone? An empty reason
+        means there is nothing worth telling the buyer about it."""
         raise NotImplementedError
 
     def initial_status(self) -> str:
@@ -43,9 +48,11 @@ class PaymentMethod:
 
 
 def methods() -> list[PaymentMethod]:
+    """The ways to pay this shop has switched on, in the order buyers see them."""
     from wapshop.payments import balance, bank, card, cod
 
-    return [cod.CashOnDelivery(), card.PrepaidCard(), bank.BankPayment(), balance.BalancePayment()]
+    every = [cod.CashOnDelivery(), card.PrepaidCard(), bank.BankPayment(), balance.BalancePayment()]
+    return [m for m in every if m.enabled()]
 
 
 def by_code(code: str) -> PaymentMethod | None:

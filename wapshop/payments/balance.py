@@ -14,11 +14,11 @@ class BalancePayment(PaymentMethod):
 
     def availability(self, region: Region, phone: str | None) -> Availability:
         # Only the account's owner may spend it: a typed-in phone number proves nothing.
-        if phone is None:
-            return Availability(False, _l("登录后可用余额付款。"))
-        have = balances.amount(phone)
+        # Without one, or with nothing in it, the option is not worth a line on the page.
+        # (The account page tells buyers what their balance is for.)
+        have = balances.amount(phone) if phone else 0
         if have <= 0:
-            return Availability(False, _l("余额为 ￥0.00。"))
+            return Availability(False)
         return Availability(True, _l("余额 %(amount)s", amount=format_fen(have)))
 
     def initial_status(self) -> str:

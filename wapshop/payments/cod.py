@@ -14,7 +14,7 @@ class CashOnDelivery(PaymentMethod):
     def availability(self, region: Region, phone: str | None) -> Availability:
         carrier = regions.cod_carrier(region)
         if carrier is None:
-            return Availability(False, _l("您所在的地区暂时没有快递能代收货款，无法货到付款。"))
+            return Availability(False, _l("本地区暂无快递代收货款，不能货到付款。"))
         return Availability(True, carrier=carrier)
 
     def initial_status(self) -> str:

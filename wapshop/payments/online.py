@@ -1,7 +1,6 @@
 """What the online ways to pay share: offered where configured, the order waits for payment."""
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
 from wapshop.models import OrderStatus, Region
 from wapshop.payments import Availability, PaymentMethod
@@ -11,9 +10,10 @@ class OnlineMethod(PaymentMethod):
     online = True
     url_setting: str
 
+    def enabled(self) -> bool:
+        return bool(processor_settings(current_app.config)[self.url_setting])
+
     def availability(self, region: Region, phone: str | None) -> Availability:
-        if not processor_settings(current_app.config)[self.url_setting]:
-            return Availability(False, _l("暂不支持这种付款方式。"))
         return Availability(True)
 
     def initial_status(self) -> str:

@@ -143,7 +143,7 @@ def place_order(req: OrderRequest, now: datetime) -> Order:
         raise PaymentUnavailable(_l("请选择付款方式。"))
     offer = method.availability(region, req.buyer_phone)
     if not offer.offered:
-        raise PaymentUnavailable(offer.reason)
+        raise PaymentUnavailable(offer.reason or _l("这种付款方式现在不能用，请换一种。"))
 
     if q.deal is not None:
         _take_deal_units(q.deal, req, now)

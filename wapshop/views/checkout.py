@@ -85,7 +85,7 @@ def confirm(product_id):
     if region is None or region.level != regions.DISTRICT:
         return _render_picker(quote, region)
     form = OrderForm(
-        token=secrets.token_urlsafe(24),
+        token=secrets.token_urlsafe(16),
         price=str(quote.unit_price_fen),
         deal=str(quote.deal_id or ""),
         region=region.code,

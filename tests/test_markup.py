@@ -1,0 +1,547 @@
+"""Markup validity, content types and byte budgets of every buyer page, on the demo data.
+
+WML decks validate against WML 1.1 and basic/color pages against XHTML-MP 1.2, offline; touch
+pages parse as HTML5. Sizes come from a client that keeps no cookies (a sid in every URL)."""
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import pytest
+from lxml import etree, html
+from sqlalchemy import select
+
+from conftest import make_app, require_tool
+from wapshop.forms.checkout import NAME_MAX, STREET_MAX
+from wapclient import (
+    BrowserError,
+    FlaskTransport,
+    Response,
+    WapClient,
+    footer_versions,
+    only_sid,
+)
+from wapshop.extensions import db
+from wapshop.models import Category, CodCoverage, Collection, Deal, Product, Region
+from wapshop.models.base import RENDITIONS, targets, utcnow
+from wapshop.payments.cod import CashOnDelivery
+from wapshop.services import catalog, regions
+from wapshop.services import demo as demo_catalogue
+
+# libxml2 reads the catalog on first use, so this must run before any DTD is loaded.
+DTD_CATALOG = Path(__file__).resolve().parents[2] / "shared" / "data" / "dtd" / "catalog.xml"
+os.environ["XML_CATALOG_FILES"] = str(DTD_CATALOG)
+
+BUDGET = {"wml": 2000, "basic": 6144, "color": 10240, "touch": 16384}
+COLOR_WITH_IMAGES = 20480
+XHTML_MP = "application/vnd.wap.xhtml+xml"
+PHONES = {
+    "wml": ("Nokia7110/1.0 (05.01)", "text/vnd.wap.wml"),
+    "basic": (
+        "SAMSUNG-SGH-E250/1.0 Profile/MIDP-2.0 Configuration/CLDC-1.1 UP.Browser/6.2.3.3.c.1.101",
+        f"{XHTML_MP},application/xhtml+xml;q=0.9,*/*;q=0.5",
+    ),
+    "color": (
+        "Nokia6300/2.0 (05.00) Profile/MIDP-2.0 Configuration/CLDC-1.1",
+        f"{XHTML_MP},text/html;q=0.8,*/*;q=0.5",
+    ),
+    "touch": (
+        "Mozilla/5.0 (Linux; Android 4.4.2; HM NOTE 1LTE) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/30.0.0.0 Mobile Safari/537.36",
+        "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8",
+    ),
+}
+CONTENT_TYPE = {
+    "wml": "text/vnd.wap.wml; charset=utf-8",
+    "basic": f"{XHTML_MP}; charset=utf-8",
+    "color": f"{XHTML_MP}; charset=utf-8",
+    "touch": "text/html; charset=utf-8",
+}
+# The largest a buyer may type: the form's maximum lengths (收货人, 详细地址).
+LONGEST_NAME = ("欧阳" * NAME_MAX)[:NAME_MAX]
+LONGEST_STREET = ("幸福村委会第三村民小组" * 11)[:STREET_MAX]
+PAGES = (
+    "home", "category", "subcategory", "category-page-2", "collection", "product-deal",
+    "product-plain", "product-sold-out", "search-hits", "search-none", "region-provinces",
+    "region-cities", "region-districts", "confirm-cod", "confirm-no-cod", "confirm-errors",
+    "placed", "order", "orders", "find", "login", "register", "account", "error-404", "error-400",
+    "online-confirm-cod", "online-confirm-no-cod",
+)  # fmt: skip
+STATUS = {"confirm-errors": 400, "error-404": 404, "error-400": 400}
+
+
+def with_params(url: str, **params) -> str:
+    """The URL with parameters added (a phone keeps what the page gave it; tests type more)."""
+    parts = urlsplit(url)
+    query = urlencode([*parse_qsl(parts.query), *params.items()])
+    return parts._replace(query=query).geturl()
+
+
+@dataclass(frozen=True)
+class Demo:
+    """What the demo catalogue offers, read from its database once."""
+
+    top_category: int
+    subcategory: int
+    collection: str
+    deal_product: int
+    plain_product: int
+    sold_out_product: int | None
+    search_hit: str
+    longest_title_product: int
+    cod_path: tuple[str, str, str]  # province, city, district with cash on delivery
+    no_cod_district: str
+    categories: tuple[int, ...]
+    collections: tuple[tuple[str, str], ...]  # slug, the renditions it is shown to
+    products: tuple[int, ...]
+    confirm_products: tuple[int, ...]  # every deal's, and the five longest titles
+    widest_provinces: tuple[str, ...]  # candidates for the largest list of cities
+    widest_cities: tuple[str, ...]  # and of districts
+    search_words: tuple[str, ...]
+
+
+def _widest(all_regions: dict[str, Region], level: int) -> tuple[str, ...]:
+    """Regions of a level whose pick list no other beats in both entries and name bytes (its
+    path's names included): a list page grows by a fixed cost per entry plus the names, so
+    its largest instance is one of these whatever that cost is."""
+    size: dict[str, list[int]] = {c: [0, 0] for c, r in all_regions.items() if r.level == level}
+    for region in all_regions.values():
+        if region.parent_code in size:
+            size[region.parent_code][0] += 1
+            size[region.parent_code][1] += len(region.name.encode())
+    for code, entry in size.items():
+        entry[1] += sum(len(r.name.encode()) for r in regions.path(all_regions[code]))
+    return tuple(
+        code
+        for code, (n, b) in size.items()
+        if not any(m >= n and c >= b and [m, c] != [n, b] for m, c in size.values())
+    )
+
+
+def _longest_districts(all_regions: dict[str, Region]) -> tuple[str, str]:
+    """The COD-covered and the uncovered district with the longest full names."""
+    covered = set(db.session.scalars(select(CodCoverage.region_code)))
+    best: dict[bool, tuple[int, str]] = {}
+    for region in all_regions.values():
+        if region.level != regions.DISTRICT:
+            continue
+        has_cod = any(r.code in covered for r in regions.path(region))
+        size = len(regions.full_name(region).encode())
+        best[has_cod] = max(best.get(has_cod, (0, "")), (size, region.code))
+    cod, no_cod = all_regions[best[True][1]], all_regions[best[False][1]]
+    assert regions.cod_carrier(cod) is not None and regions.cod_carrier(no_cod) is None
+    return cod.code, no_cod.code
+
+
+def read_demo() -> Demo:
+    now = utcnow()
+    products = db.session.scalars(select(Product).where(Product.active).order_by(Product.id)).all()
+    tops = catalog.top_categories()
+    per_top = {c.id: catalog.category_products(c, 1, 1).total for c in tops}
+    deals = [d for d in db.session.scalars(catalog.running_deals(now)) if d.remaining > 0]
+    on_deal = {d.product_id for d in db.session.scalars(select(Deal))}
+    all_regions = {r.code: r for r in db.session.scalars(select(Region))}
+    cod, no_cod = _longest_districts(all_regions)
+    in_stock = [p for p in products if p.stock >= len(RENDITIONS)]
+    longest = sorted(in_stock, key=lambda p: (len(p.title.encode()), p.id), reverse=True)
+    shown_everywhere = [
+        c.slug
+        for c in db.session.scalars(select(Collection).order_by(Collection.position))
+        if all(c.shown_to(r) for r in RENDITIONS) and c.products
+    ]
+    letters = Counter(ch for p in products for ch in set(p.title) if "\u4e00" <= ch <= "\u9fff")
+    sold_out = [p.id for p in products if p.stock == 0]
+    return Demo(
+        top_category=max(per_top, key=per_top.get),
+        subcategory=next(c.id for c in tops[0].children),
+        collection=shown_everywhere[0],
+        deal_product=deals[0].product_id,
+        plain_product=next(p.id for p in products if p.stock > 10 and p.id not in on_deal),
+        sold_out_product=sold_out[0] if sold_out else None,
+        search_hit=products[0].title,
+        longest_title_product=longest[0].id,
+        cod_path=tuple(r.code for r in regions.path(all_regions[cod])),
+        no_cod_district=no_cod,
+        categories=tuple(db.session.scalars(select(Category.id).order_by(Category.id))),
+        collections=tuple((c.slug, c.renditions) for c in db.session.scalars(select(Collection))),
+        products=tuple(p.id for p in products),
+        confirm_products=tuple(sorted({d.product_id for d in deals} | {p.id for p in longest[:5]})),
+        widest_provinces=_widest(all_regions, 1),
+        widest_cities=_widest(all_regions, 2),
+        search_words=tuple(ch for ch, _n in letters.most_common(3)),
+    )
+
+
+class Phone:
+    """A cookie-less phone in one rendition, which remembers every page it saw by name."""
+
+    def __init__(self, app, rendition: str, demo: Demo, number: str):
+        user_agent, accept = PHONES[rendition]
+        self.client = WapClient(FlaskTransport(app), user_agent, accept)
+        self.demo = demo
+        self.rendition = rendition
+        self.number = number
+        self.client.open(f"/?ver={rendition}")
+
+    def visit(self, path: str) -> Response:
+        """Open a path carrying the session, as a bookmark saved from the phone would."""
+        return self.client.open(with_params(path, sid=only_sid(self.client.page)))
+
+    @cached_property
+    def pages(self) -> dict[str, Response]:
+        demo, home = self.demo, self.client.page
+        province, city, district = demo.cod_path
+        buy = f"/buy/{demo.longest_title_product}"
+        seen = {"home": home}
+        paths = {
+            "category": f"/c/{demo.top_category}",
+            "subcategory": f"/c/{demo.subcategory}",
+            "category-page-2": f"/c/{demo.top_category}?page=2",
+            "collection": f"/z/{demo.collection}",
+            "product-deal": f"/p/{demo.deal_product}",
+            "product-plain": f"/p/{demo.plain_product}",
+            "search-hits": "/s?" + urlencode({"q": demo.search_hit}),
+            "search-none": "/s?q=zzqxj",
+            "region-provinces": f"{buy}?pick=1",
+            "region-cities": f"{buy}?region={province}",
+            "region-districts": f"{buy}?region={city}",
+            "find": "/o/find",
+            "login": "/u/login",
+            "register": "/u/register",
+            "error-404": "/p/99999999",
+            "error-400": f"/c/{demo.top_category}?page=x",
+        }
+        if demo.sold_out_product:
+            paths["product-sold-out"] = f"/p/{demo.sold_out_product}"
+        seen |= {name: self.visit(path) for name, path in paths.items()}
+        seen["confirm-errors"] = self._confirm_errors(f"{buy}?region={district}")
+        seen |= self.confirmations()  # ends on the COD one, whose form is sent next
+        seen["placed"] = self.client.submit("提交订单", self.order_fields())
+        seen["order"] = self.client.follow("查看订单")
+        seen["orders"] = self.visit("/o")
+        self.visit("/u/register")
+        password = {"password": "secret-123", "confirm": "secret-123"}
+        seen["account"] = self.client.submit("注册", {"phone": self.number, **password})
+        return seen
+
+    def confirmations(self) -> dict[str, Response]:
+        """The confirmation of the longest-titled product, without and with COD coverage."""
+        buy = f"/buy/{self.demo.longest_title_product}"
+        return {
+            "confirm-no-cod": self.visit(f"{buy}?region={self.demo.no_cod_district}"),
+            "confirm-cod": self.visit(f"{buy}?region={self.demo.cod_path[2]}"),
+        }
+
+    def order_fields(self) -> dict[str, str]:
+        """The longest order a buyer can fill in, paid cash on delivery."""
+        return {
+            "quantity": "1",
+            "name": LONGEST_NAME,
+            "phone": self.number,
+            "street": LONGEST_STREET,
+            "payment": CashOnDelivery.code,
+        }
+
+    def _confirm_errors(self, path: str) -> Response:
+        """The confirmation sent back to a buyer who typed the longest address and got the
+        quantity and the phone number wrong: the largest form the page echoes."""
+        self.visit(path)
+        return self.client.submit(
+            "提交订单", self.order_fields() | {"quantity": "0", "phone": "12"}
+        )
+
+
+@pytest.fixture(scope="module")
+def demo(demo_app) -> Demo:
+    with demo_app.app_context():
+        return read_demo()
+
+
+@pytest.fixture(scope="module")
+def phones(demo_app, demo) -> dict[str, Phone]:
+    return {r: Phone(demo_app, r, demo, f"1390000{i:04d}") for i, r in enumerate(RENDITIONS)}
+
+
+@pytest.fixture(scope="module")
+def online_phones(tmp_path_factory, demo) -> dict[str, Phone]:
+    """Phones on the demo shop with online payments configured (the sandboxes, as bin/serve
+    runs it): the checkout offers more ways to pay, so its pages differ."""
+    app = make_app(tmp_path_factory.mktemp("online"), SANDBOX_PAYMENTS=True)
+    with app.app_context():
+        demo_catalogue.load_demo(Path(app.config["MEDIA_DIR"]))
+        db.session.commit()
+    yield {r: Phone(app, r, demo, f"1390001{i:04d}") for i, r in enumerate(RENDITIONS)}
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def pages(phones, online_phones) -> dict[str, dict[str, Response]]:
+    """Rendition → page name → the page, from both shops."""
+    return {
+        r: phones[r].pages
+        | {f"online-{name}": page for name, page in online_phones[r].confirmations().items()}
+        for r in RENDITIONS
+    }
+
+
+def page_of(pages, rendition: str, name: str) -> Response:
+    if name not in pages[rendition]:
+        pytest.skip(f"the demo data has no {name} page")
+    return pages[rendition][name]
+
+
+def dtd_parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        dtd_validation=True, load_dtd=True, no_network=True, resolve_entities=False
+    )
+
+
+def validate(body: bytes) -> None:
+    """Raises XMLSyntaxError naming the first place the page breaks its DOCTYPE's DTD."""
+    etree.fromstring(body, dtd_parser())
+
+
+# --- Validity, types and the footer, page by page.
+
+every_page = pytest.mark.parametrize("name", PAGES)
+feature_phones = pytest.mark.parametrize("rendition", ["wml", "basic", "color"])
+
+
+@every_page
+def test_wml_deck_is_valid_wml_1_1(pages, name):
+    page = page_of(pages, "wml", name)
+    assert b'<!DOCTYPE wml PUBLIC "-//WAPFORUM//DTD WML 1.1//EN"' in page.body
+    validate(page.body)
+
+
+@every_page
+@pytest.mark.parametrize("rendition", ["basic", "color"])
+def test_xhtml_page_is_valid_xhtml_mp_1_2(pages, rendition, name):
+    require_tool("/etc/xml/w3c-sgml-lib.xml", "XHTML-MP DTD modules")
+    page = page_of(pages, rendition, name)
+    assert b'<!DOCTYPE html PUBLIC "-//WAPFORUM//DTD XHTML Mobile 1.2//EN"' in page.body
+    validate(page.body)
+
+
+@every_page
+def test_touch_page_is_html5_with_viewport_and_one_stylesheet(pages, name):
+    page = page_of(pages, "touch", name)
+    assert page.body.startswith(b"<!DOCTYPE html>")
+    doc = html.document_fromstring(page.body)
+    assert doc.xpath("//head/meta[@name='viewport']/@content")
+    assert len(doc.xpath("//link[@rel='stylesheet'] | //style")) <= 1
+    assert doc.xpath("//head/meta/@charset") == ["utf-8"]
+
+
+@every_page
+@pytest.mark.parametrize("rendition", RENDITIONS)
+def test_page_status_type_and_utf8(pages, rendition, name):
+    page = page_of(pages, rendition, name)
+    assert page.status == STATUS.get(name, 200), page.url
+    assert page.content_type == CONTENT_TYPE[rendition]
+    if rendition != "touch":
+        assert page.body.startswith(b'<?xml version="1.0" encoding="utf-8"?>')
+    page.body.decode("utf-8")
+
+
+@every_page
+@feature_phones
+def test_feature_phone_page_has_no_script(pages, rendition, name):
+    page = page_of(pages, rendition, name)
+    assert page.find("script") == []
+    handlers = [a for el in page.doc.iter() for a in el.attrib if a.lower().startswith("on")]
+    assert handlers == []
+    assert "javascript:" not in page.text.lower()
+
+
+@every_page
+@pytest.mark.parametrize("rendition", RENDITIONS)
+def test_footer_links_the_other_renditions_only(pages, rendition, name):
+    page = page_of(pages, rendition, name)
+    assert footer_versions(page) == set(RENDITIONS) - {rendition}
+
+
+@pytest.mark.parametrize("rendition", ["basic", "color"])
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        (f"{XHTML_MP},*/*;q=0.1", XHTML_MP),
+        ("application/xhtml+xml,text/html;q=0.9", "application/xhtml+xml"),
+        ("text/html,*/*;q=0.8", "text/html"),
+        ("*/*", "text/html"),
+    ],
+)
+def test_xhtml_type_is_the_one_the_client_accepts(demo_app, rendition, accept, expected):
+    client = WapClient(FlaskTransport(demo_app), PHONES[rendition][0], accept)
+    page = client.open(f"/?ver={rendition}")
+    assert page.content_type == f"{expected}; charset=utf-8"
+    assert footer_versions(page) == set(RENDITIONS) - {rendition}
+
+
+def test_validator_rejects_what_the_dtds_forbid():
+    """The DTD check is live: WML 1.1 has no accesskey, XHTML-MP no bare text in <body>."""
+    wml = (
+        b'<?xml version="1.0"?>\n<!DOCTYPE wml PUBLIC "-//WAPFORUM//DTD WML 1.1//EN" '
+        b'"http://www.wapforum.org/DTD/wml_1.1.xml">\n'
+        b'<wml><card><p><a href="/" accesskey="0">x</a></p></card></wml>'
+    )
+    xhtml = (
+        b'<?xml version="1.0"?>\n<!DOCTYPE html PUBLIC "-//WAPFORUM//DTD XHTML Mobile 1.2//EN" '
+        b'"http://www.openmobilealliance.org/tech/DTD/xhtml-mobile12.dtd">\n'
+        b'<html xmlns="http://www.w3.org/1999/xhtml"><head><title>x</title></head>'
+        b"<body>text</body></html>"
+    )
+    for body in (wml, xhtml):
+        with pytest.raises(etree.XMLSyntaxError):
+            validate(body)
+
+
+@pytest.mark.parametrize("rendition", RENDITIONS)
+def test_confirmation_with_no_way_to_pay_offers_no_submit(pages, rendition):
+    """Where no way to pay serves the region, the page says why and offers no button that
+    can only fail (WML already leaves its anchor out)."""
+    page = page_of(pages, rendition, "confirm-no-cod")
+    with pytest.raises(BrowserError):
+        page.submission("提交订单", {})
+
+
+def test_image_urls_carry_no_sid(pages):
+    """Images are named by their content and cached for a year: a sid would defeat the cache
+    (every session downloads them again) and spread the session id into image requests."""
+    for rendition in ("color", "touch"):
+        for name, page in pages[rendition].items():
+            for img in page.find("img"):
+                assert "sid=" not in img.get("src"), f"{rendition} {name}: {img.get('src')}"
+
+
+# --- Byte budgets, on the largest page of each type.
+
+
+def _image_bytes(client: WapClient, page: Response, cache: dict[str, int]) -> int:
+    """Bytes of the page's images, each fetched once as a browser would."""
+    total = 0
+    for src in {img.get("src") for img in page.find("img")}:
+        if src not in cache:
+            image = client.fetch(src)
+            assert image.status == 200, src
+            cache[src] = len(image.body)
+        total += cache[src]
+    return total
+
+
+def _list_pages(phone: Phone, path: str) -> list[Response]:
+    """Every page of a list, following 下页 as the buyer would."""
+    pages = [phone.visit(path)]
+    while any(link.text == "下页" for link in pages[-1].links()):
+        pages.append(phone.client.follow("下页"))
+    return pages
+
+
+def crawl(phone: Phone) -> dict[str, list[Response]]:
+    """The candidates for the largest page of each type: every category and collection page
+    and product, the widest region lists, the confirmation for every deal and long title."""
+    demo = phone.demo
+    buy = f"/buy/{demo.longest_title_product}"
+    found = {name: [page] for name, page in phone.pages.items()}
+    found["category"] = [p for c in demo.categories for p in _list_pages(phone, f"/c/{c}")]
+    shown = [slug for slug, renditions in demo.collections if targets(renditions, phone.rendition)]
+    found["collection"] = [p for s in shown for p in _list_pages(phone, f"/z/{s}")]
+    found["product"] = [phone.visit(f"/p/{p}") for p in demo.products]
+    found["search-hits"] = [
+        p for w in demo.search_words for p in _list_pages(phone, "/s?" + urlencode({"q": w}))
+    ]
+    found["region-cities"] = [phone.visit(f"{buy}?region={c}") for c in demo.widest_provinces]
+    found["region-districts"] = [phone.visit(f"{buy}?region={c}") for c in demo.widest_cities]
+    found["confirm"] = confirmations(phone)
+    return found
+
+
+def confirmations(phone: Phone) -> list[Response]:
+    """The confirmation of every deal's and the longest titles, with and without COD."""
+    demo = phone.demo
+    return [
+        phone.visit(f"/buy/{p}?region={r}")
+        for p in demo.confirm_products
+        for r in (demo.cod_path[2], demo.no_cod_district)
+    ]
+
+
+@dataclass(frozen=True)
+class Largest:
+    markup: int
+    markup_url: str
+    with_images: int
+    with_images_url: str
+
+
+def measure(phone: Phone, crawled: dict[str, list[Response]]) -> dict[str, Largest]:
+    """Page type → its largest page, in markup bytes and (color) with its images."""
+    cache: dict[str, int] = {}
+    largest = {}
+    for kind, pages in crawled.items():
+        sized = []
+        for page in pages:
+            assert page.status == STATUS.get(kind, 200), page.url
+            only_sid(page)  # measured in the largest form: a sid in every URL
+            images = _image_bytes(phone.client, page, cache) if phone.rendition == "color" else 0
+            sized.append((len(page.body), len(page.body) + images, page.url))
+        markup = max(sized)
+        total = max(sized, key=lambda s: s[1])
+        largest[kind] = Largest(markup[0], markup[2], total[1], total[2])
+    return largest
+
+
+# The table's columns: heading, rendition, measure, budget.
+COLUMNS = (
+    *((r, r, "markup", BUDGET[r]) for r in ("wml", "basic", "color")),
+    ("color+img", "color", "with_images", COLOR_WITH_IMAGES),
+    ("touch", "touch", "markup", BUDGET["touch"]),
+)
+
+
+def print_table(sizes: dict[str, dict[str, Largest]]) -> None:
+    print("\nLargest page of each type, bytes (cookie-less client, sid in every URL)")
+    print(f"{'page type':<18}" + "".join(f"{head:>10}" for head, *_rest in COLUMNS))
+    print(f"{'budget':<18}" + "".join(f"{budget:>10}" for *_rest, budget in COLUMNS))
+    for kind in sorted({kind for table in sizes.values() for kind in table}):
+        cells = [
+            getattr(sizes[r][kind], measure) if kind in sizes[r] else "-"
+            for _head, r, measure, _budget in COLUMNS
+        ]
+        print(f"{kind:<18}" + "".join(f"{cell:>10}" for cell in cells))
+
+
+@pytest.fixture(scope="module")
+def sizes(phones, online_phones) -> dict[str, dict[str, Largest]]:
+    measured = {
+        r: measure(phones[r], crawl(phones[r]))
+        | measure(online_phones[r], {"online-confirm": confirmations(online_phones[r])})
+        for r in RENDITIONS
+    }
+    print_table(measured)
+    return measured
+
+
+@pytest.mark.parametrize("rendition", RENDITIONS)
+def test_largest_pages_fit_the_markup_budget(sizes, rendition):
+    over = [
+        f"{kind}: {s.markup} bytes at {s.markup_url}"
+        for kind, s in sizes[rendition].items()
+        if s.markup > BUDGET[rendition]
+    ]
+    assert not over, f"over {BUDGET[rendition]} bytes:\n" + "\n".join(over)
+
+
+def test_largest_color_pages_with_images_fit_20_kb(sizes):
+    over = [
+        f"{kind}: {s.with_images} bytes at {s.with_images_url}"
+        for kind, s in sizes["color"].items()
+        if s.with_images > COLOR_WITH_IMAGES
+    ]
+    assert not over, f"over {COLOR_WITH_IMAGES} bytes:\n" + "\n".join(over)
+    assert max(s.with_images - s.markup for s in sizes["color"].values()) > 0, "no image seen"
