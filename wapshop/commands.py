@@ -13,6 +13,9 @@ from wapshop.extensions import db
 demo_cli = AppGroup("demo", help="Demo catalogue and today's deals.")
 sessions_cli = AppGroup("sessions", help="Server-side sessions.")
 payments_cli = AppGroup("payments", help="Online payments: expiry and reconciliation.")
+staff_cli = AppGroup("staff", help="Back-office staff accounts.")
+catalog_cli = AppGroup("catalog", help="The catalogue: bulk import.")
+deals_cli = AppGroup("deals", help="Daily deals.")
 
 
 @click.command("setup")
@@ -104,9 +107,69 @@ def payments_reconcile(statement, processor):
         raise SystemExit(1)
 
 
+@staff_cli.command("create-admin")
+@click.argument("username")
+@click.option("--name", default="管理员", help="The name shown in the back office.")
+@click.password_option(help="At least 8 characters; asked for when not given.")
+def staff_create_admin(username, name, password):
+    """Create an admin account (the first one, or another)."""
+    from wapshop.models import StaffRole
+    from wapshop.services import staff
+
+    data = staff.StaffInput(username=username, name=name, role=StaffRole.ADMIN, seller_id=None)
+    try:
+        staff.create_staff(data, password, actor=None)
+    except staff.StaffError as refused:
+        raise click.ClickException(refused.message) from None
+    db.session.commit()
+    click.echo(f"Created admin {username}; log in at /admin/login.")
+
+
+@catalog_cli.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option("--kind", type=click.Choice(["products", "deals"]), default="products")
+@click.option("--dry-run", is_flag=True, help="Check every row and import nothing.")
+def catalog_import(file, kind, dry_run):
+    """Import products or deals from a CSV file (UTF-8 or GBK): all rows or none."""
+    from wapshop.services import imports
+
+    data = file.read()
+    try:
+        with click.progressbar(length=imports.count_rows(data), label="Checking rows") as bar:
+            report = imports.import_file(kind, data, None, dry_run, progress=bar.update)
+    except imports.FileRefused as refused:
+        raise click.ClickException(refused.message) from None
+    for error in report.errors:
+        click.echo(str(error), err=True)
+    if not report.ok or dry_run:
+        db.session.rollback()
+        if not report.ok:
+            raise click.ClickException(f"{len(report.errors)} bad rows; nothing imported.")
+        click.echo(f"Dry run: {report.created} to add, {report.updated} to update; all rows good.")
+        return
+    db.session.commit()
+    click.echo(f"Imported {report.rows} rows: {report.created} added, {report.updated} updated.")
+
+
+@deals_cli.command("copy-yesterday")
+def deals_copy_yesterday():
+    """Schedule yesterday's deals (China Standard Time) again for tomorrow."""
+    from wapshop.models.base import utcnow
+    from wapshop.services import deals
+
+    result = deals.copy_yesterday_to_tomorrow(utcnow(), actor=None)
+    db.session.commit()
+    for deal, reason in result.skipped:
+        click.echo(f"Skipped deal {deal.id}: {reason}", err=True)
+    click.echo(f"Copied {len(result.copied)} deals to tomorrow, skipped {len(result.skipped)}.")
+
+
 def init_app(app) -> None:
     app.cli.add_command(setup_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(demo_cli)
     app.cli.add_command(sessions_cli)
     app.cli.add_command(payments_cli)
+    app.cli.add_command(staff_cli)
+    app.cli.add_command(catalog_cli)
+    app.cli.add_command(deals_cli)

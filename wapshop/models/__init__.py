@@ -13,10 +13,12 @@ from wapshop.models.catalog import (
 from wapshop.models.geo import CodCoverage, Region
 from wapshop.models.orders import Order, OrderEvent, OrderItem, OrderStatus
 from wapshop.models.payments import Balance, BalanceEntry, Payment, SandboxNotification
+from wapshop.models.staff import AuditEntry, Staff, StaffRole
 from wapshop.models.web import ThrottleHit, WebSession
 
 __all__ = [
     "Address",
+    "AuditEntry",
     "Balance",
     "BalanceEntry",
     "Buyer",
@@ -34,6 +36,8 @@ __all__ = [
     "SandboxNotification",
     "SearchTerm",
     "Seller",
+    "Staff",
+    "StaffRole",
     "ThrottleHit",
     "WebSession",
     "collection_products",

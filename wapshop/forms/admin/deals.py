@@ -1,0 +1,64 @@
+from wtforms import DateTimeLocalField, IntegerField
+from wtforms.validators import InputRequired, NumberRange, Optional
+
+from wapshop.forms import ShopForm
+from wapshop.forms.admin import TIME_FORMATS, YuanField, renditions_field
+from wapshop.models import Deal
+from wapshop.services.deals import DealInput, to_cst, to_utc
+
+
+def _cst_time(label: str) -> DateTimeLocalField:
+    return DateTimeLocalField(
+        label, format=TIME_FORMATS, validators=[InputRequired("请填时间，例如 2013-05-01 10:00。")]
+    )
+
+
+class DealForm(ShopForm):
+    product_id = IntegerField(
+        "商品ID",
+        validators=[InputRequired("请填商品ID。"), NumberRange(min=1, message="请填商品ID。")],
+    )
+    deal_price = YuanField("特价（元）")
+    starts_at = _cst_time("开始（北京时间）")
+    ends_at = _cst_time("结束（北京时间）")
+    quantity = IntegerField(
+        "数量",
+        validators=[InputRequired("请填数量。"), NumberRange(1, 1_000_000, "数量 1 到 1000000。")],
+    )
+    per_buyer_limit = IntegerField(
+        "每人限购",
+        default=2,
+        validators=[InputRequired("请填每人限购。"), NumberRange(1, 99, "每人限购 1 到 99 件。")],
+    )
+    renditions = renditions_field()
+    position = IntegerField(
+        "首页排序（小的在前）",
+        default=0,
+        validators=[Optional(), NumberRange(0, 9999, "排序 0 到 9999。")],
+    )
+
+    @classmethod
+    def for_deal(cls, deal: Deal) -> "DealForm":
+        """A form showing the deal, its times in China Standard Time."""
+        return cls(
+            product_id=deal.product_id,
+            deal_price=deal.deal_price_fen,
+            starts_at=to_cst(deal.starts_at),
+            ends_at=to_cst(deal.ends_at),
+            quantity=deal.quantity,
+            per_buyer_limit=deal.per_buyer_limit,
+            renditions=deal.renditions.split(","),
+            position=deal.position,
+        )
+
+    def data_for_service(self) -> DealInput:
+        return DealInput(
+            product_id=self.product_id.data,
+            deal_price_fen=self.deal_price.fen,
+            starts_at=to_utc(self.starts_at.data),
+            ends_at=to_utc(self.ends_at.data),
+            quantity=self.quantity.data,
+            per_buyer_limit=self.per_buyer_limit.data,
+            renditions=tuple(self.renditions.data),
+            position=self.position.data or 0,
+        )

@@ -1,0 +1,481 @@
+"""The catalogue in the back office: products, two-level categories, collections (专场),
+product images and stock warnings.
+
+A seller's staff see only that seller's products: functions that take `seller_id` treat
+another seller's product as not found. Every change flushes and writes the audit log; the
+caller commits."""
+
+import hashlib
+import json
+import warnings
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import delete, insert, or_, select, update
+
+from wapshop import images
+from wapshop.extensions import db
+from wapshop.models import (
+    Category,
+    Collection,
+    Product,
+    Seller,
+    Staff,
+    collection_products,
+)
+from wapshop.models.base import RENDITIONS
+from wapshop.services import admin_audit, search
+from wapshop.services.pagination import Page, paginate
+
+PRODUCT_AUDITED = (
+    "title",
+    "subtitle",
+    "category_id",
+    "seller_id",
+    "shop_price_fen",
+    "market_price_fen",
+    "stock",
+    "specs_json",
+    "active",
+)
+MAX_SPECS = 20
+
+
+class CatalogError(Exception):
+    """A refusal; `field` names the form field (or CSV column) it belongs to."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class NotFound(LookupError):
+    """No such product, category or collection, or not this seller's."""
+
+
+# --- Products
+
+
+@dataclass(frozen=True)
+class ProductInput:
+    title: str
+    subtitle: str
+    category_id: int
+    seller_id: int
+    shop_price_fen: int
+    market_price_fen: int
+    stock: int
+    specs: tuple[tuple[str, str], ...]
+    active: bool = True
+
+    @property
+    def specs_json(self) -> str:
+        return json.dumps([list(pair) for pair in self.specs], ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """What product rules check against, loaded once (an import checks thousands of rows)."""
+
+    subcategories: dict[int, Category]
+    sellers: dict[int, Seller]
+
+    @classmethod
+    def load(cls) -> "Lookups":
+        subs = db.session.scalars(select(Category).where(Category.parent_id.is_not(None)))
+        return cls({c.id: c for c in subs}, {s.id: s for s in db.session.scalars(select(Seller))})
+
+
+def check_product(data: ProductInput, lookups: Lookups) -> None:
+    """The rules a product must meet; raises CatalogError naming the field at fault."""
+    if not data.title.strip():
+        raise CatalogError("title", "请填写标题。")
+    if len(data.title) > 120:
+        raise CatalogError("title", "标题最多 120 个字。")
+    if len(data.subtitle) > 200:
+        raise CatalogError("subtitle", "副标题最多 200 个字。")
+    if data.category_id not in lookups.subcategories:
+        raise CatalogError("category_id", "请选择一个二级分类。")
+    if data.seller_id not in lookups.sellers:
+        raise CatalogError("seller_id", "没有这个卖家。")
+    if data.shop_price_fen <= 0:
+        raise CatalogError("shop_price", "商城价必须大于 0。")
+    if data.market_price_fen < data.shop_price_fen:
+        raise CatalogError("market_price", "市场价不能低于商城价。")
+    if data.stock < 0:
+        raise CatalogError("stock", "库存不能是负数。")
+    if len(data.specs) > MAX_SPECS or any(not n or not v for n, v in data.specs):
+        raise CatalogError("specs", f"规格每行“名称：值”，最多 {MAX_SPECS} 行。")
+
+
+def parse_specs(text: str) -> tuple[tuple[str, str], ...]:
+    """'颜色:黑色;产地:深圳', one per line, or with full-width ：；, → name/value pairs.
+    Raises CatalogError."""
+    pairs = []
+    for part in text.replace("；", ";").replace("\n", ";").split(";"):
+        if not part.strip():
+            continue
+        name, sep, value = part.replace("：", ":").partition(":")
+        if not sep or not name.strip() or not value.strip():
+            raise CatalogError(
+                "specs", "规格写成“名称:值”，多项用分号或换行隔开，例如 颜色:黑色;产地:深圳。"
+            )
+        pairs.append((name.strip(), value.strip()))
+    return tuple(pairs)
+
+
+def format_specs(pairs) -> str:
+    return ";".join(f"{name}:{value}" for name, value in pairs)
+
+
+def products(number: int, per_page: int, seller_id: int | None = None, query: str = "") -> Page:
+    """Newest first; a number finds that id, words search titles. Raises PageOutOfRange."""
+    stmt = select(Product).order_by(Product.id.desc())
+    if seller_id is not None:
+        stmt = stmt.where(Product.seller_id == seller_id)
+    query = query.strip()
+    if query.isdigit():
+        stmt = stmt.where(Product.id == int(query))
+    elif query:
+        stmt = stmt.where(or_(Product.title.contains(query), Product.subtitle.contains(query)))
+    return paginate(stmt, number, per_page)
+
+
+def get_product(product_id: int, seller_id: int | None = None) -> Product:
+    """A product, or NotFound when it does not exist or belongs to another seller."""
+    found = db.session.get(Product, product_id)
+    if found is None or (seller_id is not None and found.seller_id != seller_id):
+        raise NotFound(product_id)
+    return found
+
+
+def _new_product(data: ProductInput) -> Product:
+    return Product(
+        title=data.title,
+        subtitle=data.subtitle,
+        category_id=data.category_id,
+        seller_id=data.seller_id,
+        shop_price_fen=data.shop_price_fen,
+        market_price_fen=data.market_price_fen,
+        stock=data.stock,
+        specs_json=data.specs_json,
+        active=data.active,
+    )
+
+
+def create_product(data: ProductInput, actor: Staff | None) -> Product:
+    """Add a product and index its title. Raises CatalogError."""
+    check_product(data, Lookups.load())
+    product = _new_product(data)
+    db.session.add(product)
+    db.session.flush()
+    search.reindex([product])
+    after = admin_audit.snapshot(product, PRODUCT_AUDITED)
+    admin_audit.record(actor, "create", "product", product.id, None, after)
+    return product
+
+
+def create_products(
+    inputs: list[ProductInput], actor: Staff | None, lookups: Lookups, batch: int = 1000
+) -> int:
+    """Add many products (an import): all checked first, then inserted, indexed and audited
+    a batch at a time, which keeps every statement's parameters within the database's limits.
+    Raises CatalogError. Returns how many were added."""
+    for data in inputs:
+        check_product(data, lookups)
+    for start in range(0, len(inputs), batch):
+        added = [_new_product(data) for data in inputs[start : start + batch]]
+        db.session.add_all(added)
+        db.session.flush()
+        search.reindex(added)
+        created = [(p.id, admin_audit.snapshot(p, PRODUCT_AUDITED)) for p in added]
+        admin_audit.record_created(actor, "import", "product", created)
+    return len(inputs)
+
+
+def update_product(
+    product: Product,
+    data: ProductInput,
+    seen_stock: int | None,
+    actor: Staff | None,
+    lookups: Lookups | None = None,
+) -> None:
+    """Change a product. Raises CatalogError.
+
+    Checkouts take stock meanwhile, so a new stock figure is written only if the stock is
+    still what the editor saw (`seen_stock`; None: whatever it is now), never over a sale."""
+    check_product(data, lookups or Lookups.load())
+    before = admin_audit.snapshot(product, PRODUCT_AUDITED)
+    if data.stock != product.stock or seen_stock is not None:
+        expected = product.stock if seen_stock is None else seen_stock
+        written = db.session.execute(
+            update(Product)
+            .where(Product.id == product.id, Product.stock == expected)
+            .values(stock=data.stock)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.refresh(product)
+        if written != 1:
+            raise CatalogError(
+                "stock", f"库存刚刚变了（现在 {product.stock} 件），请确认后再保存。"
+            )
+    retitled = product.title != data.title
+    product.title = data.title
+    product.subtitle = data.subtitle
+    product.category_id = data.category_id
+    product.seller_id = data.seller_id
+    product.shop_price_fen = data.shop_price_fen
+    product.market_price_fen = data.market_price_fen
+    product.specs_json = data.specs_json
+    product.active = data.active
+    db.session.flush()
+    if retitled:
+        search.reindex([product])
+    after = admin_audit.snapshot(product, PRODUCT_AUDITED)
+    admin_audit.record(actor, "update", "product", product.id, before, after)
+
+
+def low_stock(number: int, per_page: int, threshold: int, seller_id: int | None = None) -> Page:
+    """Active products with stock at or below the threshold, emptiest first."""
+    stmt = (
+        select(Product)
+        .where(Product.active.is_(True), Product.stock <= threshold)
+        .order_by(Product.stock, Product.id)
+    )
+    if seller_id is not None:
+        stmt = stmt.where(Product.seller_id == seller_id)
+    return paginate(stmt, number, per_page)
+
+
+def sellers() -> list[Seller]:
+    return list(db.session.scalars(select(Seller).order_by(Seller.name)))
+
+
+# --- Categories: two levels, products sit in the second
+
+
+def category_tree() -> list[Category]:
+    """Top-level categories in order; each has .children in order."""
+    return list(
+        db.session.scalars(
+            select(Category).where(Category.parent_id.is_(None)).order_by(Category.position)
+        )
+    )
+
+
+def get_category(category_id: int) -> Category:
+    found = db.session.get(Category, category_id)
+    if found is None:
+        raise NotFound(category_id)
+    return found
+
+
+def save_category(
+    category: Category | None, name: str, parent_id: int | None, position: int, actor
+) -> Category:
+    """Create (category None) or change a category. Raises CatalogError: the parent must be
+    a top-level category, and a category with subcategories stays top-level."""
+    if not name.strip():
+        raise CatalogError("name", "请填写分类名称。")
+    if parent_id is not None:
+        parent = db.session.get(Category, parent_id)
+        if parent is None or parent.parent_id is not None:
+            raise CatalogError("parent_id", "上级只能是一级分类（分类只有两级）。")
+        if category is not None and (parent.id == category.id or category.children):
+            raise CatalogError("parent_id", "这个分类下还有二级分类，不能再挂到别的分类下。")
+    if category is not None and parent_id is None and _has_products(category.id):
+        raise CatalogError("parent_id", "这个分类下有商品，商品只能放在二级分类里。")
+    fields = ("name", "parent_id", "position")
+    before = admin_audit.snapshot(category, fields) if category is not None else None
+    if category is None:
+        category = Category()
+        db.session.add(category)
+    category.name, category.parent_id, category.position = name.strip(), parent_id, position
+    db.session.flush()
+    after = admin_audit.snapshot(category, fields)
+    action = "create" if before is None else "update"
+    admin_audit.record(actor, action, "category", category.id, before, after)
+    return category
+
+
+def delete_category(category: Category, actor) -> None:
+    """Only an empty category goes. Raises CatalogError."""
+    if category.children or _has_products(category.id):
+        raise CatalogError("name", "分类下还有子分类或商品，不能删除。")
+    before = admin_audit.snapshot(category, ("name", "parent_id", "position"))
+    db.session.delete(category)
+    db.session.flush()
+    admin_audit.record(actor, "delete", "category", category.id, before, None)
+
+
+def _has_products(category_id: int) -> bool:
+    return (
+        db.session.scalar(select(Product.id).where(Product.category_id == category_id).limit(1))
+        is not None
+    )
+
+
+# --- Collections (专场)
+
+
+@dataclass(frozen=True)
+class CollectionInput:
+    slug: str
+    name: str
+    blurb: str
+    renditions: tuple[str, ...]
+    position: int
+    active: bool
+    product_ids: tuple[int, ...]
+
+
+COLLECTION_AUDITED = ("slug", "name", "blurb", "renditions", "position", "active")
+
+
+def collections() -> list[Collection]:
+    return list(db.session.scalars(select(Collection).order_by(Collection.position, Collection.id)))
+
+
+def get_collection(collection_id: int) -> Collection:
+    found = db.session.get(Collection, collection_id)
+    if found is None:
+        raise NotFound(collection_id)
+    return found
+
+
+def save_collection(collection: Collection | None, data: CollectionInput, actor) -> Collection:
+    """Create (collection None) or change a collection and its products, in the order given.
+    Raises CatalogError."""
+    taken = db.session.scalar(select(Collection.id).where(Collection.slug == data.slug))
+    if taken is not None and (collection is None or taken != collection.id):
+        raise CatalogError("slug", "这个网址名已被别的专场使用。")
+    if not data.renditions or not set(data.renditions) <= set(RENDITIONS):
+        raise CatalogError("renditions", "请至少选择一个版本。")
+    if len(set(data.product_ids)) != len(data.product_ids):
+        raise CatalogError("product_ids", "商品 ID 有重复。")
+    known = set(db.session.scalars(select(Product.id).where(Product.id.in_(data.product_ids))))
+    missing = [str(i) for i in data.product_ids if i not in known]
+    if missing:
+        raise CatalogError("product_ids", f"没有这些商品：{'、'.join(missing)}。")
+    before = None
+    if collection is None:
+        collection = Collection()
+        db.session.add(collection)
+    else:
+        before = {
+            **admin_audit.snapshot(collection, COLLECTION_AUDITED),
+            "products": [p.id for p in collection.products],
+        }
+    collection.slug, collection.name, collection.blurb = data.slug, data.name, data.blurb
+    collection.renditions = ",".join(r for r in RENDITIONS if r in data.renditions)
+    collection.position, collection.active = data.position, data.active
+    db.session.flush()
+    link = collection_products
+    db.session.execute(delete(link).where(link.c.collection_id == collection.id))
+    if data.product_ids:
+        db.session.execute(
+            insert(link),
+            [
+                {"collection_id": collection.id, "product_id": pid, "position": i}
+                for i, pid in enumerate(data.product_ids)
+            ],
+        )
+    db.session.expire(collection, ["products"])
+    after = {
+        **admin_audit.snapshot(collection, COLLECTION_AUDITED),
+        "products": list(data.product_ids),
+    }
+    action = "create" if before is None else "update"
+    admin_audit.record(actor, action, "collection", collection.id, before, after)
+    return collection
+
+
+# --- Product images
+
+
+class ImageRefused(Exception):
+    """The upload is not an image we take; the message says why, for the uploader."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    max_bytes: int
+    max_pixels: int
+    max_side: int
+
+
+ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
+# Byte budgets of the variants. `color` pages may carry 10 KB of markup and 20 KB in all, and
+# list up to 8 thumbnails, so a thumbnail gets (20480 - 10240) / 8 bytes; `touch` has no fixed
+# image budget, 24 KB keeps a product page quick on a 2G/3G connection.
+VARIANT_BUDGETS = {"s": 1280, "m": 24576}
+
+
+def read_image(stream, limits: ImageLimits) -> tuple[bytes, Image.Image, str]:
+    """Read and check an upload: size, type by content, pixel dimensions, decompression bombs.
+
+    Returns the original bytes, the decoded image (upright per its EXIF) and its file
+    extension. Raises ImageRefused with the reason."""
+    data = stream.read(limits.max_bytes + 1)
+    if len(data) > limits.max_bytes:
+        raise ImageRefused(f"图片文件太大：最大 {limits.max_bytes // 1024 // 1024} MB。")
+    if not data:
+        raise ImageRefused("请选择一个图片文件。")
+    with warnings.catch_warnings():
+        # Pillow only warns between MAX_IMAGE_PIXELS and twice that; we refuse outright.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(BytesIO(data)) as probe:
+                kind = probe.format
+                width, height = probe.size
+                if kind in ALLOWED_FORMATS:
+                    probe.verify()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as bomb:
+            raise ImageRefused("图片像素多得异常（疑似解压炸弹），已拒绝。") from bomb
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as bad:
+            raise ImageRefused("这不是图片，或图片已损坏：请上传 JPEG、PNG、GIF 或 WebP。") from bad
+        if kind not in ALLOWED_FORMATS:
+            raise ImageRefused(f"不支持 {kind} 格式：请上传 JPEG、PNG、GIF 或 WebP。")
+        if max(width, height) > limits.max_side or width * height > limits.max_pixels:
+            raise ImageRefused(
+                f"图片尺寸 {width}×{height} 太大：边长不超过 {limits.max_side} 像素，"
+                f"总像素不超过 {limits.max_pixels // 1_000_000} 百万。"
+            )
+        try:
+            image = Image.open(BytesIO(data))
+            image.load()
+        except (OSError, SyntaxError, ValueError) as bad:
+            raise ImageRefused("图片已损坏，无法读取。") from bad
+    return data, ImageOps.exif_transpose(image), ALLOWED_FORMATS[kind]
+
+
+def store_image(product: Product, stream, media_dir: Path, limits: ImageLimits, actor) -> dict:
+    """Check an upload, keep the original under media_dir/originals/, write the per-rendition
+    variants and point the product at them. Raises ImageRefused.
+
+    Returns each variant's size in bytes and whether it is within VARIANT_BUDGETS."""
+    data, image, extension = read_image(stream, limits)
+    digest = hashlib.sha1(data).hexdigest()[:12]
+    original = Path(media_dir) / "originals" / f"p{product.id}-{digest}.{extension}"
+    original.parent.mkdir(parents=True, exist_ok=True)
+    if not original.exists():
+        partial = original.with_name(original.name + ".part")
+        partial.write_bytes(data)
+        partial.replace(original)
+    before = {"image": product.image}
+    product.image = images.write_variants(image, Path(media_dir), f"p{product.id}")
+    db.session.flush()
+    after = {"image": product.image, "original": f"originals/{original.name}"}
+    admin_audit.record(actor, "image", "product", product.id, before, after)
+    sizes = {}
+    for size in images.IMAGE_SIZES:
+        written = (Path(media_dir) / images.image_path(product.image, size)).stat().st_size
+        sizes[size] = (written, written <= VARIANT_BUDGETS[size])
+    return sizes

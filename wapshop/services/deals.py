@@ -1,0 +1,271 @@
+"""今日特价 in the back office: create, edit, schedule and stop deals; a day's list; copying one
+day's deals to another. Staff think in China Standard Time; the database keeps naive UTC.
+
+Every function adds or updates and flushes, and writes the audit log; the caller commits."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
+
+from wapshop.extensions import db
+from wapshop.models import Deal, Product, Staff
+from wapshop.models.base import RENDITIONS
+from wapshop.money import format_fen
+from wapshop.services import admin_audit
+
+CST = ZoneInfo("Asia/Shanghai")
+AUDITED = (
+    "product_id",
+    "deal_price_fen",
+    "starts_at",
+    "ends_at",
+    "quantity",
+    "per_buyer_limit",
+    "renditions",
+    "position",
+    "stopped",
+)
+STATE_LABELS = {"running": "进行中", "scheduled": "未开始", "ended": "已结束", "stopped": "已停止"}
+
+
+class DealError(Exception):
+    """A refusal; `field` names the form field (or CSV column) it belongs to."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class NotFound(LookupError):
+    pass
+
+
+def to_utc(local: datetime) -> datetime:
+    """A naive China Standard Time as staff typed it → naive UTC for the database."""
+    return local.replace(tzinfo=CST).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def to_cst(utc: datetime) -> datetime:
+    """Naive UTC from the database → naive China Standard Time for staff."""
+    return utc.replace(tzinfo=timezone.utc).astimezone(CST).replace(tzinfo=None)
+
+
+def cst_day(utc: datetime) -> date:
+    return to_cst(utc).date()
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The CST calendar day as a naive UTC half-open interval [start, end)."""
+    start = to_utc(datetime.combine(day, time()))
+    return start, to_utc(datetime.combine(day + timedelta(days=1), time()))
+
+
+@dataclass(frozen=True)
+class DealInput:
+    product_id: int
+    deal_price_fen: int
+    starts_at: datetime  # naive UTC
+    ends_at: datetime  # naive UTC
+    quantity: int
+    per_buyer_limit: int
+    renditions: tuple[str, ...]
+    position: int = 0
+
+
+def get(deal_id: int) -> Deal:
+    found = db.session.get(Deal, deal_id)
+    if found is None:
+        raise NotFound(deal_id)
+    return found
+
+
+def create_deal(data: DealInput, actor: Staff | None, action: str = "create") -> Deal:
+    """Schedule a deal. Raises DealError before writing anything."""
+    _check(data, None)
+    deal = Deal(
+        product_id=data.product_id,
+        deal_price_fen=data.deal_price_fen,
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
+        quantity=data.quantity,
+        sold=0,
+        per_buyer_limit=data.per_buyer_limit,
+        renditions=_renditions(data.renditions),
+        position=data.position,
+    )
+    db.session.add(deal)
+    db.session.flush()
+    admin_audit.record(actor, action, "deal", deal.id, None, admin_audit.snapshot(deal, AUDITED))
+    return deal
+
+
+def update_deal(deal: Deal, data: DealInput, actor: Staff | None) -> None:
+    """Change a deal, running or not. Raises DealError.
+
+    Buyers may be checking out meanwhile, so the row is changed by one conditional UPDATE that
+    matches only while `sold` is within the new quantity: a concurrent sale can never leave
+    sold > quantity. Orders already placed keep their price (order lines store their own)."""
+    _check(data, deal)
+    before = admin_audit.snapshot(deal, AUDITED)
+    changed = db.session.execute(
+        update(Deal)
+        .where(Deal.id == deal.id, Deal.sold <= data.quantity, Deal.stopped.is_(False))
+        .values(
+            product_id=data.product_id,
+            deal_price_fen=data.deal_price_fen,
+            starts_at=data.starts_at,
+            ends_at=data.ends_at,
+            quantity=data.quantity,
+            per_buyer_limit=data.per_buyer_limit,
+            renditions=_renditions(data.renditions),
+            position=data.position,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(deal)
+    if changed != 1:
+        if deal.stopped:
+            raise DealError("product_id", "这个特价已停止，不能再修改。")
+        raise DealError("quantity", f"刚刚又卖出了，已售 {deal.sold} 件：数量不能少于已售。")
+    admin_audit.record(
+        actor, "update", "deal", deal.id, before, admin_audit.snapshot(deal, AUDITED)
+    )
+
+
+def stop_deal(deal: Deal, actor: Staff | None) -> None:
+    """Take a deal off the shop now; units sold stay sold. Stopping twice changes nothing."""
+    if deal.stopped:
+        return
+    before = admin_audit.snapshot(deal, AUDITED)
+    db.session.execute(
+        update(Deal)
+        .where(Deal.id == deal.id)
+        .values(stopped=True)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(deal)
+    admin_audit.record(actor, "stop", "deal", deal.id, before, admin_audit.snapshot(deal, AUDITED))
+
+
+def _renditions(chosen) -> str:
+    """In the canonical order, so equal choices store equal text."""
+    return ",".join(r for r in RENDITIONS if r in chosen)
+
+
+def _check(data: DealInput, deal: Deal | None) -> Product:
+    """The rules a deal must meet; raises DealError naming the field at fault."""
+    if deal is not None and deal.stopped:
+        raise DealError("product_id", "这个特价已停止，不能再修改。")
+    product = db.session.get(Product, data.product_id)
+    if product is None:
+        raise DealError("product_id", f"没有 ID 为 {data.product_id} 的商品。")
+    if not product.active:
+        raise DealError("product_id", "这个商品已下架，不能做特价。")
+    sold = deal.sold if deal is not None else 0
+    if deal is not None and sold and data.product_id != deal.product_id:
+        raise DealError("product_id", "已经有人买了，不能更换商品。")
+    if not 0 < data.deal_price_fen < product.shop_price_fen:
+        raise DealError("deal_price", f"特价必须低于商城价 {format_fen(product.shop_price_fen)}。")
+    if data.ends_at <= data.starts_at:
+        raise DealError("ends_at", "结束时间必须晚于开始时间。")
+    if data.quantity < max(sold, 1):
+        raise DealError("quantity", f"数量至少 {max(sold, 1)} 件（已售 {sold} 件）。")
+    if data.per_buyer_limit < 1:
+        raise DealError("per_buyer_limit", "每人限购至少 1 件。")
+    if not data.renditions or not set(data.renditions) <= set(RENDITIONS):
+        raise DealError("renditions", "请至少选择一个版本（wml、basic、color、touch）。")
+    if data.quantity - sold > product.stock:
+        raise DealError(
+            "quantity", f"特价还要卖 {data.quantity - sold} 件，库存只有 {product.stock} 件。"
+        )
+    overlapping = db.session.scalar(
+        select(Deal.id).where(
+            Deal.product_id == data.product_id,
+            Deal.stopped.is_(False),
+            Deal.id != (deal.id if deal is not None else -1),
+            Deal.starts_at < data.ends_at,
+            Deal.ends_at > data.starts_at,
+        )
+    )
+    if overlapping is not None:
+        raise DealError("starts_at", f"这个商品在这段时间已有特价（#{overlapping}）。")
+    return product
+
+
+# --- The day's list and copying a day
+
+
+@dataclass(frozen=True)
+class DayDeal:
+    deal: Deal
+    state: str  # a key of STATE_LABELS
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[self.state]
+
+
+def state(deal: Deal, now: datetime) -> str:
+    if deal.stopped:
+        return "stopped"
+    if deal.ends_at <= now:
+        return "ended"
+    return "scheduled" if deal.starts_at > now else "running"
+
+
+def day_deals(day: date, now: datetime) -> list[DayDeal]:
+    """Deals that run at some moment of the CST day, by start time and home-page order."""
+    start, end = day_bounds(day)
+    found = db.session.scalars(
+        select(Deal)
+        .options(joinedload(Deal.product))
+        .where(Deal.starts_at < end, Deal.ends_at > start)
+        .order_by(Deal.starts_at, Deal.position, Deal.id)
+    )
+    return [DayDeal(d, state(d, now)) for d in found]
+
+
+@dataclass
+class CopyResult:
+    copied: list[Deal] = field(default_factory=list)
+    skipped: list[tuple[Deal, str]] = field(default_factory=list)
+
+
+def copy_day(source: date, target: date, actor: Staff | None) -> CopyResult:
+    """Schedule the deals that start on the CST day `source` again on `target`: same times of
+    day, price, quantity, limit, renditions and order, nothing sold. Stopped deals are left
+    out; a deal the rules now refuse (price no longer below the shop price, stock short,
+    already on a deal then: copied before) is skipped with the reason."""
+    start, end = day_bounds(source)
+    shift = target - source
+    result = CopyResult()
+    originals = db.session.scalars(
+        select(Deal)
+        .where(Deal.starts_at >= start, Deal.starts_at < end, Deal.stopped.is_(False))
+        .order_by(Deal.position, Deal.id)
+    ).all()
+    for deal in originals:
+        data = DealInput(
+            product_id=deal.product_id,
+            deal_price_fen=deal.deal_price_fen,
+            starts_at=deal.starts_at + shift,
+            ends_at=deal.ends_at + shift,
+            quantity=deal.quantity,
+            per_buyer_limit=deal.per_buyer_limit,
+            renditions=tuple(deal.renditions.split(",")),
+            position=deal.position,
+        )
+        try:
+            result.copied.append(create_deal(data, actor, action="copy"))
+        except DealError as refused:
+            result.skipped.append((deal, refused.message))
+    return result
+
+
+def copy_yesterday_to_tomorrow(now: datetime, actor: Staff | None) -> CopyResult:
+    today = cst_day(now)
+    return copy_day(today - timedelta(days=1), today + timedelta(days=1), actor)

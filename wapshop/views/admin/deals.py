@@ -1,0 +1,178 @@
+"""今日特价 for operators: the day's list with sold and remaining live, create, edit and stop,
+copy yesterday's deals to tomorrow, and the home page as each rendition shows it at a chosen
+time."""
+
+from datetime import date, datetime, timedelta
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from wapshop.extensions import db
+from wapshop.forms.admin import TIME_FORMATS, ActionForm, refuse
+from wapshop.forms.admin.deals import DealForm
+from wapshop.models.base import RENDITIONS, utcnow
+from wapshop.rendering import RENDITION_LABELS, render_page
+from wapshop.services import catalog, deals
+from wapshop.views.admin.access import OPERATORS, current_staff, staff_required
+
+bp = Blueprint("deals", __name__, url_prefix="/deals")
+
+
+def _day_arg() -> date:
+    raw = request.args.get("day", "")
+    if not raw:
+        return deals.cst_day(utcnow())
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        abort(400, "日期格式不对，例如 2013-05-01。")
+
+
+def _at_arg() -> datetime:
+    """?at= in China Standard Time (as a datetime-local input sends it), as naive UTC."""
+    raw = request.args.get("at", "")
+    if not raw:
+        return utcnow()
+    for layout in TIME_FORMATS:
+        try:
+            return deals.to_utc(datetime.strptime(raw, layout))
+        except ValueError:
+            continue
+    abort(400, "时间格式不对，例如 2013-05-01 10:00。")
+
+
+def _deal_or_404(deal_id: int):
+    try:
+        return deals.get(deal_id)
+    except deals.NotFound:
+        abort(404)
+
+
+def _day_url(when: datetime) -> str:
+    return url_for("admin.deals.day", day=deals.cst_day(when).isoformat())
+
+
+@bp.get("/")
+@staff_required(*OPERATORS)
+def day():
+    now = utcnow()
+    shown = _day_arg()
+    listing = deals.day_deals(shown, now)
+    groups = [
+        (label, [d for d in listing if d.state == state])
+        for state, label in deals.STATE_LABELS.items()
+    ]
+    return render_template(
+        "admin/deals/day.html",
+        title=f"特价 {shown.isoformat()}",
+        day=shown,
+        today=deals.cst_day(now),
+        one_day=timedelta(days=1),
+        groups=groups,
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@staff_required(*OPERATORS)
+def new():
+    form = DealForm(product_id=request.args.get("product_id", type=int))
+    page = "admin/deals/edit.html"
+    if request.method == "GET":
+        return render_template(page, title="新建特价", form=form, deal=None)
+    if not form.validate_on_submit():
+        return render_template(page, title="新建特价", form=form, deal=None), 400
+    try:
+        deal = deals.create_deal(form.data_for_service(), current_staff())
+    except deals.DealError as refused:
+        refuse(form, refused)
+        return render_template(page, title="新建特价", form=form, deal=None), 409
+    db.session.commit()
+    flash(f"已创建特价 #{deal.id}。")
+    return redirect(_day_url(deal.starts_at), 303)
+
+
+@bp.route("/<int:deal_id>", methods=["GET", "POST"])
+@staff_required(*OPERATORS)
+def edit(deal_id):
+    deal = _deal_or_404(deal_id)
+    page, title = "admin/deals/edit.html", f"特价 #{deal.id}"
+    if request.method == "GET":
+        return render_template(page, title=title, form=DealForm.for_deal(deal), deal=deal)
+    form = DealForm()
+    if not form.validate_on_submit():
+        return render_template(page, title=title, form=form, deal=deal), 400
+    try:
+        deals.update_deal(deal, form.data_for_service(), current_staff())
+    except deals.DealError as refused:
+        refuse(form, refused)
+        return render_template(page, title=title, form=form, deal=deal), 409
+    db.session.commit()
+    flash(f"已保存特价 #{deal.id}。")
+    return redirect(_day_url(deal.starts_at), 303)
+
+
+@bp.post("/<int:deal_id>/stop")
+@staff_required(*OPERATORS)
+def stop(deal_id):
+    deal = _deal_or_404(deal_id)
+    if not ActionForm().validate_on_submit():
+        abort(400, "页面已过期，请刷新后再试。")
+    deals.stop_deal(deal, current_staff())
+    db.session.commit()
+    flash(f"特价 #{deal.id} 已停止。")
+    return redirect(_day_url(deal.starts_at), 303)
+
+
+@bp.post("/copy-yesterday")
+@staff_required(*OPERATORS)
+def copy_yesterday():
+    if not ActionForm().validate_on_submit():
+        abort(400, "页面已过期，请刷新后再试。")
+    now = utcnow()
+    result = deals.copy_yesterday_to_tomorrow(now, current_staff())
+    db.session.commit()
+    flash(f"已把昨天的 {len(result.copied)} 个特价复制到明天。")
+    for deal, reason in result.skipped:
+        flash(f"跳过 #{deal.id}（{deal.product.title}）：{reason}", "warning")
+    return redirect(_day_url(now + timedelta(days=1)), 303)
+
+
+@bp.get("/preview")
+@staff_required(*OPERATORS)
+def preview():
+    at = _at_arg()
+    sizes = current_app.config["PAGE_SIZE"]
+    homes = [(r, RENDITION_LABELS[r], catalog.home(r, at, sizes[r])) for r in RENDITIONS]
+    return render_template(
+        "admin/deals/preview.html",
+        title="首页预览",
+        at=at,
+        at_text=deals.to_cst(at).strftime(TIME_FORMATS[0]),
+        homes=homes,
+    )
+
+
+@bp.get("/preview/<rendition>")
+@staff_required(*OPERATORS)
+def preview_frame(rendition):
+    """The buyer home page itself, rendered as that rendition at ?at=, for the preview's frames."""
+    if rendition not in RENDITIONS:
+        abort(404)
+    at = _at_arg()
+    g.rendition = rendition
+    home = catalog.home(rendition, at, current_app.config["PAGE_SIZE"][rendition])
+    response = render_page("catalog/home.html", home=home, now=at)
+    # A desktop browser shows XHTML-MP as HTML and cannot show WML: that one as its source.
+    kind = "text/plain" if rendition == "wml" else "text/html"
+    response.headers["Content-Type"] = f"{kind}; charset=utf-8"
+    return response

@@ -1,0 +1,26 @@
+"""The back office's first page: what each role has waiting."""
+
+from flask import Blueprint, current_app, render_template
+
+from wapshop.models.base import utcnow
+from wapshop.services import catalog_admin, deals
+from wapshop.views.admin import access
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+@access.staff_required()
+def index():
+    staff = access.current_staff()
+    summary = {}
+    if access.may(staff, access.OPERATORS):
+        now = utcnow()
+        listing = deals.day_deals(deals.cst_day(now), now)
+        summary["running"] = sum(d.state == "running" for d in listing)
+        summary["scheduled"] = sum(d.state == "scheduled" for d in listing)
+    if access.may(staff, access.CATALOG_EDITORS):
+        threshold = current_app.config["STOCK_WARNING_THRESHOLD"]
+        low = catalog_admin.low_stock(1, 1, threshold, access.seller_scope())
+        summary["low_stock"], summary["threshold"] = low.total, threshold
+    return render_template("admin/index.html", title="后台首页", summary=summary)

@@ -1,0 +1,153 @@
+"""Products for operators and sellers (a seller's staff see only that seller's products: any
+other id is a 404), their images, and the stock warnings list."""
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from wapshop.extensions import db
+from wapshop.forms.admin import refuse
+from wapshop.forms.admin.products import ImageForm, ProductForm
+from wapshop.services import catalog_admin
+from wapshop.services.pagination import PageOutOfRange
+from wapshop.views import page_arg
+from wapshop.views.admin.access import CATALOG_EDITORS, current_staff, seller_scope, staff_required
+
+bp = Blueprint("products", __name__, url_prefix="/products")
+# Room for the form's other fields and the multipart framing around the image.
+UPLOAD_OVERHEAD = 64 * 1024
+
+
+def _product_or_404(product_id: int):
+    try:
+        return catalog_admin.get_product(product_id, seller_scope())
+    except catalog_admin.NotFound:
+        abort(404)
+
+
+def _choices() -> dict:
+    """The form's categories, and the sellers this staff member may assign."""
+    scope = seller_scope()
+    sellers = [s for s in catalog_admin.sellers() if scope is None or s.id == scope]
+    return {"categories": catalog_admin.category_tree(), "sellers": sellers}
+
+
+def _page(fetch, *args, **kwargs):
+    try:
+        return fetch(page_arg(), current_app.config["ADMIN_PAGE_SIZE"], *args, **kwargs)
+    except PageOutOfRange:
+        abort(404)
+
+
+def _image_limits() -> catalog_admin.ImageLimits:
+    config = current_app.config
+    return catalog_admin.ImageLimits(
+        config["ADMIN_IMAGE_MAX_BYTES"],
+        config["ADMIN_IMAGE_MAX_PIXELS"],
+        config["ADMIN_IMAGE_MAX_SIDE"],
+    )
+
+
+@bp.get("/")
+@staff_required(*CATALOG_EDITORS)
+def index():
+    query = request.args.get("q", "")[:60]
+    page = _page(catalog_admin.products, seller_id=seller_scope(), query=query)
+    return render_template("admin/products/index.html", title="商品", page=page, query=query)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@staff_required(*CATALOG_EDITORS)
+def new():
+    form = ProductForm(**_choices())
+    page = "admin/products/edit.html"
+    if request.method == "GET":
+        return render_template(page, title="新建商品", form=form, product=None)
+    if not form.validate_on_submit():
+        return render_template(page, title="新建商品", form=form, product=None), 400
+    try:
+        product = catalog_admin.create_product(form.data_for_service(), current_staff())
+    except catalog_admin.CatalogError as refused:
+        refuse(form, refused)
+        return render_template(page, title="新建商品", form=form, product=None), 409
+    db.session.commit()
+    flash(f"已创建商品 #{product.id}，可以上传图片了。")
+    return redirect(url_for("admin.products.edit", product_id=product.id), 303)
+
+
+def _edit_page(product, form, image_form, status=200):
+    form = form or ProductForm.for_product(product, **_choices())
+    return render_template(
+        "admin/products/edit.html",
+        title=f"商品 #{product.id}",
+        form=form,
+        image_form=image_form,
+        product=product,
+        limits=_image_limits(),
+    ), status
+
+
+@bp.route("/<int:product_id>", methods=["GET", "POST"])
+@staff_required(*CATALOG_EDITORS)
+def edit(product_id):
+    product = _product_or_404(product_id)
+    if request.method == "GET":
+        return _edit_page(
+            product, ProductForm.for_product(product, **_choices()), ImageForm(formdata=None)
+        )
+    form = ProductForm(**_choices())
+    if not form.validate_on_submit():
+        return _edit_page(product, form, ImageForm(formdata=None), 400)
+    try:
+        catalog_admin.update_product(
+            product, form.data_for_service(), form.seen_stock_value(), current_staff()
+        )
+    except catalog_admin.CatalogError as refused:
+        refuse(form, refused)
+        form.seen_stock.data = str(product.stock)  # as it is now: the editor decides again
+        return _edit_page(product, form, ImageForm(formdata=None), 409)
+    db.session.commit()
+    flash(f"已保存商品 #{product.id}。")
+    return redirect(url_for("admin.products.edit", product_id=product.id), 303)
+
+
+@bp.post("/<int:product_id>/image")
+@staff_required(*CATALOG_EDITORS)
+def upload_image(product_id):
+    product = _product_or_404(product_id)
+    limits = _image_limits()
+    request.max_content_length = limits.max_bytes + UPLOAD_OVERHEAD
+    try:
+        form = ImageForm()
+        valid = form.validate_on_submit()
+    except RequestEntityTooLarge:
+        form = ImageForm(formdata=None)
+        form.image.errors = [f"图片文件太大：最大 {limits.max_bytes // 1024 // 1024} MB。"]
+        return _edit_page(product, None, form, 413)
+    if not valid:
+        return _edit_page(product, None, form, 400)
+    media_dir = current_app.config["MEDIA_DIR"]
+    try:
+        sizes = catalog_admin.store_image(
+            product, form.image.data.stream, media_dir, limits, current_staff()
+        )
+    except catalog_admin.ImageRefused as refused:
+        form.image.errors.append(refused.message)
+        return _edit_page(product, None, form, 422)
+    db.session.commit()
+    flash("图片已上传，各版本的缩略图已生成。")
+    for size, (written, within) in sizes.items():
+        if not within:
+            budget = catalog_admin.VARIANT_BUDGETS[size]
+            flash(f"{size} 缩略图 {written} 字节，超过预算 {budget} 字节。", "warning")
+    return redirect(url_for("admin.products.edit", product_id=product.id), 303)
+
+
+@bp.get("/stock")
+@staff_required(*CATALOG_EDITORS)
+def stock():
+    default = current_app.config["STOCK_WARNING_THRESHOLD"]
+    threshold = max(request.args.get("threshold", default, type=int), 0)
+    page = _page(catalog_admin.low_stock, threshold, seller_id=seller_scope())
+    return render_template(
+        "admin/products/stock.html", title="库存预警", page=page, threshold=threshold
+    )
