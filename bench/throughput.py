@@ -1,0 +1,255 @@
+"""Throughput under gunicorn (production settings), as a ratio to a bare Flask app.
+
+wrk drives the home, a category, a product and the confirmation page on `basic` and `touch`.
+wrk keeps no cookies, so the rendition comes from a User-Agent (a ?ver= would start a session
+per request); the confirmation page is also measured with a session cookie, because its CSRF
+token makes every cookie-less request store a new session. Then Python buyers place orders
+(GET confirmation + POST) for a while on a product with plenty of stock.
+
+    .venv/bin/python -m bench.throughput [--duration 10] [--db sqlite|postgres]
+"""
+
+import argparse
+import re
+import shutil
+import subprocess
+import threading
+import time
+from itertools import count
+
+from sqlalchemy import func, select
+
+from bench.common import UA, Browser, Databases, Gunicorn, load_demo, machine, make_app
+from bench.common import COD_DISTRICT, order_form, percentile, phone_number, report, table
+from bench.common import demo_pages, load_average, post_action, workdir
+from wapshop.devices import rendition_for_ua
+from wapshop.extensions import db
+from wapshop.models import Order, Product, WebSession
+
+RENDITIONS = ("basic", "touch")
+_UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+def wrk(url: str, seconds: float, threads: int, connections: int, headers: dict) -> dict:
+    """Run wrk; requests/s and latency percentiles in ms from its report."""
+    args = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{int(seconds)}s",
+        "--latency",
+        "--timeout",
+        "10s",
+    ]
+    for name, value in headers.items():
+        args += ["-H", f"{name}: {value}"]
+    out = subprocess.run(
+        [*args, url], check=True, capture_output=True, text=True, timeout=seconds + 60
+    ).stdout
+
+    def latency(label):
+        number, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s|m)\b", out, re.M).groups()
+        return float(number) * _UNIT[unit]
+
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": latency("50%"),
+        "p99": latency("99%"),
+        "socket_errors": sum(map(int, errors.groups())) if errors else 0,
+    }
+
+
+def session_rows(app) -> int:
+    with app.app_context():
+        count_ = db.session.scalar(select(func.count()).select_from(WebSession))
+        db.session.remove()
+        return count_
+
+
+def measure_pages(app, server, urls, args) -> list[list]:
+    """One row per URL: page, rendition, client, req/s, p50, p99, statuses, 5xx, sessions/req."""
+    rows = []
+    for page, rendition, path, cookie in urls:
+        headers = {"User-Agent": UA[rendition], "Accept-Encoding": "gzip"}
+        if cookie:
+            headers["Cookie"] = f"wsid={cookie}"
+        url = server.url + path
+        wrk(url, 1, args.threads, args.connections, headers)  # warm every worker up
+        server.settle()
+        server.statuses()
+        before = session_rows(app)
+        result = wrk(url, args.duration, args.threads, args.connections, headers)
+        server.settle()
+        statuses = server.statuses()
+        new_sessions = session_rows(app) - before
+        rows.append(
+            [
+                page,
+                rendition,
+                "cookie" if cookie else "UA only",
+                result["rps"],
+                result["p50"],
+                result["p99"],
+                " ".join(f"{code}:{n}" for code, n in sorted(statuses.items())),
+                sum(n for code, n in statuses.items() if code >= 500) + result["socket_errors"],
+                new_sessions / max(1, sum(statuses.values())),
+            ]
+        )
+    return rows
+
+
+def place_orders(server, product_id: int, clients: int, seconds: float) -> dict:
+    """Buyers in threads, each with its own session: GET the confirmation page, POST it."""
+    phones = count(1)
+    results: list[tuple[int, float]] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def buyer():
+        browser = Browser(server.url, UA["touch"])
+        path = f"/buy/{product_id}?region={COD_DISTRICT}"
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            try:
+                status, _h, page = browser.get(path)
+                if status == 200:
+                    form = order_form(page, phone_number(next(phones)))
+                    status, _h, _b = browser.post(post_action(page), form)
+            except OSError:
+                status = 0  # no answer: counted as refused
+            with lock:
+                results.append((status, time.monotonic() - started))
+        browser.close()
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=buyer) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    placed = [s for s, _t in results if s == 303]
+    return {
+        "orders": len(placed),
+        "per_second": len(placed) / elapsed,
+        "p50": percentile([t for _s, t in results], 50) * 1000,
+        "p99": percentile([t for _s, t in results], 99) * 1000,
+        "failed": len(results) - len(placed),
+        "5xx": sum(s >= 500 for s, _t in results),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per URL (wrk)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument("--order-clients", type=int, default=8, help="buyer threads")
+    parser.add_argument("--order-seconds", type=float, default=15)
+    parser.add_argument("--workers", type=int, help="gunicorn workers (default: production's)")
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("needs wrk (Debian: apt-get install wrk)")
+    for rendition in RENDITIONS:
+        assert rendition_for_ua(UA[rendition]) == rendition, rendition
+
+    load_before = load_average()
+    with workdir() as tmp, Databases(tmp) as databases:
+        floor_before = bare_floor(tmp, args)
+        app = make_app(databases.new(args.db), tmp)
+        load_demo(app)
+        pages = demo_pages(app)
+        product_id = int(pages["product"].rsplit("/", 1)[1])
+        with app.app_context():
+            db.session.get(Product, product_id).stock = 10_000_000
+            db.session.commit()
+        with Gunicorn("wsgi:app", tmp, app, workers=args.workers) as server:
+            urls = [
+                (page, r, pages[page], None)
+                for page in ("home", "category", "product", "confirmation")
+                for r in RENDITIONS
+            ]
+            for r in RENDITIONS:  # the same confirmation page for a client that has its cookie
+                browser = Browser(server.url, UA[r])
+                browser.get(pages["confirmation"])
+                urls.append(("confirmation", r, pages["confirmation"], browser.cookie))
+            results = measure_pages(app, server, urls, args)
+            orders = place_orders(server, product_id, args.order_clients, args.order_seconds)
+            tracebacks = server.tracebacks()
+        with app.app_context():
+            in_db = db.session.scalar(select(func.count()).select_from(Order))
+            db.session.remove()
+            db.engine.dispose()
+        floor_after = bare_floor(tmp, args)
+
+    floor = (floor_before["rps"] + floor_after["rps"]) / 2
+    rows = [
+        [
+            f"bare Flask app ({when})",
+            "–",
+            "–",
+            f["rps"],
+            f["rps"] / floor,
+            f["p50"],
+            f["p99"],
+            "",
+            f["socket_errors"],
+            None,
+        ]
+        for when, f in (("before", floor_before), ("after", floor_after))
+    ]
+    rows += [[*row[:4], row[3] / floor, *row[4:]] for row in results]
+    headers = [
+        "page",
+        "rendition",
+        "client",
+        "req/s",
+        "x bare",
+        "p50 ms",
+        "p99 ms",
+        "statuses",
+        "5xx+errors",
+        "sessions/req",
+    ]
+    workers = args.workers or "2 x cores + 1"
+    report(
+        table(
+            f"Throughput on {args.db}: wrk -t{args.threads} -c{args.connections} "
+            f"-d{args.duration}s, gunicorn workers: {workers}",
+            headers,
+            rows,
+        ),
+        table(
+            f"Orders placed: {args.order_clients} buyer threads for {args.order_seconds:g} s "
+            "(GET confirmation + POST, touch)",
+            ["orders", "orders/s", "p50 ms (GET+POST)", "p99 ms", "refused", "5xx", "in db"],
+            [
+                [
+                    orders["orders"],
+                    orders["per_second"],
+                    orders["p50"],
+                    orders["p99"],
+                    orders["failed"],
+                    orders["5xx"],
+                    in_db,
+                ]
+            ],
+        ),
+        f"\nserver tracebacks: {tracebacks}; load average before {load_before}, "
+        f"after {load_average()}",
+        machine(),
+    )
+
+
+def bare_floor(tmp, args) -> dict:
+    """wrk against the bare app under the same gunicorn settings."""
+    with Gunicorn("bench.bare_app:app", tmp, workers=args.workers) as bare:
+        wrk(bare.url + "/", 2, args.threads, args.connections, {})
+        bare.settle()
+        return wrk(bare.url + "/", args.duration, args.threads, args.connections, {})
+
+
+if __name__ == "__main__":
+    main()
