@@ -103,6 +103,8 @@ class Deal(db.Model):
         CheckConstraint("per_buyer_limit >= 1", name="limit"),
         CheckConstraint("ends_at > starts_at", name="window"),
         Index("ix_deals_window", "starts_at", "ends_at"),
+        # Running deals: ends_at > now bounds the scan to recent deals, not all history.
+        Index("ix_deals_ends_at", "ends_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)

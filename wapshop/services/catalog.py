@@ -13,6 +13,9 @@ from wapshop.services import search
 from wapshop.services.pagination import Page, paginate
 
 
+SEARCH_MAX_HITS = 500  # nobody pages past this on a phone; refine the words instead
+
+
 class NotFound(LookupError):
     """No such active product, category or collection."""
 
@@ -111,4 +114,4 @@ def current_deal(product_id: int, now: datetime) -> Deal | None:
 def search_products(query: str, number: int, per_page: int) -> Page | None:
     """A page of products matching the query, or None when there is nothing to search for."""
     stmt = search.matching_products(query)
-    return None if stmt is None else paginate(stmt, number, per_page)
+    return None if stmt is None else paginate(stmt, number, per_page, max_total=SEARCH_MAX_HITS)

@@ -34,9 +34,15 @@ class PageOutOfRange(LookupError):
     pass
 
 
-def paginate(stmt, number: int, per_page: int) -> Page:
-    """Rows of page `number` (1-based). Raises PageOutOfRange past the last page."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+def paginate(stmt, number: int, per_page: int, max_total: int | None = None) -> Page:
+    """Rows of page `number` (1-based). Raises PageOutOfRange past the last page.
+
+    With max_total, counting stops there (a search for 手机 need not count 30,000 hits to
+    show 上页/下页), and pages beyond it are not offered."""
+    counted = stmt.order_by(None)
+    if max_total is not None:
+        counted = counted.limit(max_total)
+    total = db.session.scalar(select(func.count()).select_from(counted.subquery()))
     if number > max(1, ceil(total / per_page)):
         raise PageOutOfRange(number)
     items = db.session.scalars(stmt.limit(per_page).offset((number - 1) * per_page)).all()

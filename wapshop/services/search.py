@@ -8,7 +8,8 @@ matches, not the size of the catalogue (no LIKE '%…%' scan)."""
 import re
 import unicodedata
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
+from sqlalchemy.orm import aliased
 
 from wapshop.extensions import db
 from wapshop.models import Product, SearchTerm
@@ -61,18 +62,16 @@ def reindex(products: list[Product]) -> None:
 def matching_products(query: str):
     """A select of active products whose titles hold every term of the query, newest first.
 
-    Returns None when the query has nothing searchable (empty, punctuation, control chars)."""
+    One join of search_terms per term, ordered by the first term's (term, product_id) key:
+    the database walks that index backwards and stops after a page, instead of collecting
+    and sorting every match. Returns None when the query has nothing searchable."""
     terms = query_terms(query)
     if not terms:
         return None
-    hits = (
-        select(SearchTerm.product_id)
-        .where(SearchTerm.term.in_(terms))
-        .group_by(SearchTerm.product_id)
-        .having(func.count() == len(terms))
-    )
-    return (
-        select(Product)
-        .where(Product.id.in_(hits), Product.active.is_(True))
-        .order_by(Product.id.desc())
-    )
+    hits = [aliased(SearchTerm) for _term in terms]
+    stmt = select(Product).join(hits[0], hits[0].product_id == Product.id)
+    for hit in hits[1:]:
+        stmt = stmt.join(hit, hit.product_id == Product.id)
+    return stmt.where(
+        *(hit.term == term for hit, term in zip(hits, terms)), Product.active.is_(True)
+    ).order_by(hits[0].product_id.desc())

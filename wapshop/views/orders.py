@@ -36,7 +36,7 @@ def mine():
     if current_user.is_authenticated:
         listed = orders.of_buyer(current_user.id)
     else:
-        listed = [o for n in session.get(SESSION_KEY, []) if (o := orders.by_number(n))]
+        listed = orders.by_numbers(session.get(SESSION_KEY, []))
     return render_page(
         "orders/list.html", orders=listed, form=LookupForm(), status=orders.STATUS_TEXT
     )
