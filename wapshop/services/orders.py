@@ -38,6 +38,14 @@ def by_number(number: str) -> Order | None:
     return db.session.scalar(select(Order).where(Order.number == number))
 
 
+def by_numbers(numbers: list[str]) -> list[Order]:
+    """These orders, in the order given (a session's remembered ones), in one query."""
+    found = {
+        o.number: o for o in db.session.scalars(select(Order).where(Order.number.in_(numbers)))
+    }
+    return [found[n] for n in numbers if n in found]
+
+
 def lookup(phone: str, number: str) -> Order | None:
     """A guest's order by phone and number; None unless both match."""
     order = by_number(number)
@@ -62,28 +70,20 @@ def of_buyer(buyer_id: int, limit: int = 50) -> list[Order]:
     )
 
 
-def cancel(order: Order, actor: str, note: str = "") -> None:
+def cancel(order: Order, actor: str, note: str = "", from_statuses=BUYER_CANCELLABLE) -> None:
     """Cancel before shipping and put the stock and deal units back, exactly once even when
-    two requests race (the status change is a conditional UPDATE). Raises NotCancellable."""
+    two requests race (the status change is a conditional UPDATE). Staff pass the one status
+    they saw as `from_statuses`, so a change made meanwhile wins. Raises NotCancellable."""
     moved = db.session.execute(
         update(Order)
-        .where(Order.id == order.id, Order.status.in_([s.value for s in BUYER_CANCELLABLE]))
+        .where(Order.id == order.id, Order.status.in_([str(s) for s in from_statuses]))
         .values(status=OrderStatus.CANCELLED, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
     if moved != 1:
         raise NotCancellable(order.number)
     previous = order.status
-    for item in order.items:
-        db.session.execute(
-            update(Product)
-            .where(Product.id == item.product_id)
-            .values(stock=Product.stock + item.quantity)
-        )
-        if item.deal_id is not None:
-            db.session.execute(
-                update(Deal).where(Deal.id == item.deal_id).values(sold=Deal.sold - item.quantity)
-            )
+    restock(order, deal_units=True)
     db.session.add(
         OrderEvent(
             order_id=order.id,
@@ -95,3 +95,19 @@ def cancel(order: Order, actor: str, note: str = "") -> None:
     )
     db.session.flush()
     db.session.refresh(order)
+
+
+def restock(order: Order, deal_units: bool) -> None:
+    """Put the order's items back in stock, and (before shipping) its deal units back on the
+    deal. Call it only after a conditional UPDATE of the order's status succeeded, so it runs
+    once per order whatever races."""
+    for item in order.items:
+        db.session.execute(
+            update(Product)
+            .where(Product.id == item.product_id)
+            .values(stock=Product.stock + item.quantity)
+        )
+        if deal_units and item.deal_id is not None:
+            db.session.execute(
+                update(Deal).where(Deal.id == item.deal_id).values(sold=Deal.sold - item.quantity)
+            )
