@@ -36,9 +36,19 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request(choose_rendition)
     app.after_request(finish_response)
 
-    from wapshop.views import account, admin, catalog, checkout, health, media, orders, pay
+    from wapshop.views import (
+        account,
+        admin,
+        aftersales,
+        catalog,
+        checkout,
+        health,
+        media,
+        orders,
+        pay,
+    )
 
-    for module in (catalog, checkout, orders, pay, account, admin, media, health):
+    for module in (catalog, checkout, orders, aftersales, pay, account, admin, media, health):
         app.register_blueprint(module.bp)
     if app.config["SANDBOX_PAYMENTS"]:
         from wapshop import sandbox

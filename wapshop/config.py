@@ -44,6 +44,18 @@ class Defaults:
     SANDBOX_BANK_KEY = "sandbox-bank-key"
     SANDBOX_NOTIFY_DELAY = 1.0  # seconds before the sandbox card processor answers
     PAYMENT_TIMEOUT = timedelta(minutes=30)
+    # The back office: confirmation calls, settlement, risk, after-sales, SMS.
+    CALL_ATTEMPTS = 3
+    CALL_RETRY_DELAYS = (timedelta(minutes=30), timedelta(hours=2))
+    CALL_DEADLINE = timedelta(hours=24)
+    CALL_CLAIM = timedelta(minutes=10)
+    COD_FEE_BP = 100  # basis points of the collected amount…
+    COD_FEE_MIN_FEN = 200  # …but at least this per parcel
+    RISK_CANCELLED_ORDERS = 3
+    RISK_DUPLICATE_WINDOW = timedelta(minutes=10)
+    RETURN_WINDOW = timedelta(days=7)
+    SMS_SENDER = "wapshop.sms:RecordingSender"
+    SMS_MAX_ATTEMPTS = 5
     # Back office (/admin): staff sessions end after this long without a request.
     ADMIN_SESSION_LIFETIME = timedelta(minutes=30)
     ADMIN_PAGE_SIZE = 50

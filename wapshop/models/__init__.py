@@ -11,6 +11,16 @@ from wapshop.models.catalog import (
     collection_products,
 )
 from wapshop.models.geo import CodCoverage, Region
+from wapshop.models.ops import (
+    CallAttempt,
+    CallTask,
+    OutboxMessage,
+    Refund,
+    Remittance,
+    Shipment,
+    Ticket,
+    TicketReply,
+)
 from wapshop.models.orders import Order, OrderEvent, OrderItem, OrderStatus
 from wapshop.models.payments import Balance, BalanceEntry, Payment, SandboxNotification
 from wapshop.models.staff import AuditEntry, Staff, StaffRole
@@ -22,6 +32,8 @@ __all__ = [
     "Balance",
     "BalanceEntry",
     "Buyer",
+    "CallAttempt",
+    "CallTask",
     "Category",
     "CodCoverage",
     "Collection",
@@ -30,15 +42,21 @@ __all__ = [
     "OrderEvent",
     "OrderItem",
     "OrderStatus",
+    "OutboxMessage",
     "Payment",
     "Product",
+    "Refund",
     "Region",
+    "Remittance",
     "SandboxNotification",
     "SearchTerm",
     "Seller",
+    "Shipment",
     "Staff",
     "StaffRole",
     "ThrottleHit",
+    "Ticket",
+    "TicketReply",
     "WebSession",
     "collection_products",
 ]

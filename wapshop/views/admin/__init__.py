@@ -14,6 +14,12 @@ from wapshop.views.admin import (
     deals,
     home,
     imports,
+    ops_aftersales,
+    ops_orders,
+    ops_outbox,
+    ops_queues,
+    ops_settlement,
+    ops_shipping,
     products,
     staff,
 )
@@ -22,5 +28,20 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(access.load_staff)
 bp.context_processor(access.template_context)
 bp.register_error_handler(HTTPException, access.render_error)
-for area in (home, staff, deals, products, categories, collections, imports, audit):
+for area in (
+    home,
+    staff,
+    deals,
+    products,
+    categories,
+    collections,
+    imports,
+    audit,
+    ops_orders,
+    ops_queues,
+    ops_shipping,
+    ops_settlement,
+    ops_aftersales,
+    ops_outbox,
+):
     bp.register_blueprint(area.bp)

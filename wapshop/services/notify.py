@@ -1,0 +1,174 @@
+"""SMS to buyers through an outbox: an order action writes the message in its own
+transaction (so it is sent exactly when the action commits, and never holds the action up);
+`flask sms send` claims and sends them later through the configured sender (wapshop/sms.py).
+
+Placement is written by services/checkout.py and services/payments.py, which know nothing of
+SMS: a mapper hook below queues the "order placed" message whenever an order event says an
+order was placed (cash on delivery) or paid."""
+
+from datetime import datetime, timedelta
+
+from flask import current_app, has_app_context
+from sqlalchemy import and_, event, insert, or_, select, update
+
+from wapshop.extensions import db
+from wapshop.models import Order, OrderEvent, OrderStatus, OutboxMessage
+from wapshop.money import format_fen
+from wapshop.services.pagination import Page, paginate
+
+MAX_ATTEMPTS = 5
+# A run that died after claiming a message leaves it "sending"; after this, another run
+# takes it over.
+CLAIM_TIMEOUT = timedelta(minutes=10)
+
+KIND_LABELS = {
+    "placed": "下单",
+    "confirmed": "已确认",
+    "shipped": "已发货",
+    "delivered": "已签收",
+    "please_reply": "请回复",
+    "refunded": "已退款",
+}
+STATUS_LABELS = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败"}
+
+
+def _signature() -> tuple[str, str]:
+    config = current_app.config if has_app_context() else {}
+    return config.get("SHOP_NAME", "WapShop"), config.get("HOTLINE", "")
+
+
+def compose(kind: str, number: str, total_fen: int, cod: bool, **extra) -> str:
+    """The text of one SMS, at most about two messages long."""
+    shop, hotline = _signature()
+    head, tail = f"【{shop}】", f"客服{hotline}" if hotline else ""
+    total = format_fen(total_fen)
+    if kind == "placed" and cod:
+        body = f"订单{number}已收到，货到付款{total}。客服将致电确认，请保持电话畅通。"
+    elif kind == "placed":
+        body = f"订单{number}已付款{total}，我们会尽快安排发货。"
+    elif kind == "confirmed":
+        body = f"订单{number}已确认，将尽快发货。"
+    elif kind == "shipped":
+        what = "换货商品" if extra.get("replacement") else f"订单{number}"
+        pay = f"签收时请付款{total}。" if cod else ""
+        body = f"{what}已由{extra['carrier']}发出，运单号{extra['tracking']}。{pay}"
+    elif kind == "delivered":
+        body = f"订单{number}已签收，谢谢惠顾！签收7天内可在订单页申请退换货。"
+    elif kind == "please_reply":
+        body = f"我们多次致电未能联系到您，订单{number}（{total}）等您确认，请回复本短信或回电。"
+    elif kind == "refunded":
+        where = "账户余额" if extra.get("method") == "balance" else "您"
+        body = f"订单{number}的退款{format_fen(extra['amount_fen'])}已退给{where}。"
+    else:
+        raise ValueError(f"no SMS for {kind!r}")
+    return head + body + tail
+
+
+def enqueue(order: Order, kind: str, **extra) -> OutboxMessage:
+    """Queue one SMS about the order in the current transaction (flushes; the caller
+    commits, and a rollback takes the message with it)."""
+    message = OutboxMessage(
+        order_id=order.id,
+        phone=order.phone,
+        kind=kind,
+        body=compose(kind, order.number, order.total_fen, order.payment_method == "cod", **extra),
+    )
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+@event.listens_for(OrderEvent, "after_insert")
+def _queue_placed(_mapper, connection, row: OrderEvent) -> None:
+    """An order just placed (cash on delivery) or paid online gets the "placed" SMS, in the
+    same flush: checkout and payments stay free of notification code."""
+    placed = row.to_status == OrderStatus.PLACED and row.from_status in (
+        None,
+        OrderStatus.AWAITING_PAYMENT,
+    )
+    paid = row.to_status == OrderStatus.PAID
+    if not (placed or paid):
+        return
+    order = connection.execute(
+        select(Order.number, Order.phone, Order.total_fen, Order.payment_method).where(
+            Order.id == row.order_id
+        )
+    ).one()
+    connection.execute(
+        insert(OutboxMessage).values(
+            order_id=row.order_id,
+            phone=order.phone,
+            kind="placed",
+            body=compose("placed", order.number, order.total_fen, order.payment_method == "cod"),
+            status="pending",
+            attempts=0,
+            last_error="",
+            sent_via="",
+            created_at=row.at,
+        )
+    )
+
+
+def claim(now: datetime, limit: int) -> list[int]:
+    """Mark up to `limit` waiting messages as being sent by this run; returns their ids. A
+    conditional UPDATE per message, so two runs never claim one message. The caller commits
+    before sending."""
+    stale = now - CLAIM_TIMEOUT
+    waiting = or_(
+        OutboxMessage.status == "pending",
+        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < stale),
+    )
+    candidates = db.session.scalars(
+        select(OutboxMessage.id).where(waiting).order_by(OutboxMessage.id).limit(limit)
+    ).all()
+    claimed = []
+    for message_id in candidates:
+        taken = db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, waiting)
+            .values(status="sending", claimed_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken == 1:
+            claimed.append(message_id)
+    return claimed
+
+
+def deliver(message_id: int, sender, now: datetime, max_attempts: int = MAX_ATTEMPTS) -> bool:
+    """Send one claimed message. Whatever the sender raises is recorded on the message, which
+    waits for the next run until it has failed `max_attempts` times. The caller commits."""
+    message = db.session.get(OutboxMessage, message_id)
+    message.attempts += 1
+    try:
+        sender.send(message.phone, message.body)
+    except Exception as exc:  # noqa: BLE001 - any failure of any gateway is recorded, not raised
+        message.last_error = f"{type(exc).__name__}: {exc}"[:200]
+        message.status = "failed" if message.attempts >= max_attempts else "pending"
+        db.session.flush()
+        return False
+    message.status = "sent"
+    message.sent_at = now
+    message.sent_via = str(getattr(sender, "name", type(sender).__name__))[:40]
+    message.last_error = ""
+    db.session.flush()
+    return True
+
+
+def outbox(number: int, per_page: int, status: str | None = None, phone: str | None = None) -> Page:
+    """The outbox, newest first, optionally by status or phone. Raises PageOutOfRange."""
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    if status:
+        stmt = stmt.where(OutboxMessage.status == status)
+    if phone:
+        stmt = stmt.where(OutboxMessage.phone == phone)
+    return paginate(stmt, number, per_page)
+
+
+def of_order(order_id: int) -> list[OutboxMessage]:
+    return list(
+        db.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.order_id == order_id)
+            .order_by(OutboxMessage.id)
+        )
+    )

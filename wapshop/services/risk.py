@@ -1,0 +1,90 @@
+"""Orders that need extra care, worked out from the order history each time they are shown
+(so a flag is never stale): phones that refused a parcel before or cancelled many orders,
+the same phone ordering again within minutes, and regions no courier collects cash in."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from wapshop.extensions import db
+from wapshop.models import Order, OrderEvent, OrderStatus
+from wapshop.services import regions
+
+CANCELLED_ORDERS = 3  # this many cancelled orders on one phone earn a flag
+DUPLICATE_WINDOW = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str  # refused_before, cancellations, duplicate, uncovered
+    label: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    cancelled_orders: int = CANCELLED_ORDERS
+    duplicate_window: timedelta = DUPLICATE_WINDOW
+
+
+def flags_for(orders: list[Order], settings: Settings = Settings()) -> dict[int, list[Flag]]:
+    """Order id → its flags, for a page of orders, in four queries whatever its length."""
+    flags: dict[int, list[Flag]] = {o.id: [] for o in orders}
+    if not orders:
+        return flags
+    phones = {o.phone for o in orders}
+    refused = defaultdict(set)
+    for order_id, phone in db.session.execute(
+        select(Order.id, Order.phone).where(
+            Order.phone.in_(phones), Order.status == OrderStatus.REFUSED
+        )
+    ):
+        refused[phone].add(order_id)
+    # Cancelled by a buyer or by staff; unpaid online orders that simply expired do not count.
+    cancelled = defaultdict(set)
+    for order_id, phone in db.session.execute(
+        select(Order.id, Order.phone)
+        .join(OrderEvent, OrderEvent.order_id == Order.id)
+        .where(
+            Order.phone.in_(phones),
+            Order.status == OrderStatus.CANCELLED,
+            OrderEvent.to_status == OrderStatus.CANCELLED,
+            OrderEvent.actor != "system",
+        )
+    ):
+        cancelled[phone].add(order_id)
+    window = settings.duplicate_window
+    earliest = min(o.created_at for o in orders) - window
+    latest = max(o.created_at for o in orders) + window
+    neighbours = defaultdict(list)
+    for order_id, phone, number, created_at in db.session.execute(
+        select(Order.id, Order.phone, Order.number, Order.created_at).where(
+            Order.phone.in_(phones),
+            Order.status != OrderStatus.CANCELLED,
+            Order.created_at >= earliest,
+            Order.created_at <= latest,
+        )
+    ):
+        neighbours[phone].append((order_id, number, created_at))
+    carriers: dict[str, str | None] = {}
+    for order in orders:
+        mine = flags[order.id]
+        if refused[order.phone] - {order.id}:
+            mine.append(Flag("refused_before", "曾拒收"))
+        others = len(cancelled[order.phone] - {order.id})
+        if others >= settings.cancelled_orders:
+            mine.append(Flag("cancellations", f"已取消{others}单"))
+        twins = [
+            number
+            for other_id, number, at in neighbours[order.phone]
+            if other_id != order.id and abs(at - order.created_at) <= window
+        ]
+        if twins:
+            mine.append(Flag("duplicate", "疑似重复：" + "、".join(sorted(twins)[:3])))
+        if order.region_code not in carriers:
+            region = regions.get(order.region_code)
+            carriers[order.region_code] = regions.cod_carrier(region) if region else None
+        if carriers[order.region_code] is None:
+            mine.append(Flag("uncovered", "地区无货到付款"))
+    return flags

@@ -1,0 +1,71 @@
+"""Sending SMS: a small pluggable interface, the default sender that only records, and the
+`flask sms send` command that empties the outbox (run it from cron every minute).
+
+SMS_SENDER names the sender class as "module:Class"; it is built with the app's config and
+must offer `name` and `send(phone, text)`, raising SmsError (or anything) when it fails. A
+real gateway's sender belongs in its own module, configured in instance/config.py."""
+
+import importlib
+import logging
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from wapshop.extensions import db
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SENDER = "wapshop.sms:RecordingSender"
+
+sms_cli = AppGroup("sms", help="The SMS outbox.")
+
+
+class SmsError(Exception):
+    """The gateway refused or could not be reached; the text is kept on the message."""
+
+
+class RecordingSender:
+    """Sends nothing: the outbox row (and this log line) is the record. The default, so the
+    demo and the tests never text a real phone."""
+
+    name = "record"
+
+    def __init__(self, config=None):
+        self.config = config
+
+    def send(self, phone: str, text: str) -> None:
+        log.info("sms recorded for %s****%s", phone[:3], phone[-4:])
+
+
+def load_sender(config):
+    """The configured sender, built with the config. Raises ValueError for a bad name."""
+    path = config.get("SMS_SENDER") or DEFAULT_SENDER
+    module_name, _, class_name = path.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"SMS_SENDER {path!r} names no sender class") from exc
+    return cls(config)
+
+
+@sms_cli.command("send")
+@click.option("--limit", default=200, show_default=True, help="Messages in this run, at most.")
+def sms_send(limit):
+    """Send what the outbox holds: each message is claimed and committed before it is sent,
+    so two runs never send one twice; a failure is recorded and retried on the next run."""
+    from wapshop.models.base import utcnow
+    from wapshop.services import notify
+
+    sender = load_sender(current_app.config)
+    max_attempts = current_app.config.get("SMS_MAX_ATTEMPTS", notify.MAX_ATTEMPTS)
+    claimed = notify.claim(utcnow(), limit)
+    db.session.commit()
+    sent = failed = 0
+    for message_id in claimed:
+        if notify.deliver(message_id, sender, utcnow(), max_attempts):
+            sent += 1
+        else:
+            failed += 1
+        db.session.commit()
+    click.echo(f"Sent {sent} SMS via {sender.name}; {failed} failed.")
