@@ -12,5 +12,7 @@ keepalive = 5
 # Recycle workers now and then so a slow leak never becomes an outage.
 max_requests = 5000
 max_requests_jitter = 500
+# Several servers may run side by side (tests, benchmarks): no shared control socket.
+control_socket_disable = True
 accesslog = os.environ.get("WAPSHOP_ACCESS_LOG", "-")
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss "%(a)s"'

@@ -48,6 +48,12 @@ def make_app(tmp_path, **overrides):
     return app
 
 
+def sibling_app(app, **overrides):
+    """Another app over the same database and media (nothing reset), with other settings."""
+    keys = ("TESTING", "SECRET_KEY", "DATABASE_URL", "MEDIA_DIR")
+    return create_app({**{k: app.config[k] for k in keys}, **overrides})
+
+
 @pytest.fixture
 def app(tmp_path):
     app = make_app(tmp_path)
@@ -136,8 +142,9 @@ class LiveServer:
                     return
             except OSError:
                 if self.process.poll() is not None:
-                    self.log.seek(0)
-                    raise RuntimeError(self.log.read().decode())
+                    output = self.read_log()
+                    self.log.close()
+                    raise RuntimeError(output)
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("gunicorn did not start in 20 s")

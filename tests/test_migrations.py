@@ -16,12 +16,14 @@ def test_migrations_build_the_models_schema_and_undo_cleanly(tmp_path):
     if PG_URL:
         _reset_postgres(app)
     with app.app_context():
-        upgrade()
-        with db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
-        assert diff == []
-        downgrade(revision="base")
-        with db.engine.connect() as conn:
-            tables = set(db.inspect(conn).get_table_names()) - {"alembic_version"}
-        assert tables == set()
-        db.engine.dispose()
+        try:
+            upgrade()
+            with db.engine.connect() as conn:
+                diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+            assert diff == []
+            downgrade(revision="base")
+            with db.engine.connect() as conn:
+                tables = set(db.inspect(conn).get_table_names()) - {"alembic_version"}
+            assert tables == set()
+        finally:
+            db.engine.dispose()
