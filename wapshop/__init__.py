@@ -18,7 +18,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     configure(app, test_config)
 
-    from wapshop import commands, errors, logs, sessions, templating
+    from wapshop import commands, errors, funnel, logs, sessions, templating
     from wapshop.extensions import babel, db, login, migrate
     from wapshop.i18n import select_locale
     from wapshop.rendering import choose_rendition, finish_response
@@ -32,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     templating.init_app(app)
     errors.init_app(app)
     commands.init_app(app)
+    funnel.init_app(app)
 
     app.before_request(choose_rendition)
     app.after_request(finish_response)

@@ -173,9 +173,11 @@ def init_app(app) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(sessions_cli)
     app.cli.add_command(payments_cli)
+    from wapshop.reports_cli import reports_cli
     from wapshop.sms import sms_cli
 
     app.cli.add_command(sms_cli)
+    app.cli.add_command(reports_cli)
     app.cli.add_command(staff_cli)
     app.cli.add_command(catalog_cli)
     app.cli.add_command(deals_cli)

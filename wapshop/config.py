@@ -56,6 +56,9 @@ class Defaults:
     RETURN_WINDOW = timedelta(days=7)
     SMS_SENDER = "wapshop.sms:RecordingSender"
     SMS_MAX_ATTEMPTS = 5
+    # Funnel page views: each worker writes its in-memory counts every N views or T seconds.
+    FUNNEL_FLUSH_EVERY = 200
+    FUNNEL_FLUSH_SECONDS = 60
     # Back office (/admin): staff sessions end after this long without a request.
     ADMIN_SESSION_LIFETIME = timedelta(minutes=30)
     ADMIN_PAGE_SIZE = 50

@@ -23,6 +23,13 @@ from wapshop.models.ops import (
 )
 from wapshop.models.orders import Order, OrderEvent, OrderItem, OrderStatus
 from wapshop.models.payments import Balance, BalanceEntry, Payment, SandboxNotification
+from wapshop.models.reports import (
+    OrderDayStat,
+    OrderFact,
+    PageViewCount,
+    ProductDayStat,
+    ReportRefresh,
+)
 from wapshop.models.staff import AuditEntry, Staff, StaffRole
 from wapshop.models.web import ThrottleHit, WebSession
 
@@ -39,15 +46,20 @@ __all__ = [
     "Collection",
     "Deal",
     "Order",
+    "OrderDayStat",
     "OrderEvent",
+    "OrderFact",
     "OrderItem",
     "OrderStatus",
     "OutboxMessage",
+    "PageViewCount",
     "Payment",
     "Product",
+    "ProductDayStat",
     "Refund",
     "Region",
     "Remittance",
+    "ReportRefresh",
     "SandboxNotification",
     "SearchTerm",
     "Seller",

@@ -21,6 +21,7 @@ from wapshop.views.admin import (
     ops_settlement,
     ops_shipping,
     products,
+    reports,
     staff,
 )
 
@@ -43,5 +44,6 @@ for area in (
     ops_settlement,
     ops_aftersales,
     ops_outbox,
+    reports,
 ):
     bp.register_blueprint(area.bp)

@@ -49,6 +49,7 @@ NAVIGATION = (
     ("售后", "admin.ops_aftersales.index", (StaffRole.SERVICE,)),
     ("结算", "admin.ops_settlement.index", (StaffRole.OPERATOR,)),
     ("短信", "admin.ops_outbox.index", (StaffRole.OPERATOR, StaffRole.SERVICE)),
+    ("报表", "admin.reports.overview", (StaffRole.OPERATOR,)),
     ("员工", "admin.staff.index", ADMINS),
     ("操作日志", "admin.audit.index", ADMINS),
 )

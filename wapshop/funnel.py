@@ -1,0 +1,147 @@
+"""Counting the funnel's page views without a database write per request.
+
+Each worker process counts views of the home page, product pages and the order confirmation
+page in memory, keyed by China Standard Time day, rendition (g.rendition) and page. When
+FUNNEL_FLUSH_EVERY views are waiting, or the oldest has waited FUNNEL_FLUSH_SECONDS (checked on
+every request), the request that notices takes the whole batch and, once its response has been
+sent (response.call_on_close), adds it to page_view_counts with one upsert, so no buyer waits
+for that write. A failed write keeps the counts for the next batch. A worker that exits normally
+(gunicorn's max_requests recycling, a graceful restart or stop) writes what it holds at exit.
+
+What is lost if a worker dies (SIGKILL, gunicorn's worker timeout, out of memory, a crash):
+the views it had counted and not yet written, fewer than FUNNEL_FLUSH_EVERY and, on a busy
+worker, only those of the last FUNNEL_FLUSH_SECONDS (an idle worker holds its last few views
+until its next request or exit). Orders are never lost: the funnel reads orders placed from the
+orders themselves (services/funnel.py), not from these counters.
+
+Only successful GETs count (200, or 304 when a phone revalidates its cached page); a GET of
+checkout.confirm counts when it shows the confirmation form, not the region pick list before it."""
+
+import atexit
+import threading
+import time
+from collections import Counter
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, g, request, template_rendered
+
+from wapshop.extensions import db
+from wapshop.services import funnel as funnel_service
+
+CST = ZoneInfo("Asia/Shanghai")
+PAGE_OF_ENDPOINT = {
+    "catalog.home": "home",
+    "catalog.product": "product",
+    "checkout.confirm": "confirm",
+}
+CONFIRM_TEMPLATE = "/checkout/confirm.html"
+FLUSH_EVERY = 200
+FLUSH_SECONDS = 60.0
+
+Key = tuple[date, str, str]  # CST day, rendition, page
+
+
+class ViewCounter:
+    """One worker's views not yet written. Thread-safe; `clock` is injectable for tests."""
+
+    def __init__(self, flush_every: int, flush_seconds: float, clock=time.monotonic):
+        self.flush_every = flush_every
+        self.flush_seconds = flush_seconds
+        self.clock = clock
+        self._counts: Counter[Key] = Counter()
+        self._pending = 0
+        self._oldest: float | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    def add(self, key: Key, views: int = 1) -> None:
+        with self._lock:
+            if not self._pending:
+                self._oldest = self.clock()
+            self._counts[key] += views
+            self._pending += views
+
+    def take(self, only_if_due: bool = False) -> Counter[Key] | None:
+        """Everything waiting (None when nothing is, or with only_if_due, when neither the
+        count nor the age of the batch has reached its limit)."""
+        with self._lock:
+            if not self._pending:
+                return None
+            if only_if_due and not (
+                self._pending >= self.flush_every
+                or self.clock() - self._oldest >= self.flush_seconds
+            ):
+                return None
+            counts, self._counts = self._counts, Counter()
+            self._pending, self._oldest = 0, None
+            return counts
+
+    def give_back(self, counts: Counter[Key]) -> None:
+        """Counts whose write failed: they go out with the next batch."""
+        for key, views in counts.items():
+            self.add(key, views)
+
+
+def init_app(app: Flask) -> None:
+    counter = ViewCounter(
+        int(app.config.get("FUNNEL_FLUSH_EVERY", FLUSH_EVERY)),
+        float(app.config.get("FUNNEL_FLUSH_SECONDS", FLUSH_SECONDS)),
+    )
+    app.extensions["funnel"] = counter
+    app.after_request(count_view)
+    template_rendered.connect(_note_template, app)
+    if not app.testing:
+        atexit.register(flush, app)
+
+
+def _note_template(sender, template, context, **extra) -> None:
+    if (template.name or "").endswith(CONFIRM_TEMPLATE):
+        g.funnel_confirm_shown = True
+
+
+def _page() -> str | None:
+    page = PAGE_OF_ENDPOINT.get(request.endpoint or "")
+    if page == "confirm" and not g.get("funnel_confirm_shown"):
+        return None
+    return page
+
+
+def count_view(response):
+    """after_request: count a funnel page view in memory; hand a due batch to be written once
+    the response has gone out."""
+    counter: ViewCounter = current_app.extensions["funnel"]
+    if request.method == "GET" and response.status_code in (200, 304):
+        page = _page()
+        if page is not None:
+            counter.add((datetime.now(CST).date(), g.get("rendition") or "touch", page))
+    batch = counter.take(only_if_due=True)
+    if batch:
+        app = current_app._get_current_object()
+        response.call_on_close(lambda: write(app, counter, batch))
+    return response
+
+
+def write(app: Flask, counter: ViewCounter, batch: Counter[Key]) -> bool:
+    """Add a batch to the stored counts in its own app context and transaction; on failure
+    log it and give the counts back. Returns whether it was written."""
+    with app.app_context():
+        try:
+            funnel_service.record_views(batch)
+            db.session.commit()
+            return True
+        except Exception:
+            db.session.rollback()
+            counter.give_back(batch)
+            app.logger.exception("funnel: could not write %d page views", sum(batch.values()))
+            return False
+
+
+def flush(app: Flask) -> bool:
+    """Write everything this worker holds now (at exit; also for tests and scripts)."""
+    counter: ViewCounter | None = app.extensions.get("funnel")
+    batch = counter.take() if counter is not None else None
+    return write(app, counter, batch) if batch else True
