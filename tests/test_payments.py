@@ -2,9 +2,7 @@
 expiry, switching to cash on delivery, balances and reconciliation."""
 
 import re
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -344,3 +342,22 @@ def test_guests_cannot_spend_a_balance_by_typing_a_phone(app, client, product_id
     assert response.status_code == 409 and "这种付款方式现在不能用" in response.text
     with app.app_context():
         assert balances.amount("13800138000") == 10_000
+
+
+def test_a_buyer_who_cancels_a_paid_order_gets_the_money_back_on_the_balance(
+    app, client, product_id
+):
+    from wapshop.services import balances
+
+    number = place(client, product_id, "bank")
+    assert client.post("/pay/notify/bank", data=bank_notice(start_bank(client, number))).text == (
+        "success"
+    )
+    token = csrf(client.get(f"/o/{number}").text)
+    assert client.post(f"/o/{number}/cancel", data={"csrf_token": token}).status_code == 303
+    again = client.post(f"/o/{number}/cancel", data={"csrf_token": token})
+    assert again.status_code == 409
+    with app.app_context():
+        assert balances.amount("13800138000") == PRICE  # refunded once
+        assert db.session.get(Product, product_id).stock == 10
+    assert state(app, number)[0] == "cancelled"

@@ -367,7 +367,9 @@ def refund(ticket: Ticket, cash_note: str, staff: Staff, now: datetime) -> Refun
         db.session.flush()
         notify.enqueue(order, "refunded", method="cash", amount_fen=order.total_fen)
     else:
-        money = fulfilment.refund_if_paid(order, staff, now, f"售后#{ticket.id}", ticket.id)
+        money = fulfilment.refund_if_paid(
+            order, fulfilment.actor_of(staff), now, f"售后#{ticket.id}", ticket.id
+        )
     _reply(ticket, f"已退款 {format_fen(money.amount_fen)}。", True, actor, now)
     return money
 

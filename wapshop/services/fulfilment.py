@@ -432,7 +432,7 @@ def _cancel(order, expected, note, staff, now, allowed=STAFF_CANCELLABLE) -> Non
         orders.cancel(order, actor_of(staff), note, from_statuses=(expected,))
     except orders.NotCancellable:
         raise changed(order) from None
-    refund_if_paid(order, staff, now, "订单取消")
+    refund_if_paid(order, actor_of(staff), now, "订单取消")
 
 
 def cancel(order: Order, expected: str, reason: str, staff: Staff, now: datetime) -> None:
@@ -455,10 +455,11 @@ def paid_online(order: Order) -> Payment | None:
 
 
 def refund_if_paid(
-    order: Order, staff: Staff, now: datetime, note: str, ticket_id: int | None = None
+    order: Order, actor: str, now: datetime, note: str, ticket_id: int | None = None
 ) -> Refund | None:
     """Give an online payment back to the payer's balance, once per order (the ledger's
-    unique payment+kind and Refund's unique order make a repeat fail, not pay twice)."""
+    unique payment+kind and Refund's unique order make a repeat fail, not pay twice).
+    `actor` as in the event log: actor_of(staff), or the buyer who cancelled."""
     payment = paid_online(order)
     if payment is None:
         return None
@@ -477,7 +478,7 @@ def refund_if_paid(
         amount_fen=payment.amount_fen,
         note=note,
         at=now,
-        actor=actor_of(staff),
+        actor=actor,
     )
     db.session.add(refund)
     db.session.flush()
@@ -817,7 +818,7 @@ def close_delivery(
     move(order, expected, S.REFUSED, (S.SHIPPED,), actor_of(staff), reason, now)
     orders.restock(order, deal_units=False)
     db.session.flush()
-    refund_if_paid(order, staff, now, "拒收")
+    refund_if_paid(order, actor_of(staff), now, "拒收")
 
 
 def cod_fee(cash_fen: int, settings: Settings) -> int:

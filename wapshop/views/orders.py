@@ -7,7 +7,8 @@ from flask_login import current_user
 from wapshop.extensions import db
 from wapshop.forms.orders import CancelForm, LookupForm
 from wapshop.rendering import render_page
-from wapshop.services import orders, throttle
+from wapshop.models.base import utcnow
+from wapshop.services import fulfilment, orders, throttle
 from wapshop.views import minutes_to_wait, throttle_keys
 
 bp = Blueprint("orders", __name__)
@@ -61,6 +62,8 @@ def cancel(number):
     actor = f"buyer:{current_user.id}" if current_user.is_authenticated else "guest"
     try:
         orders.cancel(order, actor, form.reason.data or "")
+        # Paid online already: the money goes back to the payer's balance, in this unit of work.
+        fulfilment.refund_if_paid(order, actor, utcnow(), "买家取消")
     except orders.NotCancellable:
         db.session.rollback()
         form.form_errors.append(_("订单已发货或已取消，不能再取消。如需帮助请联系客服。"))
