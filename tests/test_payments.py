@@ -361,3 +361,13 @@ def test_a_buyer_who_cancels_a_paid_order_gets_the_money_back_on_the_balance(
         assert balances.amount("13800138000") == PRICE  # refunded once
         assert db.session.get(Product, product_id).stock == 10
     assert state(app, number)[0] == "cancelled"
+
+
+def test_the_card_form_offers_only_face_values_that_pay_the_order(app, client, product_id):
+    with app.app_context():
+        big = make_product(shop_price_fen=60_000, stock=3).id
+        db.session.commit()
+    small = client.get(f"/pay/{place(client, product_id, 'card')}?ver=basic").text
+    assert 'value="100"' in small and 'value="50"' not in small
+    large = client.get(f"/pay/{place(client, big, 'card')}?ver=basic").text
+    assert "用充值卡付款" not in large and "去网银/手机银行付款" in large

@@ -23,6 +23,11 @@ def _return_token(number: str) -> str:
 
 
 def _render(order, card_form=None, status=200, message=""):
+    card_form = card_form or CardForm()
+    # Cards worth less than the order are refused anyway: offer only the ones that pay it.
+    card_form.face.choices = [
+        c for c in card_form.face.choices if int(c.value) * 100 >= order.total_fen
+    ]
     payment = payments.latest(order)
     remaining = order.created_at + current_app.config["PAYMENT_TIMEOUT"] - utcnow()
     return (
@@ -31,7 +36,7 @@ def _render(order, card_form=None, status=200, message=""):
             order=order,
             payment=payment,
             failure=card.FAILURES.get(payment.failure) if payment else None,
-            card_form=card_form or CardForm(),
+            card_form=card_form,
             form=PayForm(),
             message=message,
             minutes_left=max(0, int(remaining.total_seconds() // 60)),
