@@ -25,8 +25,21 @@ from wapclient import (
     only_sid,
 )
 from wapshop.extensions import db
-from wapshop.models import Category, CodCoverage, Collection, Deal, Product, Region
+from wapshop import sandbox
+from wapshop.models import (
+    Category,
+    CodCoverage,
+    Collection,
+    Deal,
+    Order,
+    Payment,
+    Product,
+    Region,
+    SandboxNotification,
+)
 from wapshop.models.base import RENDITIONS, targets, utcnow
+from wapshop.payments import http
+from wapshop.payments.card import FACE_VALUES_YUAN, PrepaidCard
 from wapshop.payments.cod import CashOnDelivery
 from wapshop.services import catalog, regions
 
@@ -68,8 +81,9 @@ PAGES = (
     "region-cities", "region-districts", "confirm-cod", "confirm-no-cod", "confirm-errors",
     "placed", "order", "orders", "find", "login", "register", "account", "error-404", "error-400",
     "online-confirm-cod", "online-confirm-no-cod",
+    "pay-awaiting", "pay-card-errors", "pay-processing", "pay-failed", "pay-paid",
 )  # fmt: skip
-STATUS = {"confirm-errors": 400, "error-404": 404, "error-400": 400}
+STATUS = {"confirm-errors": 400, "error-404": 404, "error-400": 400, "pay-card-errors": 400}
 
 
 def with_params(url: str, **params) -> str:
@@ -253,6 +267,95 @@ class Phone:
         )
 
 
+def processors_in_process(app):
+    """http.post_form answered by the app itself, through a test client: the sandbox card
+    processor takes a card and its notification reaches the shop without a server."""
+    client = app.test_client(use_cookies=False)
+
+    def post_form(url: str, fields: dict, timeout: float = 10.0) -> tuple[int, str]:
+        response = client.post(urlsplit(url)._replace(scheme="", netloc="").geturl(), data=fields)
+        return response.status_code, response.get_data(as_text=True)
+
+    return post_form
+
+
+class PayingPhone(Phone):
+    """A phone on the shop with online payments that pays an order by prepaid card through
+    the sandbox, keeping the pay page in each state. The sandbox answers only when told to
+    (SANDBOX_NOTIFY_DELAY < 0), so the page is seen while the card is processing."""
+
+    # The sandbox's test cards: the serial's last digit decides (3 used, 1 paid).
+    SERIAL_USED = "12345678901234563"
+    SERIAL_PAYS = "12345678901234561"
+    PASSWORD = "987654321098765432"
+
+    def __init__(self, app, rendition: str, demo: Demo, number: str):
+        super().__init__(app, rendition, demo, number)
+        self.app = app
+
+    @cached_property
+    def pay_pages(self) -> dict[str, Response]:
+        """The longest order a buyer can fill in, of the cheapest product (every card's face
+        value pays it, so no list of face values can be shorter), paid by card: waiting for
+        payment, the card form sent back with errors, the card processing, refused, and paid
+        with a remainder."""
+        self.visit(f"/buy/{self._cheapest_product()}?region={self.demo.cod_path[2]}")
+        awaiting = self.client.submit(
+            "提交订单", self.order_fields() | {"payment": PrepaidCard.code}
+        )
+        number = urlsplit(awaiting.url).path.rsplit("/", 1)[1]
+        card = {"operator": "中国移动", "face": f"{self._face_yuan(number)}元"}
+        seen = {"pay-awaiting": awaiting}
+        seen["pay-card-errors"] = self.client.submit(
+            "用充值卡付款", card | {"serial": "1234", "password": "12"}
+        )
+        seen["pay-processing"] = self.client.submit(
+            "用充值卡付款", card | {"serial": self.SERIAL_USED, "password": self.PASSWORD}
+        )
+        self._processor_answers(number)
+        seen["pay-failed"] = self.client.follow("刷新")
+        self.client.submit(
+            "用充值卡付款", card | {"serial": self.SERIAL_PAYS, "password": self.PASSWORD}
+        )
+        self._processor_answers(number)
+        seen["pay-paid"] = self.client.follow("刷新")
+        return seen
+
+    def _cheapest_product(self) -> int:
+        with self.app.app_context():
+            return db.session.scalar(
+                select(Product.id)
+                .where(
+                    Product.active,
+                    Product.stock >= len(RENDITIONS),
+                    Product.id.not_in(select(Deal.product_id)),
+                )
+                .order_by(Product.shop_price_fen, Product.id)
+                .limit(1)
+            )
+
+    def _face_yuan(self, number: str) -> int:
+        """The smallest card worth more than the order: it pays, and leaves a remainder."""
+        with self.app.app_context():
+            total = db.session.scalar(select(Order.total_fen).where(Order.number == number))
+        return min(v for v in FACE_VALUES_YUAN if v * 100 > total)
+
+    def _processor_answers(self, number: str) -> None:
+        """The sandbox sends the notification it keeps for the order's latest payment."""
+        with self.app.app_context():
+            reference = db.session.scalar(
+                select(Payment.reference)
+                .join(Order, Payment.order_id == Order.id)
+                .where(Order.number == number)
+                .order_by(Payment.id.desc())
+                .limit(1)
+            )
+            note = db.session.scalar(
+                select(SandboxNotification.id).where(SandboxNotification.body.contains(reference))
+            )
+            assert sandbox.deliver(note) == ["200 success"]
+
+
 @pytest.fixture(scope="module")
 def demo(demo_app) -> Demo:
     with demo_app.app_context():
@@ -276,11 +379,27 @@ def online_phones(demo_app, demo) -> dict[str, Phone]:
 
 
 @pytest.fixture(scope="module")
-def pages(phones, online_phones) -> dict[str, dict[str, Response]]:
-    """Rendition → page name → the page, from both shops."""
+def paying_phones(demo_app, demo) -> dict[str, PayingPhone]:
+    """Phones that pay online on the demo shop, their pay pages already seen."""
+    app = sibling_app(demo_app, SANDBOX_PAYMENTS=True, SANDBOX_NOTIFY_DELAY=-1)
+    phones = {r: PayingPhone(app, r, demo, f"1390002{i:04d}") for i, r in enumerate(RENDITIONS)}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(http, "post_form", processors_in_process(app))
+        for phone in phones.values():
+            phone.pay_pages  # noqa: B018 (seen now, while the processors answer in-process)
+    yield phones
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def pages(phones, online_phones, paying_phones) -> dict[str, dict[str, Response]]:
+    """Rendition → page name → the page, from every shop."""
     return {
         r: phones[r].pages
         | {f"online-{name}": page for name, page in online_phones[r].confirmations().items()}
+        | paying_phones[r].pay_pages
         for r in RENDITIONS
     }
 
@@ -408,6 +527,30 @@ def test_confirmation_with_no_way_to_pay_offers_no_submit(pages, rendition):
         page.submission("提交订单", {})
 
 
+@pytest.mark.parametrize("rendition", RENDITIONS)
+def test_pay_pages_say_what_the_database_says(pages, rendition):
+    """Each pay page is in the state it was kept for (so the budgets measure what they say)."""
+    expected = {
+        "pay-awaiting": "卡密码",
+        "pay-card-errors": "请填17位数字",
+        "pay-processing": "充值卡已提交，正在处理。",
+        "pay-failed": "这张卡已经用过了",
+        "pay-paid": "卡面额",
+    }
+    for name, words in expected.items():
+        page = page_of(pages, rendition, name)
+        assert words in page.visible_text, (name, page.url)
+        assert PayingPhone.PASSWORD not in page.text, (name, page.url)
+
+
+@pytest.mark.parametrize("rendition", RENDITIONS)
+def test_card_password_is_typed_into_a_password_field(pages, rendition):
+    """The card's password shows as dots while typed, whatever the rendition."""
+    page = page_of(pages, rendition, "pay-awaiting")
+    [field] = [el for el in page.find("input") if el.get("name") == "password"]
+    assert field.get("type") == "password", f"{rendition}: {etree.tostring(field).decode()}"
+
+
 def test_image_urls_carry_no_sid(pages):
     """Images are named by their content and cached for a year: a sid would defeat the cache
     (every session downloads them again) and spread the session id into image requests."""
@@ -515,10 +658,11 @@ def print_table(sizes: dict[str, dict[str, Largest]]) -> None:
 
 
 @pytest.fixture(scope="module")
-def sizes(phones, online_phones) -> dict[str, dict[str, Largest]]:
+def sizes(phones, online_phones, paying_phones) -> dict[str, dict[str, Largest]]:
     measured = {
         r: measure(phones[r], crawl(phones[r]))
         | measure(online_phones[r], {"online-confirm": confirmations(online_phones[r])})
+        | measure(paying_phones[r], {n: [p] for n, p in paying_phones[r].pay_pages.items()})
         for r in RENDITIONS
     }
     print_table(measured)

@@ -16,9 +16,8 @@ def _digits(attribute: str):
             return
         want = getattr(operator, attribute)
         if not field.data.isdigit() or len(field.data) != want:
-            raise ValidationError(
-                _l("%(operator)s的卡请填%(n)d位数字。", operator=operator.name, n=want)
-            )
+            # The operator is chosen just above; the message stays short for WML decks.
+            raise ValidationError(_l("请填%(n)d位数字。", n=want))
 
     return check
 

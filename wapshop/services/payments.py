@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
 from wapshop.extensions import db
 from wapshop.models import Buyer, Order, OrderEvent, OrderStatus, Payment
@@ -119,7 +119,14 @@ def _succeed(payment: Payment, processor: str, transaction: str) -> str:
         raise NotificationRefused("order is not awaiting payment (expired or paid otherwise)")
     moved = db.session.execute(
         update(Payment)
-        .where(Payment.id == payment.id, Payment.status == "pending")
+        .where(
+            Payment.id == payment.id,
+            # "unreachable" only means we never heard the processor accept: it may have.
+            or_(
+                Payment.status == "pending",
+                and_(Payment.status == "failed", Payment.failure == "unreachable"),
+            ),
+        )
         .values(status="succeeded", transaction_id=transaction, failure="")
         .execution_options(synchronize_session=False)
     ).rowcount

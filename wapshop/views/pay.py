@@ -1,7 +1,8 @@
 """Paying an order online: card or bank, the processors' notifications, switching to COD."""
 
-from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask import Blueprint, abort, current_app, redirect, request, session, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.exc import IntegrityError
 
@@ -40,7 +41,10 @@ def _render(order, card_form=None, status=200, message=""):
             form=PayForm(),
             message=message,
             minutes_left=max(0, int(remaining.total_seconds() // 60)),
-            balance=balances.amount(payments.payer_phone(order)),
+            # Only the account's owner sees its balance; a guest's typed phone proves nothing.
+            balance=balances.amount(current_user.phone)
+            if current_user.is_authenticated and order.buyer_id == current_user.id
+            else 0,
             status=orders.STATUS_TEXT,
         ),
         status,
@@ -108,7 +112,12 @@ def pay_by_bank(number):
         processor_settings(current_app.config),
         url_for("pay.notify", processor="bank", _external=True, sid=None),
         url_for(
-            "pay.bank_return", number=number, t=_return_token(number), _external=True, sid=None
+            "pay.bank_return",
+            number=number,
+            t=_return_token(number),
+            ver=session.get("ver"),  # the buyer's chosen version survives the trip
+            _external=True,
+            sid=None,
         ),
     )
     return redirect(target, 303)
