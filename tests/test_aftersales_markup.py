@@ -27,7 +27,7 @@ LONG_REPLY = ("您好，已为您登记，请把商品寄回深圳市南山区�
     : aftersales.REPLY_MAX
 ]
 
-app, shop = test_ops_support.app, test_ops_support.shop  # fixtures: ops pages registered
+shop = test_ops_support.shop  # fixture
 
 
 def buyer_phone(app, rendition: str, product_id: int) -> tuple[WapClient, str]:

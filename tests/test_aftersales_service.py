@@ -12,7 +12,7 @@ from wapshop.models import BalanceEntry, Order, OutboxMessage, Product, Refund, 
 from wapshop.models.base import utcnow
 from wapshop.services import aftersales, balances, fulfilment
 
-app, shop = test_ops_support.app, test_ops_support.shop  # fixtures: ops pages registered
+shop = test_ops_support.shop  # fixture
 
 
 def order(order_id):

@@ -13,7 +13,7 @@ from test_ops_support import form_fields, place_order, shift_events, staff_clien
 from wapshop.extensions import db
 from wapshop.models import OutboxMessage, Refund, Ticket
 
-app, shop = test_ops_support.app, test_ops_support.shop  # fixtures: ops pages registered
+shop = test_ops_support.shop  # fixture
 
 
 def ask(client, number, kind, body, ver="basic", lang=None):

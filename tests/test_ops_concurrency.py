@@ -15,7 +15,7 @@ from wapshop.models.base import utcnow
 from wapshop.models.staff import Staff
 from wapshop.services import fulfilment
 
-app, shop = test_ops_support.app, test_ops_support.shop  # fixtures: ops pages registered
+shop = test_ops_support.shop  # fixture
 
 
 def waiting_for_call(app, shop, service):

@@ -25,7 +25,7 @@ from wapshop.models import (
 from wapshop.models.base import utcnow
 from wapshop.services import balances, fulfilment, risk
 
-app, shop = test_ops_support.app, test_ops_support.shop  # fixtures: ops pages registered
+shop = test_ops_support.shop  # fixture
 SETTINGS = fulfilment.Settings(
     call_attempts=3, retry_delays=(timedelta(minutes=30), timedelta(hours=2))
 )

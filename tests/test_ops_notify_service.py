@@ -14,7 +14,7 @@ from wapshop.models.base import utcnow
 from wapshop.services import notify
 from wapshop.sms import SmsError
 
-app, shop = test_ops_support.app, test_ops_support.shop  # fixtures: ops pages registered
+shop = test_ops_support.shop  # fixture
 
 
 class BrokenSender:

@@ -7,7 +7,7 @@ import re
 import test_ops_support
 from test_ops_support import act, form_fields, place_order, staff_client, state, walk
 
-app, shop = test_ops_support.app, test_ops_support.shop  # fixtures: ops pages registered
+shop = test_ops_support.shop  # fixture
 
 
 def test_the_address_queue_flags_twin_orders_and_wants_a_reason_for_a_bad_address(app, shop):

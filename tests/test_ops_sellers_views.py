@@ -18,7 +18,7 @@ ACTIONS = {
     "cancel": {"reason": "猜的"},
 }
 
-app, shop = test_ops_support.app, test_ops_support.shop  # fixtures: ops pages registered
+shop = test_ops_support.shop  # fixture
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import pytest
 from lxml import html
 from sqlalchemy import select
 
-from conftest import make_app
 from factories import COVERED, make_product, make_regions, make_seller
 from test_checkout_views import confirm_form
 from wapshop.extensions import db
@@ -19,15 +18,6 @@ from wapshop.services import staff as staff_service
 PASSWORD = "ops-password-1"
 BUYER_PHONE = "13800138000"
 _seq = itertools.count(1)
-
-
-@pytest.fixture
-def app(tmp_path):
-    app = make_app(tmp_path)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture

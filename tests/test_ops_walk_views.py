@@ -9,7 +9,7 @@ from test_ops_support import act, form_fields, place_order, staff_client, state
 from wapshop.extensions import db
 from wapshop.models import OutboxMessage, Remittance, Shipment
 
-app, shop = test_ops_support.app, test_ops_support.shop  # fixtures: ops pages registered
+shop = test_ops_support.shop  # fixture
 
 
 def sms_kinds(app, order_id):
