@@ -35,7 +35,11 @@ def new_sid() -> str:
 
 
 def _valid_sid(value: str | None) -> bool:
-    return bool(value) and len(value) == SID_LENGTH and value.replace("-", "a").replace("_", "a").isalnum()
+    return (
+        bool(value)
+        and len(value) == SID_LENGTH
+        and value.replace("-", "a").replace("_", "a").isalnum()
+    )
 
 
 class DbSession(CallbackDict, SessionMixin):
