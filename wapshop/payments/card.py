@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from wapshop.models import Order, Payment
 from wapshop.payments import NotificationRefused, http, signing
 from wapshop.payments.online import OnlineMethod
+from wapshop.services import Refusal
 
 
 @dataclass(frozen=True)
@@ -38,12 +39,8 @@ FAILURES = {
 }
 
 
-class CardRefused(Exception):
+class CardRefused(Refusal):
     """Refused before anything is sent (face value too small)."""
-
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
 
 
 class PrepaidCard(OnlineMethod):

@@ -27,7 +27,7 @@ from wapshop.models import (
 )
 from wapshop.models.ops import TicketKind, TicketStatus
 from wapshop.money import format_fen
-from wapshop.services import fulfilment, notify, orders
+from wapshop.services import Refusal, fulfilment, notify, orders
 from wapshop.services.pagination import Page, PageOutOfRange, paginate
 
 S = OrderStatus
@@ -66,16 +66,11 @@ STATUS_LABELS = {
 }
 
 
-class AftersalesError(Exception):
+class AftersalesError(Refusal):
     """A refusal with a message (buyer-facing ones are translatable); `field` names the form
     field it belongs to."""
 
     status = 409
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(message)  # lazy: translated when shown, in the request's language
-        self.message = message
-        self.field = field
 
 
 class OutsideWindow(AftersalesError):

@@ -26,7 +26,7 @@ from wapshop.models import (
     collection_products,
 )
 from wapshop.models.base import RENDITIONS
-from wapshop.services import admin_audit, search
+from wapshop.services import Refusal, admin_audit, search
 from wapshop.services.pagination import Page, paginate
 
 PRODUCT_AUDITED = (
@@ -43,13 +43,11 @@ PRODUCT_AUDITED = (
 MAX_SPECS = 20
 
 
-class CatalogError(Exception):
+class CatalogError(Refusal):
     """A refusal; `field` names the form field (or CSV column) it belongs to."""
 
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
+    def __init__(self, field: str, message: str):  # field first, as its callers write it
+        super().__init__(message, field)
 
 
 class NotFound(LookupError):
@@ -396,12 +394,8 @@ def save_collection(collection: Collection | None, data: CollectionInput, actor)
 # --- Product images
 
 
-class ImageRefused(Exception):
+class ImageRefused(Refusal):
     """The upload is not an image we take; the message says why, for the uploader."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -13,19 +13,13 @@ from sqlalchemy import func, select, update
 from wapshop.extensions import db
 from wapshop.models import Deal, Order, OrderEvent, OrderItem, OrderStatus, Product
 from wapshop.payments import by_code
-from wapshop.services import catalog, regions
+from wapshop.services import Refusal, catalog, regions
 
 MAX_QUANTITY = 99
 
 
-class CheckoutError(Exception):
-    """A refusal with a message for the buyer; `field` names the form field it belongs to."""
-
-    field: str | None = None
-
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+class CheckoutError(Refusal):
+    """A refusal with a message for the buyer; subclasses name the form field."""
 
 
 class SoldOut(CheckoutError):

@@ -14,7 +14,7 @@ from wapshop.extensions import db
 from wapshop.models import Deal, Product, Staff
 from wapshop.models.base import RENDITIONS
 from wapshop.money import format_fen
-from wapshop.services import admin_audit
+from wapshop.services import Refusal, admin_audit
 
 CST = ZoneInfo("Asia/Shanghai")
 AUDITED = (
@@ -31,13 +31,11 @@ AUDITED = (
 STATE_LABELS = {"running": "进行中", "scheduled": "未开始", "ended": "已结束", "stopped": "已停止"}
 
 
-class DealError(Exception):
+class DealError(Refusal):
     """A refusal; `field` names the form field (or CSV column) it belongs to."""
 
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
+    def __init__(self, field: str, message: str):  # field first, as its callers write it
+        super().__init__(message, field)
 
 
 class NotFound(LookupError):

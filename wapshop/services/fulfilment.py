@@ -36,7 +36,7 @@ from wapshop.models import (
 )
 from wapshop.models.ops import CallOutcome
 from wapshop.money import format_fen
-from wapshop.services import balances, notify, orders, payments, regions
+from wapshop.services import Refusal, balances, notify, orders, payments, regions
 from wapshop.services.pagination import Page, paginate
 
 S = OrderStatus
@@ -89,17 +89,10 @@ STAFF_CANCELLABLE = (
 COLLECTED = (S.DELIVERED, S.RETURN_REQUESTED, S.RETURNED, S.REFUNDED)
 
 
-class OpsError(Exception):
+class OpsError(Refusal):
     """A refusal with a message for staff; `field` names the form field it belongs to."""
 
     status = 409
-    field: str | None = None
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        if field is not None:
-            self.field = field
 
 
 class NotFound(OpsError):

@@ -18,7 +18,7 @@ from wapshop.extensions import db
 from wapshop.models import Deal, Product, Staff
 from wapshop.models.base import RENDITIONS
 from wapshop.money import parse_yuan
-from wapshop.services import catalog_admin, deals
+from wapshop.services import Refusal, catalog_admin, deals
 
 KINDS = ("products", "deals")
 ENCODINGS = {"utf-8": "utf-8-sig", "gbk": "gb18030"}  # gb18030 is GBK plus what GBK lacks
@@ -29,12 +29,8 @@ YES = {"是", "1", "true", "yes", "y", "上架"}
 NO = {"否", "0", "false", "no", "n", "下架"}
 
 
-class FileRefused(Exception):
+class FileRefused(Refusal):
     """The file as a whole cannot be read: encoding, header. The message says why."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -11,17 +11,13 @@ from sqlalchemy import and_, or_, select, update
 from wapshop.extensions import db
 from wapshop.models import Buyer, Order, OrderEvent, OrderStatus, Payment
 from wapshop.payments import NotificationRefused, by_code, by_processor, signing
-from wapshop.services import balances, orders, regions
+from wapshop.services import Refusal, balances, orders, regions
 
 SUCCESS = "success"
 
 
-class PaymentError(Exception):
+class PaymentError(Refusal):
     """A buyer-facing refusal (the message says what to do)."""
-
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
 
 
 def payer_phone(order: Order) -> str:

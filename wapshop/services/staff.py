@@ -8,7 +8,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wapshop.extensions import db
 from wapshop.models import Seller, Staff, StaffRole
 from wapshop.models.base import utcnow
-from wapshop.services import admin_audit
+from wapshop.services import Refusal, admin_audit
 
 MIN_PASSWORD = 8
 # Checked against when the username is unknown, so a miss costs as long as a wrong password.
@@ -16,13 +16,11 @@ _DUMMY_HASH = generate_password_hash("not a password")
 AUDITED = ("username", "name", "role", "seller_id", "active")
 
 
-class StaffError(Exception):
+class StaffError(Refusal):
     """A refusal; `field` names the form field it belongs to."""
 
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
+    def __init__(self, field: str, message: str):  # field first, as its callers write it
+        super().__init__(message, field)
 
 
 class NotFound(LookupError):
