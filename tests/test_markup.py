@@ -44,7 +44,7 @@ from wapshop.payments.cod import CashOnDelivery
 from wapshop.services import catalog, regions
 
 # libxml2 reads the catalog on first use, so this must run before any DTD is loaded.
-DTD_CATALOG = Path(__file__).resolve().parents[2] / "shared" / "data" / "dtd" / "catalog.xml"
+DTD_CATALOG = Path(__file__).resolve().parent / "data" / "dtd" / "catalog.xml"
 os.environ["XML_CATALOG_FILES"] = str(DTD_CATALOG)
 
 BUDGET = {"wml": 2000, "basic": 6144, "color": 10240, "touch": 16384}

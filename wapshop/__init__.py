@@ -5,6 +5,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from wapshop.config import DEVELOPMENT_SECRET_KEY
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -70,4 +72,12 @@ def configure(app: Flask, test_config: dict | None) -> None:
         os.makedirs(app.instance_path, exist_ok=True)
         url = "sqlite:///" + os.path.join(app.instance_path, url.removeprefix("sqlite:///"))
     app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if app.config["SECRET_KEY"] in ("", None, DEVELOPMENT_SECRET_KEY) and not (
+        app.testing or app.debug
+    ):
+        raise RuntimeError(
+            "SECRET_KEY is the development key: set a random one in instance/config.py "
+            "or WAPSHOP_SECRET_KEY before serving (bin/serve writes one for the demo)"
+        )
     app.config.setdefault("MEDIA_DIR", os.path.join(app.instance_path, "media"))
+    app.config["SMS_DEMO_LOG"] = os.path.join(app.instance_path, app.config["SMS_DEMO_LOG"])

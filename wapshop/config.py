@@ -3,9 +3,13 @@
 from datetime import timedelta
 
 
+# Signs sessions and CSRF tokens. Good enough for tests and a debug server; create_app refuses
+# to start anything else with it (bin/serve writes a random key into instance/config.py).
+DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"
+
+
 class Defaults:
-    # instance/config.py must set a real one in production; the demo runner writes one.
-    SECRET_KEY = "dev-only-not-secret"
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
     # Relative SQLite paths resolve inside the instance folder (see create_app).
     DATABASE_URL = "sqlite:///wapshop.sqlite"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
@@ -55,6 +59,8 @@ class Defaults:
     RISK_DUPLICATE_WINDOW = timedelta(minutes=10)
     RETURN_WINDOW = timedelta(days=7)
     SMS_SENDER = "wapshop.sms:RecordingSender"
+    # DemoSender appends every message here (relative paths are inside the instance folder).
+    SMS_DEMO_LOG = "sms.log"
     SMS_MAX_ATTEMPTS = 5
     # Funnel page views: each worker writes its in-memory counts every N views or T seconds.
     FUNNEL_FLUSH_EVERY = 200
