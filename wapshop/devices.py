@@ -253,3 +253,111 @@ def rendition_for_ua(user_agent: str | None) -> str:
     # Desktop browsers take the touch pages (HTML5, no script needed). So do bots:
     # crawlers index and preview the richest markup, and it works without JavaScript.
     return "touch"
+
+
+# --- Every signal of a request ------------------------------------------------------------
+#
+# rendition_for_request weighs, in this order (README: "Which page a phone gets"):
+#  1. the Accept header: WML-only → wml; names XHTML-MP, or prefers XHTML over HTML by its
+#     q-values → never wml, and an XHTML-MP rendition unless the handset is a known smartphone;
+#  2. the handset's own User-Agent, which transcoding proxies (Opera Mini, UC's servers,
+#     operator gateways) forward in their own headers, over the proxy's;
+#  3. a UAProf URL (x-wap-profile, Profile): only WAP 2.0 phones send one, so never wml and
+#     never the desktop/crawler page;
+#  4. the User-Agent alone (rendition_for_ua). A crawler that announces a handset gets that
+#     handset's page; other crawlers get touch.
+# (An explicit ?ver= beats all of these; see rendering.choose_rendition.)
+
+WML_TYPE = "text/vnd.wap.wml"
+XHTML_MP_TYPE = "application/vnd.wap.xhtml+xml"
+XHTML_TYPE = "application/xhtml+xml"
+HTML_TYPE = "text/html"
+# Headers in which transcoders forward the handset's User-Agent, most specific first.
+HANDSET_UA_HEADERS = (
+    "X-OperaMini-Phone-UA",
+    "X-Device-User-Agent",
+    "X-Original-User-Agent",
+    "Device-Stock-UA",
+    "X-UCBrowser-Device-UA",
+)
+UAPROF_HEADERS = ("X-Wap-Profile", "Profile", "Wap-Profile")
+# Every header the choice reads: responses chosen from headers Vary on all of them.
+DECIDING_HEADERS = ("User-Agent", "Accept", *HANDSET_UA_HEADERS, *UAPROF_HEADERS)
+
+_MAX_ACCEPT_LENGTH = 1024
+
+
+@functools.lru_cache(maxsize=1024)
+def accept_signal(accept: str) -> tuple[str | None, bool]:
+    """What an Accept header says: ("wml" | "xhtml" | None, whether it names JPEG or GIF).
+
+    "wml": names WML and no XHTML or HTML type. "xhtml": names XHTML-MP, or gives XHTML a
+    higher q-value than HTML (the W3C Default Delivery Context's request does)."""
+    quality: dict[str, float] = {}
+    for part in accept[:_MAX_ACCEPT_LENGTH].lower().split(","):
+        mime, *params = part.strip().split(";")
+        q = 1.0
+        for param in params:
+            name, _, value = param.strip().partition("=")
+            if name.strip() == "q":
+                try:
+                    q = min(max(float(value), 0.0), 1.0)
+                except ValueError:
+                    pass  # a broken q-value is ignored, as if absent
+        if mime.strip() and q > 0:
+            quality[mime.strip()] = max(q, quality.get(mime.strip(), 0.0))
+    images = any(t in quality for t in ("image/jpeg", "image/gif", "image/jpg", "image/*"))
+    markup = {XHTML_MP_TYPE, XHTML_TYPE, HTML_TYPE} & quality.keys()
+    if WML_TYPE in quality and not markup:
+        return "wml", images
+    if XHTML_MP_TYPE in quality or quality.get(XHTML_TYPE, 0.0) > quality.get(HTML_TYPE, 0.0):
+        return "xhtml", images
+    return None, images
+
+
+def _handset_ua(headers) -> str:
+    """The handset's own User-Agent: a transcoder's forwarded one over the request's."""
+    for name in HANDSET_UA_HEADERS:
+        value = headers.get(name)
+        if value and value.strip():
+            return value
+    return headers.get("User-Agent", "")
+
+
+def _without_bot_tokens(ua: str) -> str:
+    """A crawler's UA with its self-description removed, to see what handset it announces."""
+    return _clean(re.sub(r"\([^()]*\)|\S*(?:bot|crawl|spider)\S*", " ", ua, flags=re.I))
+
+
+@functools.lru_cache(maxsize=4096)
+def _decide(accept: str | None, images: bool, ua: str, uaprof: bool) -> str:
+    """Rendition from the signals, cached on the combination that decides it."""
+    tier = ua_tier(ua)
+    if tier == "bot":
+        # A crawler announcing a handset (Googlebot-Mobile wraps one) gets that phone's page.
+        handset = _without_bot_tokens(ua)
+        if handset and ua_tier(handset) in ("wml", "basic"):
+            ua, tier = handset, ua_tier(handset)
+    if accept == "wml":
+        return "wml"
+    light = accept == "xhtml" or uaprof
+    if not light:
+        return rendition_for_ua(ua)
+    if tier == "touch":
+        return "touch"  # a known smartphone whose Accept also likes XHTML
+    if tier == "basic":
+        return rendition_for_ua(ua)
+    if tier == "wml":
+        # WML by its UA, but its Accept or UAProf says WAP 2.0: XHTML-MP; colour only
+        # when it says it shows JPEG/GIF.
+        return "color" if images or _COLOR.search(ua) else "basic"
+    # A desktop, crawler or unknown UA asking for XHTML first: a mobile-web client (the
+    # W3C Default Delivery Context's request), not a desktop browser.
+    return "color" if images else "basic"
+
+
+def rendition_for_request(headers) -> str:
+    """Rendition for a request's headers (a mapping with .get), weighing every signal."""
+    accept, images = accept_signal(headers.get("Accept", ""))
+    uaprof = any(headers.get(name) for name in UAPROF_HEADERS)
+    return _decide(accept, images, _clean(_handset_ua(headers)), uaprof)

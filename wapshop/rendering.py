@@ -1,36 +1,31 @@
 """Which rendition a request gets, and rendering a page in it.
 
-Order of choice: an explicit ?ver= (remembered in the session) → the Accept header (WML-only
-browsers) → the User-Agent. Views compute their data once and call render_page; they never
-branch on the rendition."""
+Order of choice: an explicit ?ver= (remembered in the session) → every signal of the request's
+headers (devices.rendition_for_request: Accept, the handset's User-Agent forwarded by
+transcoders, UAProf, the User-Agent). Views compute their data once and call render_page; they
+never branch on the rendition."""
 
 import gzip
 
 from flask import abort, current_app, g, render_template, request, session
 from flask_babel import gettext as _
 
-from wapshop.devices import rendition_for_ua
+from wapshop.devices import DECIDING_HEADERS, WML_TYPE, rendition_for_request
 from wapshop.models.base import RENDITIONS
 
 XHTML_TYPES = ("application/vnd.wap.xhtml+xml", "application/xhtml+xml")
-WML_TYPE = "text/vnd.wap.wml"
 # color shares basic's XHTML-MP pages, swapping in thumbnails; touch has its own catalogue
 # pages and reuses basic's form pages inside its own layout and macros (see templating.tpl).
 TEMPLATE_FALLBACK = {"color": ("color", "basic"), "touch": ("touch", "basic")}
 RENDITION_LABELS = {"wml": "WAP1.x", "basic": "简版", "color": "彩版", "touch": "触屏版"}
 
 
-def _wml_only() -> bool:
-    """The client names WML and none of the XHTML or HTML types."""
-    named = {mime for mime, _q in request.accept_mimetypes if mime != "*/*"}
-    return WML_TYPE in named and not named & {*XHTML_TYPES, "text/html"}
-
-
 def choose_rendition() -> None:
     """before_request hook: sets g.rendition; an unknown ?ver= is a 400."""
-    g.rendition = session.get("ver") or (
-        "wml" if _wml_only() else rendition_for_ua(request.user_agent.string)
-    )
+    g.rendition = session.get("ver")
+    if not g.rendition:
+        g.rendition = rendition_for_request(request.headers)
+        g.vary = DECIDING_HEADERS
     ver = request.args.get("ver")
     if ver is not None:
         if ver not in RENDITIONS:
@@ -44,10 +39,11 @@ def content_type(rendition: str) -> str:
     if rendition == "wml":
         return f"{WML_TYPE}; charset=utf-8"
     if rendition in ("basic", "color"):
-        named = {mime for mime, _q in request.accept_mimetypes}
-        for mime in XHTML_TYPES:
-            if mime in named:
-                return f"{mime}; charset=utf-8"
+        # The XHTML type the client names and values most; on a tie, XHTML-MP's own.
+        named = {mime: q for mime, q in request.accept_mimetypes if mime in XHTML_TYPES and q > 0}
+        if named:
+            best = max(XHTML_TYPES, key=lambda mime: named.get(mime, -1))
+            return f"{best}; charset=utf-8"
     return "text/html; charset=utf-8"
 
 
@@ -63,7 +59,8 @@ def render_page(template: str, **context):
 
 def finish_response(response):
     """after_request: validators so a refresh can cost a 304, then gzip when accepted."""
-    response.vary.update(("User-Agent", "Accept", "Accept-Encoding"))
+    # The content type follows Accept; a rendition chosen from headers follows all it read.
+    response.vary.update(("Accept", "Accept-Encoding", *g.get("vary", ())))
     if (
         request.method in ("GET", "HEAD")
         and response.status_code == 200
