@@ -3,6 +3,7 @@
 WML decks validate against WML 1.1 and basic/color pages against XHTML-MP 1.2, offline; touch
 pages parse as HTML5. Sizes come from a client that keeps no cookies (a sid in every URL)."""
 
+import io
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from lxml import etree, html
+from PIL import Image
 from sqlalchemy import select
 
 from conftest import require_tool, sibling_app
@@ -49,6 +51,8 @@ os.environ["XML_CATALOG_FILES"] = str(DTD_CATALOG)
 
 BUDGET = {"wml": 2000, "basic": 6144, "color": 10240, "touch": 16384}
 COLOR_WITH_IMAGES = 20480
+# touch: markup plus its images at 1x (the srcset 2x variants go only to dense screens).
+TOUCH_WITH_IMAGES = 32768
 XHTML_MP = "application/vnd.wap.xhtml+xml"
 PHONES = {
     "wml": ("Nokia7110/1.0 (05.01)", "text/vnd.wap.wml"),
@@ -629,7 +633,8 @@ def measure(phone: Phone, crawled: dict[str, list[Response]]) -> dict[str, Large
         for page in pages:
             assert page.status == STATUS.get(kind, 200), page.url
             only_sid(page)  # measured in the largest form: a sid in every URL
-            images = _image_bytes(phone.client, page, cache) if phone.rendition == "color" else 0
+            with_images = phone.rendition in ("color", "touch")
+            images = _image_bytes(phone.client, page, cache) if with_images else 0
             sized.append((len(page.body), len(page.body) + images, page.url))
         markup = max(sized)
         total = max(sized, key=lambda s: s[1])
@@ -642,6 +647,7 @@ COLUMNS = (
     *((r, r, "markup", BUDGET[r]) for r in ("wml", "basic", "color")),
     ("color+img", "color", "with_images", COLOR_WITH_IMAGES),
     ("touch", "touch", "markup", BUDGET["touch"]),
+    ("touch+img", "touch", "with_images", TOUCH_WITH_IMAGES),
 )
 
 
@@ -687,3 +693,36 @@ def test_largest_color_pages_with_images_fit_20_kb(sizes):
     ]
     assert not over, f"over {COLOR_WITH_IMAGES} bytes:\n" + "\n".join(over)
     assert max(s.with_images - s.markup for s in sizes["color"].values()) > 0, "no image seen"
+
+
+def test_largest_touch_pages_with_images_fit_32_kb(sizes):
+    over = [
+        f"{kind}: {s.with_images} bytes at {s.with_images_url}"
+        for kind, s in sizes["touch"].items()
+        if s.with_images > TOUCH_WITH_IMAGES
+    ]
+    assert not over, f"over {TOUCH_WITH_IMAGES} bytes:\n" + "\n".join(over)
+    assert max(s.with_images - s.markup for s in sizes["touch"].values()) > 0, "no image seen"
+
+
+@pytest.mark.parametrize("rendition", ["color", "touch"])
+def test_images_are_sent_at_the_size_they_are_shown(pages, demo_app, rendition):
+    """Every image's pixels are its width × height; touch's srcset 2x is exactly double."""
+    client = demo_app.test_client()
+
+    def pixels(src):
+        with client.get(src) as response, Image.open(io.BytesIO(response.data)) as picture:
+            return picture.size
+
+    checked = 0
+    for name in ("home", "category", "product-deal", "product-plain"):
+        for img in page_of(pages, rendition, name).find("img"):
+            shown = (int(img.get("width")), int(img.get("height")))
+            assert pixels(img.get("src")) == shown, img.get("src")
+            for candidate in filter(None, (img.get("srcset") or "").split(",")):
+                src, density = candidate.split()
+                scale = int(density.removesuffix("x"))
+                assert pixels(src) == (shown[0] * scale, shown[1] * scale), src
+                checked += 1
+            checked += 1
+    assert checked > 0

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-# "s": thumbnails on `color` (20 KB per page, images included); "m": `touch` pages.
-IMAGE_SIZES = {"s": (48, 48), "m": (240, 240)}
-JPEG_QUALITY = {"s": 70, "m": 80}
+# "s": thumbnails on `color` (20 KB per page, images included); "t" and its double-density
+# "t2": `touch` lists, shown at 96 px; "m": the `touch` product page, shown at 240 px.
+IMAGE_SIZES = {"s": (48, 48), "t": (96, 96), "t2": (192, 192), "m": (240, 240)}
+JPEG_QUALITY = {"s": 70, "t": 75, "t2": 70, "m": 80}
 BACKGROUND = (255, 255, 255)
 
 

@@ -409,7 +409,7 @@ ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
 # Byte budgets of the variants. `color` pages may carry 10 KB of markup and 20 KB in all, and
 # list up to 8 thumbnails, so a thumbnail gets (20480 - 10240) / 8 bytes; `touch` has no fixed
 # image budget, 24 KB keeps a product page quick on a 2G/3G connection.
-VARIANT_BUDGETS = {"s": 1280, "m": 24576}
+VARIANT_BUDGETS = {"s": 1280, "t": 4096, "t2": 12288, "m": 24576}
 
 
 def read_image(stream, limits: ImageLimits) -> tuple[bytes, Image.Image, str]:
