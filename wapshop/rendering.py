@@ -5,6 +5,8 @@ browsers) → the User-Agent. Views compute their data once and call render_page
 branch on the rendition."""
 
 import gzip
+from functools import cache
+from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, render_template, request, session
 from flask_babel import gettext as _
@@ -61,10 +63,49 @@ def render_page(template: str, **context):
     return response
 
 
+# Pages whose blueprint is named here are the same for every visitor (the catalogue): a
+# refresh may cost a 304. Every other page may show someone's orders, address, balance or
+# staff work, so it is never stored anywhere and never revalidated: private is the default.
+CACHEABLE_BLUEPRINTS = frozenset({"catalog", "media"})
+
+
+def _cacheable() -> bool:
+    return request.endpoint == "static" or (
+        bool(request.blueprints) and request.blueprints[-1] in CACHEABLE_BLUEPRINTS
+    )
+
+
+@cache
+def _security_headers(bank_url: str) -> dict[str, str]:
+    """The same on every response. No script runs (none is inline; /static may add files);
+    inline styles stay allowed (touch's image placeholder, color's and admin's <style>).
+    Forms post here, and the bank payment's form redirects to the bank's gateway (Chromium
+    holds redirects after a POST to form-action too). No framing; no Referer, because
+    cookie-less phones carry the sid in the URL and a Referer would hand it out."""
+    bank = urlsplit(bank_url)
+    bank_origin = f" {bank.scheme}://{bank.netloc}" if bank.scheme and bank.netloc else ""
+    return {
+        "Content-Security-Policy": (
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            f"object-src 'none'; base-uri 'none'; form-action 'self'{bank_origin}; "
+            "frame-ancestors 'none'"
+        ),
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+
+
 def finish_response(response):
-    """after_request: validators so a refresh can cost a 304, then gzip when accepted."""
+    """after_request: security headers; a private page is never stored, a catalogue page gets
+    validators so a refresh can cost a 304; then gzip when accepted."""
+    response.headers.update(_security_headers(current_app.config["BANK_GATEWAY_URL"]))
     response.vary.update(("User-Agent", "Accept", "Accept-Encoding"))
-    if (
+    if not _cacheable():
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.pop("ETag", None)
+        response.headers.pop("Last-Modified", None)
+    elif (
         request.method in ("GET", "HEAD")
         and response.status_code == 200
         and not response.direct_passthrough
