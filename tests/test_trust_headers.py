@@ -105,8 +105,8 @@ def test_every_response_carries_the_security_headers(client, path):
     assert "script-src" not in policy  # scripts fall back to default-src 'self': none inline
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    # Cookie-less phones carry the sid in the URL: no Referer may hand it to anyone.
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    # Cookie-less phones carry the sid in the URL: a Referer may name the origin, no more.
+    assert response.headers["Referrer-Policy"] == "strict-origin"
 
 
 def test_static_files_and_csv_carry_the_headers_too(app, client):

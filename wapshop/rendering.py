@@ -2,7 +2,8 @@
 
 Order of choice: an explicit ?ver= (remembered in the session) → the Accept header (WML-only
 browsers) → the User-Agent. Views compute their data once and call render_page; they never
-branch on the rendition."""
+branch on the rendition. Every response is finished here (finish_response): security headers,
+caching (private unless the page is the catalogue's), gzip."""
 
 import gzip
 from functools import cache
@@ -80,8 +81,10 @@ def _security_headers(bank_url: str) -> dict[str, str]:
     """The same on every response. No script runs (none is inline; /static may add files);
     inline styles stay allowed (touch's image placeholder, color's and admin's <style>).
     Forms post here, and the bank payment's form redirects to the bank's gateway (Chromium
-    holds redirects after a POST to form-action too). No framing; no Referer, because
-    cookie-less phones carry the sid in the URL and a Referer would hand it out."""
+    holds redirects after a POST to form-action too). No framing. A Referer carries the
+    origin only, never a path or query: cookie-less phones have the sid in the URL, and a
+    full Referer would hand it to other sites and to our own proxy's access log; the origin
+    alone is what a bank checking where its buyers come from needs."""
     bank = urlsplit(bank_url)
     bank_origin = f" {bank.scheme}://{bank.netloc}" if bank.scheme and bank.netloc else ""
     return {
@@ -92,14 +95,14 @@ def _security_headers(bank_url: str) -> dict[str, str]:
         ),
         "X-Frame-Options": "DENY",
         "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
+        "Referrer-Policy": "strict-origin",
     }
 
 
 def finish_response(response):
     """after_request: security headers; a private page is never stored, a catalogue page gets
     validators so a refresh can cost a 304; then gzip when accepted."""
-    response.headers.update(_security_headers(current_app.config["BANK_GATEWAY_URL"]))
+    response.headers.update(_security_headers(current_app.config.get("BANK_GATEWAY_URL", "")))
     response.vary.update(("User-Agent", "Accept", "Accept-Encoding"))
     if not _cacheable():
         response.headers["Cache-Control"] = "no-store"
