@@ -309,3 +309,18 @@ def test_the_product_export_reads_back_as_it_was(app, client, evil_shop):
     exported = client.get("/admin/csv/export/products.csv").data
     rows = list(csvfiles.reader(csvfiles.decode(exported)))
     assert [csvfiles.unguard(c) for c in rows[1][1:3]] == [EVIL, "-" + EVIL]
+
+
+def test_a_processor_statement_in_gbk_is_reconciled(runner, tmp_path):
+    statement = tmp_path / "statement.csv"
+    statement.write_bytes(
+        "reference,transaction_id,amount_fen,status,备注\nPstranger,B8,500,success,网银\n".encode(
+            "gbk"
+        )
+    )
+    result = runner.invoke(args=["payments", "reconcile", str(statement)])
+    assert result.exit_code == 1  # a mismatch, not a decoding error
+    assert "Pstranger\tin the statement, not in the shop" in result.output
+    statement.write_bytes(b"\xff\xfe\x00\x81\x30")
+    result = runner.invoke(args=["payments", "reconcile", str(statement)])
+    assert result.exit_code == 1 and "文件编码无法识别" in result.output

@@ -1,6 +1,6 @@
 """CSV files as spreadsheets in China read and write them: UTF-8 with or without a BOM, or GBK
 (read and written as GB18030, its superset). The one place files are decoded and encoded, for
-catalogue imports, shipping uploads and every export.
+catalogue imports, shipping uploads, processors' statements and every export.
 
 Exports are formula-safe (OWASP "CSV injection"): a text cell that a spreadsheet would run as a
 formula (= + - @, tab, CR first) is written with a ' before it, which the spreadsheet shows as
@@ -43,6 +43,11 @@ def reader(text: str):
     """A csv.reader over decoded text (its line_num counts lines, quoted cells may span
     several). Cells come as written: pass text cells of our own exports through unguard."""
     return csv.reader(io.StringIO(text, newline=""))
+
+
+def records(text: str) -> list[dict[str, str]]:
+    """The rows of decoded text as dicts keyed by the header row (a processor's statement)."""
+    return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 def safe(cell: str) -> str:
