@@ -23,7 +23,7 @@ ORDERS = Order.__table__
 def problem() -> str | None:
     """Why this worker cannot take an order now, or None. Leaves no transaction open."""
     checks = (
-        ("database unreachable", text("SELECT 1")),
+        ("database unavailable", text("SELECT 1")),
         (
             "database schema missing",
             union_all(*(select(literal(1)).select_from(t).where(false()) for t in ORDER_TABLES)),
