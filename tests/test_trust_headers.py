@@ -245,6 +245,7 @@ def test_the_proxy_hops_setting_comes_from_the_environment(app, monkeypatch):
         ("-1,234.50", "-1,234.50"),
         ("-5.0%", "-5.0%"),
         ("+86", "+86"),
+        ("-٣", "'-٣"),  # digits, but not ones a spreadsheet reads as a number
         ("男士休闲板鞋", "男士休闲板鞋"),
         ("a=b", "a=b"),
     ],

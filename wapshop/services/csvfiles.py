@@ -17,7 +17,7 @@ from wapshop.services import Refusal
 # Export encodings by the name a user picks; a BOM so Excel reads UTF-8 as such.
 ENCODINGS = {"utf-8": "utf-8-sig", "gbk": "gb18030"}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-NUMBER = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?%?")
+NUMBER = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?%?", re.ASCII)
 
 
 class FileRefused(Refusal):
