@@ -23,7 +23,7 @@ from wapshop.models import (
     Remittance,
 )
 from wapshop.models.base import utcnow
-from wapshop.services import balances, fulfilment, risk
+from wapshop.services import balances, csvfiles, fulfilment, risk
 
 shop = test_ops_support.shop  # fixture
 SETTINGS = fulfilment.Settings(
@@ -170,7 +170,7 @@ def test_a_csv_ships_good_rows_and_says_why_not_for_each_other_row(app, shop):
     )
     raw = text.encode("gb18030")
     with app.app_context():
-        decoded = fulfilment.decode_csv(raw)
+        decoded = csvfiles.decode(raw)
         report = fulfilment.ship_csv(decoded, staff_named(admin), None, utcnow(), "顺丰")
         db.session.commit()
     assert [(line, number) for line, number, _w in report.shipped] == [(1, na), (6, nc)]

@@ -79,10 +79,17 @@ class Tab:
             "requestfailed",
             lambda req: self.problems.append(f"failed: {req.url} {req.failure}"),
         )
-        self.page.on(
-            "response",
-            lambda res: res.status >= 400 and self.problems.append(f"{res.status} {res.url}"),
-        )
+        self.page.on("response", self._response)
+
+    def _response(self, res) -> None:
+        if res.status >= 400:
+            self.problems.append(f"{res.status} {res.url}")
+        # Every page is under the shop's Content-Security-Policy, so a style, image or form
+        # it blocks shows up below as a console error ("Refused to ...") and fails the test.
+        if res.request.resource_type == "document" and not res.headers.get(
+            "content-security-policy"
+        ):
+            self.problems.append(f"no Content-Security-Policy: {res.url}")
 
     def _console(self, msg) -> None:
         url = msg.location.get("url", "")
@@ -280,3 +287,20 @@ def test_touch_buyer_orders_checks_and_cancels(demo_app, tabs, javascript, phone
         sold_before,
     )
     assert tab.problems == []
+
+
+def test_the_content_security_policy_is_enforced_and_its_violations_caught(tabs):
+    """The check the other tests rely on: a blocked inline script is reported as a problem."""
+    tab = tabs(javascript=True)
+    tab.goto("/?ver=touch")
+    assert tab.problems == []
+    with tab.page.expect_console_message(lambda msg: "Content Security Policy" in msg.text):
+        tab.page.evaluate(  # as an injected <script> would: Playwright's own calls are exempt
+            """() => {
+                const script = document.createElement("script");
+                script.textContent = "document.body.dataset.ran = 'yes'";
+                document.body.append(script);
+            }"""
+        )
+    assert tab.page.evaluate("document.body.dataset.ran") is None  # it never ran
+    assert any("Content Security Policy" in p for p in tab.problems), tab.problems

@@ -94,15 +94,18 @@ def payments_expire():
 
 
 @payments_cli.command("reconcile")
-@click.argument("statement", type=click.File("r", encoding="utf-8-sig"))
+@click.argument("statement", type=click.File("rb"))
 @click.option("--processor", default="bank", show_default=True)
 def payments_reconcile(statement, processor):
-    """Compare a processor's CSV statement with the shop's payments; list every mismatch."""
-    import csv
+    """Compare a processor's CSV statement (UTF-8 or GBK) with the shop's payments; list
+    every mismatch."""
+    from wapshop.services import csvfiles, payments
 
-    from wapshop.services import payments
-
-    mismatches = payments.reconcile(processor, list(csv.DictReader(statement)))
+    try:
+        records = csvfiles.records(csvfiles.decode(statement.read()))
+    except csvfiles.FileRefused as refused:
+        raise click.ClickException(refused.message) from refused
+    mismatches = payments.reconcile(processor, records)
     for m in mismatches:
         click.echo(f"{m.reference}\t{m.problem}")
     click.echo(f"{len(mismatches)} mismatches.")

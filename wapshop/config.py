@@ -23,6 +23,10 @@ class Defaults:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_LIFETIME = timedelta(hours=2)
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed
+    # (werkzeug's ProxyFix). 0: nobody's, so a forged X-Forwarded-Proto changes nothing. Behind
+    # one nginx set 1 (WAPSHOP_TRUSTED_PROXY_HOPS=1); the session cookie is Secure over HTTPS.
+    TRUSTED_PROXY_HOPS = 0
     # Operator gateways that may pre-fill the phone field from x-up-calling-line-id.
     TRUSTED_GATEWAYS: tuple = ()
     # Items per list page, per rendition: feature phones get short pages.

@@ -3,9 +3,12 @@
 Order of choice: an explicit ?ver= (remembered in the session) → every signal of the request's
 headers (devices.rendition_for_request: Accept, the handset's User-Agent forwarded by
 transcoders, UAProf, the User-Agent). Views compute their data once and call render_page; they
-never branch on the rendition."""
+never branch on the rendition. Every response is finished here (finish_response): security
+headers, caching (private unless the page is the catalogue's), gzip."""
 
 import gzip
+from functools import cache
+from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, render_template, request, session
 from flask_babel import gettext as _
@@ -54,14 +57,56 @@ def render_page(template: str, **context):
     body = render_template(names, **context)
     response = current_app.response_class(body)
     response.headers["Content-Type"] = content_type(rendition)
+    # A rendition chosen from the headers depends on every header the choice read.
+    response.vary.update(g.get("vary", ()))
     return response
 
 
+# Pages whose blueprint is named here are the same for every visitor (the catalogue): a
+# refresh may cost a 304. Every other page may show someone's orders, address, balance or
+# staff work, so it is never stored anywhere and never revalidated: private is the default.
+CACHEABLE_BLUEPRINTS = frozenset({"catalog", "media"})
+
+
+def _cacheable() -> bool:
+    return request.endpoint == "static" or (
+        bool(request.blueprints) and request.blueprints[-1] in CACHEABLE_BLUEPRINTS
+    )
+
+
+@cache
+def _security_headers(bank_url: str) -> dict[str, str]:
+    """The same on every response. No script runs (none is inline; /static may add files);
+    inline styles stay allowed (touch's image placeholder, color's and admin's <style>).
+    Forms post here, and the bank payment's form redirects to the bank's gateway (Chromium
+    holds redirects after a POST to form-action too). No framing. A Referer carries the
+    origin only, never a path or query: cookie-less phones have the sid in the URL, and a
+    full Referer would hand it to other sites and to our own proxy's access log; the origin
+    alone is what a bank checking where its buyers come from needs."""
+    bank = urlsplit(bank_url)
+    bank_origin = f" {bank.scheme}://{bank.netloc}" if bank.scheme and bank.netloc else ""
+    return {
+        "Content-Security-Policy": (
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            f"object-src 'none'; base-uri 'none'; form-action 'self'{bank_origin}; "
+            "frame-ancestors 'none'"
+        ),
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "strict-origin",
+    }
+
+
 def finish_response(response):
-    """after_request: validators so a refresh can cost a 304, then gzip when accepted."""
-    # The content type follows Accept; a rendition chosen from headers follows all it read.
-    response.vary.update(("Accept", "Accept-Encoding", *g.get("vary", ())))
-    if (
+    """after_request: security headers; a private page is never stored, a catalogue page gets
+    validators so a refresh can cost a 304; then gzip when accepted."""
+    response.headers.update(_security_headers(current_app.config.get("BANK_GATEWAY_URL", "")))
+    response.vary.update(("Accept", "Accept-Encoding"))
+    if not _cacheable():
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.pop("ETag", None)
+        response.headers.pop("Last-Modified", None)
+    elif (
         request.method in ("GET", "HEAD")
         and response.status_code == 200
         and not response.direct_passthrough

@@ -6,8 +6,6 @@ flask --app wapshop reports refresh                    catch up with the order l
 flask --app wapshop reports rebuild [--from D --to D]  recompute (after a backfill)
 """
 
-import csv
-import io
 import unicodedata
 from datetime import date, timedelta
 
@@ -16,7 +14,7 @@ from flask.cli import AppGroup
 
 from wapshop.extensions import db
 from wapshop.models.base import utcnow
-from wapshop.services import deals, reports
+from wapshop.services import csvfiles, deals, reports
 
 reports_cli = AppGroup("reports", help="Reports: the daily order report and its rollups.")
 
@@ -62,9 +60,7 @@ def daily_command(start, end, as_csv):
     db.session.commit()
     table = reports.daily_table(reports.daily(first, last))
     if as_csv:
-        buffer = io.StringIO(newline="")
-        csv.writer(buffer, lineterminator="\n").writerows(table.all_rows())
-        click.echo(buffer.getvalue(), nl=False)
+        click.echo(csvfiles.write(table.all_rows(), lineterminator="\n"), nl=False)
     else:
         click.echo(f"订单日报 {first.isoformat()} 至 {last.isoformat()}（北京时间，金额单位：元）")
         click.echo(aligned(table))

@@ -9,7 +9,7 @@ import json
 import secrets
 from datetime import timedelta
 
-from flask import has_request_context, session
+from flask import has_request_context, request, session
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import delete, update
 from werkzeug.datastructures import CallbackDict
@@ -112,7 +112,7 @@ class DbSessionInterface(SessionInterface):
                 session.sid,
                 httponly=True,
                 samesite=app.config["SESSION_COOKIE_SAMESITE"],
-                secure=app.config.get("SESSION_COOKIE_SECURE", False),
+                secure=request.is_secure or app.config.get("SESSION_COOKIE_SECURE", False),
                 path="/",
             )
             response.vary.add("Cookie")

@@ -6,8 +6,6 @@ Every transition is a conditional UPDATE on the status the staff member saw (`ex
 plus its OrderEvent: when two people act on one order at once, one wins and the other gets
 StatusChanged. Functions flush; the view or command that called them commits once."""
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,7 +34,7 @@ from wapshop.models import (
 )
 from wapshop.models.ops import CallOutcome
 from wapshop.money import format_fen
-from wapshop.services import Refusal, balances, notify, orders, payments, regions
+from wapshop.services import Refusal, balances, csvfiles, notify, orders, payments, regions
 from wapshop.services.pagination import Page, paginate
 
 S = OrderStatus
@@ -716,24 +714,13 @@ HEADER_WORDS = {"订单号", "order", "number", "order_number"}
 MAX_CSV_ROWS = 2000
 
 
-def decode_csv(raw: bytes) -> str:
-    """UTF-8 (with or without BOM) or, as Excel in China saves it, GB18030."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            return raw.decode("gb18030")
-        except UnicodeDecodeError:
-            raise BadInput("文件不是 UTF-8 或 GBK 编码的 CSV。", field="file") from None
-
-
 def ship_csv(
     text: str, staff: Staff, seller_id: int | None, now: datetime, default_carrier: str = ""
 ) -> CsvReport:
     """Ship many orders from CSV rows `订单号,快递公司,运单号` (header optional; a row with
     two columns uses `default_carrier`). Each row stands alone: a bad row is reported and
     changes nothing. Another seller's order reads as unknown."""
-    rows = list(csv.reader(io.StringIO(text)))
+    rows = list(csvfiles.reader(text))
     if rows and rows[0] and rows[0][0].strip().lower() in HEADER_WORDS:
         rows = rows[1:]
     if len(rows) > MAX_CSV_ROWS:

@@ -5,8 +5,6 @@ An import checks every row and reports each bad one by line and column. It is al
 the caller commits only when the report is clean and it is not a dry run, and rolls back
 otherwise (deal rows are checked by writing them, because a row may clash with an earlier one)."""
 
-import csv
-import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,19 +16,13 @@ from wapshop.extensions import db
 from wapshop.models import Deal, Product, Staff
 from wapshop.models.base import RENDITIONS
 from wapshop.money import parse_yuan
-from wapshop.services import Refusal, catalog_admin, deals
+from wapshop.services import catalog_admin, csvfiles, deals
+from wapshop.services.csvfiles import FileRefused
 
 KINDS = ("products", "deals")
-ENCODINGS = {"utf-8": "utf-8-sig", "gbk": "gb18030"}  # gb18030 is GBK plus what GBK lacks
-# Spreadsheets run a cell starting with these as a formula: exported text gets a ' before it.
-FORMULA_START = ("=", "+", "-", "@")
 TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S")
 YES = {"是", "1", "true", "yes", "y", "上架"}
 NO = {"否", "0", "false", "no", "n", "下架"}
-
-
-class FileRefused(Refusal):
-    """The file as a whole cannot be read: encoding, header. The message says why."""
 
 
 @dataclass(frozen=True)
@@ -104,18 +96,6 @@ class BadCell(ValueError):
 # --- Reading
 
 
-def decode(data: bytes) -> str:
-    """UTF-8 (a BOM is dropped), else GBK (read as GB18030, its superset). Raises FileRefused."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        raise FileRefused("文件编码无法识别：请另存为 CSV（UTF-8 或 GBK）。") from exc
-
-
 def _letter(index: int) -> str:
     letters = ""
     index += 1
@@ -136,7 +116,7 @@ class Sheet:
 
     def __init__(self, text: str, kind: str):
         self.columns = COLUMNS[kind]
-        self._reader = csv.reader(io.StringIO(text, newline=""))
+        self._reader = csvfiles.reader(text)
         header = next(self._reader, None)
         if header is None:
             raise FileRefused("文件是空的。")
@@ -168,7 +148,7 @@ class Sheet:
         for values in self._reader:
             if any(v.strip() for v in values):
                 cells = {
-                    key: _unguard(values[i].strip()) if i < len(values) else ""
+                    key: csvfiles.unguard(values[i].strip()) if i < len(values) else ""
                     for key, i in self.positions.items()
                 }
                 yield Row(line, cells)
@@ -181,13 +161,9 @@ class Sheet:
         return RowError(row.line, self.headers[key], _letter(self.positions[key]), message)
 
 
-def _unguard(text: str) -> str:
-    return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_START else text
-
-
 def count_rows(data: bytes) -> int:
     """Data rows in a file, for a progress bar (an upper bound: blank rows count)."""
-    return max(sum(1 for _ in csv.reader(io.StringIO(decode(data), newline=""))) - 1, 0)
+    return max(sum(1 for _ in csvfiles.reader(csvfiles.decode(data))) - 1, 0)
 
 
 # --- Cells
@@ -307,7 +283,7 @@ def import_products(
 ) -> Report:
     """Check every row, then (not a dry run, no errors) add new products and update those with
     an id. Raises FileRefused."""
-    sheet = Sheet(decode(data), "products")
+    sheet = Sheet(csvfiles.decode(data), "products")
     report = Report("products")
     lookups = catalog_admin.Lookups.load()
     resolve = _Resolver(lookups)
@@ -383,7 +359,7 @@ def import_deals(
 ) -> Report:
     """Create deals (no id) and change existing ones (id), each by the deal rules, in file
     order, so a row that clashes with an earlier row is reported. Raises FileRefused."""
-    sheet = Sheet(decode(data), "deals")
+    sheet = Sheet(csvfiles.decode(data), "deals")
     report = Report("deals")
     for row in sheet.rows():
         report.rows += 1
@@ -426,10 +402,6 @@ def import_file(kind: str, data: bytes, actor, dry_run: bool, progress=None) -> 
 # --- Export
 
 
-def _guard(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
 def product_rows(seller_id: int | None = None) -> Iterable[list[str]]:
     """The header, then every product (a seller's only, given one), in the import's format."""
     yield [c.header for c in PRODUCT_COLUMNS]
@@ -444,14 +416,14 @@ def product_rows(seller_id: int | None = None) -> Iterable[list[str]]:
     for p in db.session.scalars(stmt):
         yield [
             str(p.id),
-            _guard(p.title),
-            _guard(p.subtitle),
+            p.title,
+            p.subtitle,
             category_path(p.category),
             p.seller.name,
             _yuan(p.shop_price_fen),
             _yuan(p.market_price_fen),
             str(p.stock),
-            _guard(catalog_admin.format_specs(p.specs)),
+            catalog_admin.format_specs(p.specs),
             "是" if p.active else "否",
         ]
 
@@ -475,10 +447,3 @@ def deal_rows() -> Iterable[list[str]]:
 
 def _yuan(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
-
-
-def to_csv(rows: Iterable[list[str]], encoding: str) -> bytes:
-    """CSV bytes: UTF-8 with a BOM (so Excel reads it as UTF-8) or GBK."""
-    buffer = io.StringIO(newline="")
-    csv.writer(buffer).writerows(rows)
-    return buffer.getvalue().encode(ENCODINGS[encoding])

@@ -24,8 +24,6 @@ and its rates and ASP are the total's (ratios of sums, not averages of ratios).
 Reads come from the rollups in models/reports.py; `refresh` brings them up to date with the
 event log first (the views and commands call it), `rebuild` recomputes them all."""
 
-import csv
-import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
@@ -738,13 +736,3 @@ def deals_table(found: list[Deal], now: datetime) -> Table:
         [["合计", "", "", "", "", str(quantity), str(sold), share(sold, quantity)]],
         labels=5,
     )
-
-
-ENCODINGS = {"utf-8": "utf-8-sig", "gbk": "gb18030"}  # a BOM so Excel reads UTF-8 as such
-
-
-def to_csv(table: Table, encoding: str = "utf-8") -> bytes:
-    """The table as CSV: header, rows, total and average rows, exactly as the page shows them."""
-    buffer = io.StringIO(newline="")
-    csv.writer(buffer).writerows(table.all_rows())
-    return buffer.getvalue().encode(ENCODINGS[encoding])

@@ -7,7 +7,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from wapshop.extensions import db
 from wapshop.forms.admin.imports import KIND_LABELS, ImportForm
 from wapshop.models.base import utcnow
-from wapshop.services import deals, imports
+from wapshop.services import csvfiles, deals, imports
 from wapshop.views.admin.access import OPERATORS, current_staff, staff_required
 
 bp = Blueprint("imports", __name__, url_prefix="/csv")
@@ -68,10 +68,10 @@ def export(kind):
     if kind not in imports.KINDS:
         abort(404)
     encoding = request.args.get("encoding", "utf-8")
-    if encoding not in imports.ENCODINGS:
+    if encoding not in csvfiles.ENCODINGS:
         abort(400, "编码只能是 utf-8 或 gbk。")
     rows = imports.product_rows() if kind == "products" else imports.deal_rows()
-    body = imports.to_csv(rows, encoding)
+    body = csvfiles.encode(rows, encoding)
     stamp = deals.to_cst(utcnow()).strftime("%Y%m%d-%H%M")
     return current_app.response_class(
         body,

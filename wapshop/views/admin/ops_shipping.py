@@ -6,7 +6,7 @@ from flask import Blueprint, render_template, request
 from wapshop.extensions import db
 from wapshop.forms.admin.ops import BulkShipForm
 from wapshop.models.base import utcnow
-from wapshop.services import fulfilment
+from wapshop.services import csvfiles, fulfilment
 from wapshop.views.admin.access import current_staff, seller_scope, staff_required
 from wapshop.views.admin.ops_orders import ROLES
 
@@ -24,11 +24,11 @@ def upload():
     if not form.validate_on_submit():
         return render_template(page, title="批量发货", form=form, report=None), 400
     try:
-        text = fulfilment.decode_csv(form.file.data.read())
+        text = csvfiles.decode(form.file.data.read())
         report = fulfilment.ship_csv(
             text, current_staff(), seller_scope(), utcnow(), form.carrier.data or ""
         )
-    except fulfilment.OpsError as refused:
+    except (csvfiles.FileRefused, fulfilment.OpsError) as refused:
         db.session.rollback()
         form.file.errors.append(refused.message)
         return render_template(page, title="批量发货", form=form, report=None), refused.status

@@ -17,7 +17,7 @@ from pygal.style import Style
 from wapshop.extensions import db
 from wapshop.models import StaffRole
 from wapshop.models.base import utcnow
-from wapshop.services import deals, reports
+from wapshop.services import csvfiles, deals, reports
 from wapshop.services import funnel as funnel_service
 from wapshop.views.admin.access import staff_required
 
@@ -289,7 +289,7 @@ def export(report, table):
     if report not in BUILDERS:
         abort(404)
     encoding = request.args.get("encoding", "utf-8")
-    if encoding not in reports.ENCODINGS:
+    if encoding not in csvfiles.ENCODINGS:
         abort(400, "编码只能是 utf-8 或 gbk。")
     first, last = _range()
     _refresh()
@@ -299,7 +299,7 @@ def export(report, table):
         abort(404)
     name = f"{report}-{table}-{first.isoformat()}-{last.isoformat()}.csv"
     return current_app.response_class(
-        reports.to_csv(found, encoding),
+        csvfiles.encode(found.all_rows(), encoding),
         headers={
             "Content-Type": f"text/csv; charset={'gbk' if encoding == 'gbk' else 'utf-8'}",
             "Content-Disposition": f'attachment; filename="{name}"',
