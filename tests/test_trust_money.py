@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from conftest import LiveServer, make_app
 from factories import COVERED, make_product, make_regions
+from test_markup import BUDGET, validate  # sets the DTD catalog before lxml first loads one
 from test_payments import PASSWORD, PRICE, bank_notice, csrf, place, start_bank, state
 from wapshop.extensions import db
 from wapshop.models import BalanceEntry, Order, Payment, SandboxNotification
@@ -391,3 +392,17 @@ def test_the_return_link_expires(app, client, product_id, monkeypatch):
     monkeypatch.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp", lambda _s: later)
     expired = app.test_client().get(link)
     assert expired.status_code == 410 and "链接已过期" in expired.text
+
+
+@pytest.mark.parametrize("rendition", ["wml", "basic", "touch"])
+def test_the_read_only_return_page_is_valid_markup_within_budget(
+    app, client, product_id, rendition
+):
+    number = place(client, product_id, "bank")
+    link = bank_return_link(client, number)
+    assert "ver=" in link  # the version chosen before the bank survives the trip
+    page = app.test_client().get(re.sub(r"ver=\w+", f"ver={rendition}", link))
+    assert page.status_code == 200 and number in page.text
+    assert len(page.data) <= BUDGET[rendition]
+    if rendition != "touch":
+        validate(page.data)
