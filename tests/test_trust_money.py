@@ -97,36 +97,42 @@ def ledger(app, kind: str) -> list[tuple[str, int]]:
 def test_parallel_card_submissions_send_one_card_to_the_processor(app, product_id):
     server = LiveServer(app, workers=4, threads=2, SANDBOX_PAYMENTS=True, SANDBOX_NOTIFY_DELAY=-1)
     try:
-        with requests.Session() as browser:
-            placed = http_order(browser, server.url, product_id)
-            token = csrf(browser.get(f"{server.url}/pay/{placed}?ver=basic").text)
-            cookies = browser.cookies.get_dict()
-
-        tabs = [requests.Session() for _ in CARDS]  # the same session, in four tabs
-        ready = threading.Barrier(len(CARDS))
-
-        def submit(tab, serial):
-            tab.cookies.update(cookies)
-            ready.wait()  # pressed at the same instant
-            answer = tab.post(f"{server.url}/pay/{placed}/card", data=card_form(token, serial),
-                              allow_redirects=False, timeout=60)  # fmt: skip
-            return answer.status_code, answer.text
-
-        with ThreadPoolExecutor(max_workers=len(CARDS)) as pool:
-            answers = list(pool.map(submit, tabs, CARDS))
+        rounds = [four_cards_at_once(server.url, product_id) for _ in range(2)]
     finally:
         server.stop()
-    statuses = sorted(status for status, _ in answers)
-    assert statuses == [303] + [409] * (len(CARDS) - 1), answers
-    assert all("充值卡正在处理" in text for status, text in answers if status == 409)
+    for number, answers in rounds:
+        statuses = sorted(status for status, _ in answers)
+        assert statuses == [303] + [409] * (len(CARDS) - 1), answers
+        assert all("充值卡正在处理" in text for status, text in answers if status == 409)
+        assert state(app, number)[:2] == ("awaiting_payment", {"pending": 1})
     with app.app_context():
         sent = db.session.scalar(
             select(func.count(SandboxNotification.id)).where(
                 SandboxNotification.processor == "card"
             )
         )
-        assert sent == 1  # the sandbox processor heard of one card only
-    assert state(app, placed)[:2] == ("awaiting_payment", {"pending": 1})
+    assert sent == len(rounds)  # the sandbox processor heard of one card per order
+
+
+def four_cards_at_once(base: str, product_id: int) -> tuple[str, list[tuple[int, str]]]:
+    """One buyer's order, then four cards pressed at the same instant in four tabs of the
+    same session. Returns the order number and the (status, text) answers."""
+    with requests.Session() as browser:
+        number = http_order(browser, base, product_id)
+        token = csrf(browser.get(f"{base}/pay/{number}?ver=basic").text)
+        cookies = browser.cookies.get_dict()
+    ready = threading.Barrier(len(CARDS))
+
+    def submit(serial):
+        with requests.Session() as tab:
+            tab.cookies.update(cookies)
+            ready.wait()
+            answer = tab.post(f"{base}/pay/{number}/card", data=card_form(token, serial),
+                              allow_redirects=False, timeout=60)  # fmt: skip
+            return answer.status_code, answer.text
+
+    with ThreadPoolExecutor(max_workers=len(CARDS)) as pool:
+        return number, list(pool.map(submit, CARDS))
 
 
 def http_order(browser, base, product_id) -> str:
@@ -136,6 +142,23 @@ def http_order(browser, base, product_id) -> str:
             "street": "人民路1号", "payment": "card"}  # fmt: skip
     placed = browser.post(f"{base}/buy/{product_id}", data=form)
     return re.search(r"订单号 (\d{10})", placed.text).group(1)
+
+
+def test_the_database_refuses_a_second_card_whose_check_ran_before_the_first_was_written(
+    app, client, product_id, processor, monkeypatch
+):
+    """The race made certain: the second request's check saw no card in flight (as when
+    both check before either writes); the database still lets only one card through."""
+    from wapshop.services import payments
+
+    number = place(client, product_id, "card")
+    token = csrf(client.get(f"/pay/{number}").text)
+    assert client.post(f"/pay/{number}/card", data=card_form(token, CARDS[0])).status_code == 303
+    monkeypatch.setattr(payments, "payable", lambda order: None)
+    again = client.post(f"/pay/{number}/card", data=card_form(token, CARDS[1]))
+    assert again.status_code == 409 and "充值卡正在处理" in again.text
+    assert [fields["serial"] for _url, fields in processor] == [CARDS[0]]
+    assert state(app, number)[1] == {"pending": 1}
 
 
 def test_a_second_card_while_one_is_pending_is_refused_before_it_is_sent(
