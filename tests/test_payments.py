@@ -24,7 +24,10 @@ PASSWORD = "987654321098765432"  # 18 digits, never to be stored
 
 @pytest.fixture
 def app(tmp_path):
-    app = make_app(tmp_path, SANDBOX_PAYMENTS=True, SANDBOX_NOTIFY_DELAY=-1)
+    # Nothing listens at port 9 (discard): the card processor is unreachable in process.
+    app = make_app(
+        tmp_path, SANDBOX_PAYMENTS=True, SANDBOX_NOTIFY_DELAY=-1, PUBLIC_BASE_URL="http://127.0.0.1:9"
+    )
     yield app
     with app.app_context():
         db.session.remove()

@@ -14,6 +14,9 @@ from wapshop.payments import Availability, PaymentMethod
 
 DEMO_BIND = "127.0.0.1:8000"  # gunicorn.conf.py's default bind
 NOTIFY_PATH = "/pay/notify/<processor>"  # the pay blueprint's route for notifications
+# The sandboxes' routes (wapshop/sandbox), standing in for processors' URLs in the demo.
+SANDBOX_CARD_SUBMIT_PATH = "/sandbox/card/submit"
+SANDBOX_BANK_PAGE_PATH = "/sandbox/bank/pay"
 
 
 @dataclass(frozen=True)
@@ -36,16 +39,14 @@ class Settings:
 
 def settings(config: Mapping) -> Settings:
     """The settings in force: configured ones, else (SANDBOX_PAYMENTS) the sandboxes'."""
-    from wapshop import sandbox
-
     base = public_base_url(config)
     keys = {"card": config["CARD_KEY"], "bank": config["BANK_KEY"]}
     urls = {"card": config["CARD_PROCESSOR_URL"], "bank": config["BANK_GATEWAY_URL"]}
     if config["SANDBOX_PAYMENTS"]:
         keys["card"] = keys["card"] or config["SANDBOX_CARD_KEY"]
         keys["bank"] = keys["bank"] or config["SANDBOX_BANK_KEY"]
-        urls["card"] = urls["card"] or base + sandbox.CARD_SUBMIT_PATH
-        urls["bank"] = urls["bank"] or base + sandbox.BANK_PAGE_PATH
+        urls["card"] = urls["card"] or base + SANDBOX_CARD_SUBMIT_PATH
+        urls["bank"] = urls["bank"] or base + SANDBOX_BANK_PAGE_PATH
     return Settings(
         merchant_id=config["MERCHANT_ID"],
         keys=keys,

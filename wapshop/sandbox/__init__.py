@@ -20,13 +20,9 @@ from sqlalchemy import select
 
 from wapshop.extensions import db
 from wapshop.models import SandboxNotification
-from wapshop.payments import http, signing
+from wapshop.payments import http, online, signing
 
 bp = Blueprint("sandbox", __name__)
-
-# Where the shop sends cards and buyers (payments/online.py builds the URLs from these).
-CARD_SUBMIT_PATH = "/sandbox/card/submit"
-BANK_PAGE_PATH = "/sandbox/bank/pay"
 
 CARD_OUTCOMES = {"1": "success", "2": "wrong_password", "3": "used", "4": "wrong_face_value"}
 REQUEST_MAX_AGE = 15 * 60
@@ -83,7 +79,7 @@ def _deliver_later(app, note_id: int, delay: float) -> None:
     threading.Thread(target=run, daemon=True).start()
 
 
-@bp.post(CARD_SUBMIT_PATH)
+@bp.post(online.SANDBOX_CARD_SUBMIT_PATH)
 def card_submit():
     card_key, _bank = _keys()
     fields = request.form.to_dict()
@@ -108,7 +104,7 @@ def card_submit():
     return f"accepted {transaction}", 200, {"Content-Type": "text/plain"}
 
 
-@bp.get(BANK_PAGE_PATH)
+@bp.get(online.SANDBOX_BANK_PAGE_PATH)
 def bank_page():
     _card, bank_key = _keys()
     fields = request.args.to_dict()
