@@ -238,10 +238,17 @@ def test_a_card_the_processor_took_after_the_buyer_switched_to_cod_is_credited_i
 # --- 3. Twenty copies of one success at once: every one answered `success`.
 
 
-def test_twenty_simultaneous_copies_of_a_success_are_all_answered_success(app, client, product_id):
-    orders = [place(client, product_id, "bank") for _ in range(3)]
+def test_twenty_simultaneous_copies_of_a_success_are_all_answered_success(
+    app, client, runner, product_id
+):
+    """Three orders paid, and one switched to cash on delivery first, whose success goes to
+    the balance: twenty copies of each success at once, every answer `success`, each taken
+    once."""
+    orders = [place(client, product_id, "bank") for _ in range(4)]
     notices = [bank_notice(start_bank(client, n), transaction_id=f"B{i}") for i, n in
                enumerate(orders)]  # fmt: skip
+    *paid, switched = orders
+    stop_waiting(app, client, runner, switched, "cod")
     server = LiveServer(app, workers=4, threads=4, SANDBOX_PAYMENTS=True, SANDBOX_NOTIFY_DELAY=-1)
     try:
         answers = []
@@ -259,9 +266,11 @@ def test_twenty_simultaneous_copies_of_a_success_are_all_answered_success(app, c
     assert {(a.status_code, a.text) for a in answers} == {(200, "success")}, [
         a.text for a in answers if a.text != "success"
     ]
-    for number in orders:
+    for number in paid:
         status, payments, events, _ = state(app, number)
         assert status == "paid" and payments == {"succeeded": 1} and events == 2
+    assert state(app, switched)[:2] == ("placed", {"credited": 1})
+    assert ledger(app, "late_payment") == [("13800138000", PRICE)]
 
 
 # --- 4. Stale notifications, and signatures that are not signatures.
