@@ -26,7 +26,10 @@ PASSWORD = "987654321098765432"  # 18 digits, never to be stored
 def app(tmp_path):
     # Nothing listens at port 9 (discard): the card processor is unreachable in process.
     app = make_app(
-        tmp_path, SANDBOX_PAYMENTS=True, SANDBOX_NOTIFY_DELAY=-1, PUBLIC_BASE_URL="http://127.0.0.1:9"
+        tmp_path,
+        SANDBOX_PAYMENTS=True,
+        SANDBOX_NOTIFY_DELAY=-1,
+        PUBLIC_BASE_URL="http://127.0.0.1:9",
     )
     yield app
     with app.app_context():
@@ -80,7 +83,9 @@ def state(app, number):
     with app.app_context():
         order = db.session.scalar(select(Order).where(Order.number == number))
         payments = db.session.execute(
-            select(Payment.status, func.count()).where(Payment.order_id == order.id).group_by(Payment.status)
+            select(Payment.status, func.count())
+            .where(Payment.order_id == order.id)
+            .group_by(Payment.status)
         ).all()
         events = db.session.scalar(select(func.count()).where(OrderEvent.order_id == order.id))
         credits = db.session.scalar(select(func.count(BalanceEntry.id)))
@@ -149,8 +154,13 @@ def test_card_worth_less_than_the_order_is_refused_before_submission(app, client
     page = client.get(f"/pay/{number}").text
     response = client.post(
         f"/pay/{number}/card",
-        data={"csrf_token": csrf(page), "operator": "cmcc", "face": "50", "serial": SERIAL_OK,
-              "password": PASSWORD},
+        data={
+            "csrf_token": csrf(page),
+            "operator": "cmcc",
+            "face": "50",
+            "serial": SERIAL_OK,
+            "password": PASSWORD,
+        },
     )
     assert response.status_code == 409 and "卡面额小于订单金额" in response.text
     assert state(app, number)[1] == {}
@@ -166,14 +176,20 @@ def test_card_worth_less_than_the_order_is_refused_before_submission(app, client
         ("nokia", SERIAL_OK, PASSWORD, "请选择运营商"),
     ],
 )
-def test_card_formats_are_checked_per_operator(app, client, product_id, operator, serial,
-                                               password, message):
+def test_card_formats_are_checked_per_operator(
+    app, client, product_id, operator, serial, password, message
+):
     number = place(client, product_id, "card")
     page = client.get(f"/pay/{number}").text
     response = client.post(
         f"/pay/{number}/card",
-        data={"csrf_token": csrf(page), "operator": operator, "face": "100", "serial": serial,
-              "password": password},
+        data={
+            "csrf_token": csrf(page),
+            "operator": operator,
+            "face": "100",
+            "serial": serial,
+            "password": password,
+        },
     )
     assert response.status_code == 400 and message in response.text
     assert password not in response.text
@@ -196,8 +212,13 @@ def test_an_unreachable_card_processor_leaves_the_order_payable(app, client, pro
     page = client.get(f"/pay/{number}").text
     response = client.post(
         f"/pay/{number}/card",
-        data={"csrf_token": csrf(page), "operator": "cmcc", "face": "100", "serial": SERIAL_OK,
-              "password": PASSWORD},
+        data={
+            "csrf_token": csrf(page),
+            "operator": "cmcc",
+            "face": "100",
+            "serial": SERIAL_OK,
+            "password": PASSWORD,
+        },
         follow_redirects=True,
     )
     assert "充值卡系统暂时连不上" in response.text and "用充值卡付款" in response.text
@@ -209,7 +230,9 @@ def test_reconcile_lists_every_mismatch(app, client, runner, product_id, tmp_pat
     notice = bank_notice(start_bank(client, paid), transaction_id="B7")
     assert client.post("/pay/notify/bank", data=notice).text == "success"
     with app.app_context():
-        reference = db.session.scalar(select(Payment.reference).where(Payment.status == "succeeded"))
+        reference = db.session.scalar(
+            select(Payment.reference).where(Payment.status == "succeeded")
+        )
     statement = tmp_path / "statement.csv"
     statement.write_text(
         "reference,transaction_id,amount_fen,status\n"
@@ -236,8 +259,14 @@ def shop_server(app, product_id):
 def http_place(browser, base, product_id, payment):
     page = browser.get(f"{base}/buy/{product_id}?region={COVERED}&ver=basic")
     hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', page.text))
-    form = {**hidden, "quantity": "1", "name": "王五", "phone": "13800138000",
-            "street": "人民路1号", "payment": payment}
+    form = {
+        **hidden,
+        "quantity": "1",
+        "name": "王五",
+        "phone": "13800138000",
+        "street": "人民路1号",
+        "payment": payment,
+    }
     placed = browser.post(f"{base}/buy/{product_id}", data=form)
     return re.search(r"订单号 (\d{10})", placed.text).group(1), placed
 
@@ -256,8 +285,13 @@ def test_card_payment_with_remainder_credited_end_to_end(app, shop_server, produ
         number, page = http_place(browser, shop_server.url, product_id, "card")
         paid = browser.post(
             f"{shop_server.url}/pay/{number}/card",
-            data={"csrf_token": csrf(page.text), "operator": "cmcc", "face": "100",
-                  "serial": SERIAL_OK, "password": PASSWORD},
+            data={
+                "csrf_token": csrf(page.text),
+                "operator": "cmcc",
+                "face": "100",
+                "serial": SERIAL_OK,
+                "password": PASSWORD,
+            },
         )
         assert "充值卡已提交，正在处理" in paid.text
         assert wait_for(lambda: state(app, number)[0] == "paid")
@@ -265,7 +299,11 @@ def test_card_payment_with_remainder_credited_end_to_end(app, shop_server, produ
     assert "卡面额 ￥100.00，订单 ￥79.00，余额 ￥21.00" in result
     with app.app_context():
         entry = db.session.scalar(select(BalanceEntry))
-        assert (entry.phone, entry.amount_fen, entry.kind) == ("13800138000", 2100, "card_remainder")
+        assert (entry.phone, entry.amount_fen, entry.kind) == (
+            "13800138000",
+            2100,
+            "card_remainder",
+        )
         dump = "\n".join(
             str(row)
             for table in db.metadata.sorted_tables
@@ -278,8 +316,9 @@ def test_card_payment_with_remainder_credited_end_to_end(app, shop_server, produ
 def test_bank_payment_end_to_end_and_replayed_concurrently(app, shop_server, product_id):
     with requests.Session() as browser:
         number, page = http_place(browser, shop_server.url, product_id, "bank")
-        bank = browser.post(f"{shop_server.url}/pay/{number}/bank",
-                            data={"csrf_token": csrf(page.text)})
+        bank = browser.post(
+            f"{shop_server.url}/pay/{number}/bank", data={"csrf_token": csrf(page.text)}
+        )
         assert "沙箱网银" in bank.text and "￥79.00" in bank.text
         form = bank.text.split("</form>")[0]
         fields = {k: html.unescape(v) for k, v in re.findall(r'name="(\w+)" value="([^"]*)"', form)}
@@ -287,8 +326,9 @@ def test_bank_payment_end_to_end_and_replayed_concurrently(app, shop_server, pro
         assert "付款成功" in back.text and number in back.text
         notes = browser.get(f"{shop_server.url}/sandbox/notifications").text
         note_id = re.search(r"/sandbox/notifications/(\d+)/replay", notes).group(1)
-        replayed = browser.post(f"{shop_server.url}/sandbox/notifications/{note_id}/replay",
-                                data={"times": "20"})
+        replayed = browser.post(
+            f"{shop_server.url}/sandbox/notifications/{note_id}/replay", data={"times": "20"}
+        )
     answers = replayed.text.split("<ol>")[1].split("</ol>")[0]
     assert answers.count("<li>200 success</li>") == 20
     status, payments, events, _ = state(app, number)
@@ -300,14 +340,20 @@ def test_failed_card_then_cash_on_delivery(app, shop_server, product_id):
         number, page = http_place(browser, shop_server.url, product_id, "card")
         browser.post(
             f"{shop_server.url}/pay/{number}/card",
-            data={"csrf_token": csrf(page.text), "operator": "cmcc", "face": "100",
-                  "serial": "12345678901234563", "password": PASSWORD},
+            data={
+                "csrf_token": csrf(page.text),
+                "operator": "cmcc",
+                "face": "100",
+                "serial": "12345678901234563",
+                "password": PASSWORD,
+            },
         )
         assert wait_for(lambda: state(app, number)[1] == {"failed": 1})
         retry = browser.get(f"{shop_server.url}/pay/{number}")
         assert "这张卡已经用过了" in retry.text and "用充值卡付款" in retry.text
-        switched = browser.post(f"{shop_server.url}/pay/{number}/cod",
-                                data={"csrf_token": csrf(retry.text)})
+        switched = browser.post(
+            f"{shop_server.url}/pay/{number}/cod", data={"csrf_token": csrf(retry.text)}
+        )
         assert "客服将致电 138****8000 确认订单" in switched.text
     assert state(app, number)[0] == "placed"
 
