@@ -46,6 +46,12 @@ def new_payment(order: Order, method: str, processor: str, **fields) -> Payment:
     return payment
 
 
+def by_reference(reference) -> Payment | None:
+    if not isinstance(reference, str):
+        return None
+    return db.session.scalar(select(Payment).where(Payment.reference == reference))
+
+
 def latest(order: Order) -> Payment | None:
     return db.session.scalar(
         select(Payment).where(Payment.order_id == order.id).order_by(Payment.id.desc()).limit(1)

@@ -9,12 +9,10 @@ from flask import Blueprint, abort, current_app, redirect, request, session, url
 from flask_babel import gettext as _
 from flask_login import current_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from wapshop.extensions import db
 from wapshop.forms.pay import CardForm, PayForm
-from wapshop.models import Payment
 from wapshop.models.base import utcnow
 from wapshop.payments import NotificationRefused, bank, card, http, online
 from wapshop.rendering import render_page
@@ -138,7 +136,7 @@ def bank_return(number):
     except BadSignature:
         abort(404)
     order = orders.by_number(number)
-    payment = db.session.scalar(select(Payment).where(Payment.reference == reference))
+    payment = payments.by_reference(reference)
     if order is None or payment is None or payment.order_id != order.id:
         abort(404)
     buyer_id = current_user.id if current_user.is_authenticated else None
