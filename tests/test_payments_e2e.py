@@ -512,8 +512,8 @@ def test_card_pays_and_the_remainder_goes_to_the_balance(driver, shop):
 
 @every_browser
 def test_bank_pays_and_the_buyer_comes_back_to_the_order(driver, shop):
-    """On basic, finish() fails: the phone comes back from the bank in a new session, which
-    forgot the rendition the buyer chose (?ver=basic), so the pay page is in color."""
+    """With cookies the buyer goes on to the pay page; a cookie-less phone comes back in a
+    new session, in the rendition it chose (?ver survives the trip), to the read-only result."""
     pay_by_bank(driver, shop)
     driver.finish("bank-paid")
 
