@@ -52,6 +52,17 @@ class Defaults:
     SANDBOX_BANK_KEY = "sandbox-bank-key"
     SANDBOX_NOTIFY_DELAY = 1.0  # seconds before the sandbox card processor answers
     PAYMENT_TIMEOUT = timedelta(minutes=30)
+    # Where processors and buyers reach this shop from outside (scheme://host[:port], no
+    # trailing slash). Every outward URL (notify, bank return, sandbox processors) is built
+    # from it, never from the request's Host header. Empty: the sandbox demo uses
+    # http://<WAPSHOP_BIND> (gunicorn's bind, 127.0.0.1:8000 by default); without sandboxes
+    # the online ways to pay stay off until it is set.
+    PUBLIC_BASE_URL = ""
+    # Seconds a processor's notification stays fresh (its signed timestamp); a stale one is
+    # refused (the processor retries, re-signed) unless it repeats what was already taken.
+    NOTIFY_MAX_AGE = 600
+    # Seconds the link back from the bank shows the payment's state (read-only).
+    BANK_RETURN_MAX_AGE = 3600
     # The back office: confirmation calls, settlement, risk, after-sales, SMS.
     CALL_ATTEMPTS = 3
     CALL_RETRY_DELAYS = (timedelta(minutes=30), timedelta(hours=2))

@@ -2,11 +2,14 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wapshop.extensions import db
 from wapshop.models.base import utcnow
+
+
+CARD_IN_FLIGHT = text("method = 'card' AND status = 'pending'")
 
 
 class Payment(db.Model):
@@ -17,6 +20,14 @@ class Payment(db.Model):
         # However often a processor repeats itself, one transaction pays once.
         UniqueConstraint("processor", "transaction_id", name="uq_payments_processor_transaction"),
         CheckConstraint("amount_fen > 0", name="amount"),
+        # One card in flight per order: a second submission fails here, before it is sent.
+        Index(
+            "uq_payments_card_in_flight",
+            "order_id",
+            unique=True,
+            sqlite_where=CARD_IN_FLIGHT,
+            postgresql_where=CARD_IN_FLIGHT,
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
@@ -25,7 +36,10 @@ class Payment(db.Model):
     # Our reference, sent to the processor and echoed in its notification.
     reference: Mapped[str] = mapped_column(String(32), unique=True)
     amount_fen: Mapped[int]
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # succeeded, failed
+    # pending → succeeded | failed | expired (order expired) | void (switched to COD);
+    # credited: the processor took the money for an order that could no longer take it,
+    # so it went to the payer's balance instead (a late success).
+    status: Mapped[str] = mapped_column(String(12), default="pending")
     transaction_id: Mapped[str | None] = mapped_column(String(64))
     failure: Mapped[str] = mapped_column(String(40), default="")
     # Prepaid cards: the operator, the face value, and only the serial's last four digits.

@@ -26,7 +26,6 @@ class PaymentMethod:
     label: str  # marked for translation in the module
     online = False  # the order waits for a processor's notification
     processor: str | None = None
-    key_setting: str | None = None  # config key of the processor's signing key
 
     def enabled(self) -> bool:
         """Switched on in this shop at all (a processor configured)? Others are not listed."""

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from wapshop.models import Payment
 from wapshop.payments import NotificationRefused, signing
-from wapshop.payments.online import OnlineMethod
+from wapshop.payments.online import OnlineMethod, Settings
 
 CURRENCY = "CNY"
 
@@ -16,8 +16,6 @@ class BankPayment(OnlineMethod):
     code = "bank"
     label = _l("网银/手机银行")
     processor = "bank"
-    key_setting = "BANK_KEY"
-    url_setting = "BANK_GATEWAY_URL"
 
     def check_notification(self, fields: dict, payment: Payment) -> None:
         if fields.get("amount_fen") != str(payment.amount_fen):
@@ -26,17 +24,17 @@ class BankPayment(OnlineMethod):
             raise NotificationRefused("currency is not CNY")
 
 
-def gateway_url(payment: Payment, config: dict, notify_url: str, return_url: str) -> str:
+def gateway_url(payment: Payment, settings: Settings, return_url: str) -> str:
     """Where to send the buyer: the bank's page, with the shop's signed request."""
     fields = signing.signed(
         {
-            "merchant_id": config["MERCHANT_ID"],
+            "merchant_id": settings.merchant_id,
             "reference": payment.reference,
             "amount_fen": payment.amount_fen,
             "currency": CURRENCY,
-            "notify_url": notify_url,
+            "notify_url": settings.notify_url("bank"),
             "return_url": return_url,
         },
-        config["BANK_KEY"],
+        settings.keys["bank"],
     )
-    return f"{config['BANK_GATEWAY_URL']}?{urlencode(fields)}"
+    return f"{settings.urls['bank']}?{urlencode(fields)}"

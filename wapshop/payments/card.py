@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 from wapshop.models import Order, Payment
 from wapshop.payments import NotificationRefused, http, signing
-from wapshop.payments.online import OnlineMethod
+from wapshop.payments.online import OnlineMethod, Settings
 from wapshop.services import Refusal
 
 
@@ -47,8 +47,6 @@ class PrepaidCard(OnlineMethod):
     code = "card"
     label = _l("手机充值卡")
     processor = "card"
-    key_setting = "CARD_KEY"
-    url_setting = "CARD_PROCESSOR_URL"
 
     def check_notification(self, fields: dict, payment: Payment) -> None:
         if fields.get("face_fen") != str(payment.card_face_fen):
@@ -60,23 +58,23 @@ def check_face_value(order: Order, face_fen: int) -> None:
         raise CardRefused(_l("卡面额小于订单金额，请换一张面额更大的卡，或改用其他付款方式。"))
 
 
-def submit(payment: Payment, serial: str, password: str, config: dict, notify_url: str) -> str:
+def submit(payment: Payment, serial: str, password: str, settings: Settings) -> str:
     """Send the card to the processor; returns its transaction id once it accepts the job.
 
     Raises http.Unreachable when it cannot be reached or does not accept."""
     fields = signing.signed(
         {
-            "merchant_id": config["MERCHANT_ID"],
+            "merchant_id": settings.merchant_id,
             "reference": payment.reference,
             "operator": payment.card_operator,
             "face_fen": payment.card_face_fen,
             "serial": serial,
             "password": password,
-            "notify_url": notify_url,
+            "notify_url": settings.notify_url("card"),
         },
-        config["CARD_KEY"],
+        settings.keys["card"],
     )
-    status, body = http.post_form(config["CARD_PROCESSOR_URL"], fields)
+    status, body = http.post_form(settings.urls["card"], fields)
     if status != 200 or not body.startswith("accepted "):
         raise http.Unreachable(f"card processor answered {status}")
     return body.split(" ", 1)[1].strip()

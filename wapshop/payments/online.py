@@ -1,46 +1,80 @@
-"""What the online ways to pay share: offered where configured, the order waits for payment."""
+"""What the online ways to pay share: offered where configured, the order waits for payment.
+
+Processors' settings come from configuration only (see Settings): never from the request,
+so a forged Host header cannot redirect a card or a buyer, and a script or cron job with an
+app but no request can place orders."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from flask import current_app
 
 from wapshop.models import OrderStatus, Region
 from wapshop.payments import Availability, PaymentMethod
 
+DEMO_BIND = "127.0.0.1:8000"  # gunicorn.conf.py's default bind
+NOTIFY_PATH = "/pay/notify/<processor>"  # the pay blueprint's route for notifications
+# The sandboxes' routes (wapshop/sandbox), standing in for processors' URLs in the demo.
+SANDBOX_CARD_SUBMIT_PATH = "/sandbox/card/submit"
+SANDBOX_BANK_PAGE_PATH = "/sandbox/bank/pay"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Merchant id, signing keys and URLs of the processors, and this shop's public address."""
+
+    merchant_id: str
+    keys: Mapping[str, str]  # by processor: card, bank
+    urls: Mapping[str, str]  # by processor: where the card goes, the bank's page
+    public_base_url: str  # scheme://host[:port], no trailing slash; "" when unknown
+    notify_max_age: int  # seconds
+
+    def public_url(self, path: str) -> str:
+        """This shop's URL for a path of its own (as url_for builds it, without _external)."""
+        return self.public_base_url + path
+
+    def notify_url(self, processor: str) -> str:
+        return self.public_url(NOTIFY_PATH.replace("<processor>", processor))
+
+
+def settings(config: Mapping) -> Settings:
+    """The settings in force: configured ones, else (SANDBOX_PAYMENTS) the sandboxes'."""
+    base = public_base_url(config)
+    keys = {"card": config["CARD_KEY"], "bank": config["BANK_KEY"]}
+    urls = {"card": config["CARD_PROCESSOR_URL"], "bank": config["BANK_GATEWAY_URL"]}
+    if config["SANDBOX_PAYMENTS"]:
+        keys["card"] = keys["card"] or config["SANDBOX_CARD_KEY"]
+        keys["bank"] = keys["bank"] or config["SANDBOX_BANK_KEY"]
+        urls["card"] = urls["card"] or base + SANDBOX_CARD_SUBMIT_PATH
+        urls["bank"] = urls["bank"] or base + SANDBOX_BANK_PAGE_PATH
+    return Settings(
+        merchant_id=config["MERCHANT_ID"],
+        keys=keys,
+        urls=urls,
+        public_base_url=base,
+        notify_max_age=int(config["NOTIFY_MAX_AGE"]),
+    )
+
+
+def public_base_url(config: Mapping) -> str:
+    """PUBLIC_BASE_URL; for the sandbox demo without one, http:// and gunicorn's bind
+    (WAPSHOP_BIND arrives in the config as BIND). Never the request's Host."""
+    base = config.get("PUBLIC_BASE_URL") or ""
+    if not base and config.get("SANDBOX_PAYMENTS"):
+        base = f"http://{config.get('BIND') or DEMO_BIND}"
+    return base.rstrip("/")
+
 
 class OnlineMethod(PaymentMethod):
     online = True
-    url_setting: str
 
     def enabled(self) -> bool:
-        return bool(processor_settings(current_app.config)[self.url_setting])
+        # The processor must be configured, and must be able to reach us back.
+        found = settings(current_app.config)
+        return bool(found.urls[self.processor] and found.public_base_url)
 
     def availability(self, region: Region, phone: str | None) -> Availability:
         return Availability(True)
 
     def initial_status(self) -> str:
         return OrderStatus.AWAITING_PAYMENT
-
-
-def processor_settings(config) -> dict:
-    """Merchant id, keys and processor URLs in force: configured ones, else the sandboxes'."""
-    settings = {
-        name: config[name]
-        for name in (
-            "MERCHANT_ID",
-            "CARD_KEY",
-            "BANK_KEY",
-            "CARD_PROCESSOR_URL",
-            "BANK_GATEWAY_URL",
-        )
-    }
-    if config["SANDBOX_PAYMENTS"]:
-        from flask import url_for
-
-        settings["CARD_KEY"] = settings["CARD_KEY"] or config["SANDBOX_CARD_KEY"]
-        settings["BANK_KEY"] = settings["BANK_KEY"] or config["SANDBOX_BANK_KEY"]
-        settings["CARD_PROCESSOR_URL"] = settings["CARD_PROCESSOR_URL"] or url_for(
-            "sandbox.card_submit", _external=True, sid=None
-        )
-        settings["BANK_GATEWAY_URL"] = settings["BANK_GATEWAY_URL"] or url_for(
-            "sandbox.bank_page", _external=True, sid=None
-        )
-    return settings

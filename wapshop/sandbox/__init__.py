@@ -4,7 +4,8 @@ protocol, served by this project only when SANDBOX_PAYMENTS is on (never in prod
 Test cards, any operator, the serial's last digit decides (password: any digits of the
 operator's length): 1 → success, 2 → wrong password, 3 → card already used, 4 → wrong face
 value; anything else → wrong password. The bank's page lets the tester choose the outcome.
-Notifications are kept and can be replayed, one by one or concurrently, to test idempotency."""
+Notifications are kept and can be replayed, one by one or concurrently, to test idempotency;
+like a real processor's retries, every delivery carries a fresh timestamp, signed anew."""
 
 import csv
 import io
@@ -19,9 +20,9 @@ from sqlalchemy import select
 
 from wapshop.extensions import db
 from wapshop.models import SandboxNotification
-from wapshop.payments import http, signing
+from wapshop.payments import http, online, signing
 
-bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+bp = Blueprint("sandbox", __name__)
 
 CARD_OUTCOMES = {"1": "success", "2": "wrong_password", "3": "used", "4": "wrong_face_value"}
 REQUEST_MAX_AGE = 15 * 60
@@ -34,6 +35,11 @@ def _keys() -> tuple[str, str]:
     ]
 
 
+def _key(processor: str) -> str:
+    card_key, bank_key = _keys()
+    return card_key if processor == "card" else bank_key
+
+
 def record(processor: str, url: str, fields: dict) -> SandboxNotification:
     note = SandboxNotification(processor=processor, url=url, body=json.dumps(fields))
     db.session.add(note)
@@ -42,13 +48,14 @@ def record(processor: str, url: str, fields: dict) -> SandboxNotification:
 
 
 def deliver(note_id: int, times: int = 1) -> list[str]:
-    """POST a kept notification to the shop `times` times at once; returns the answers."""
+    """POST a kept notification to the shop `times` times at once; returns the answers.
+    Each delivery is stamped and signed anew, as a processor's retry is."""
     note = db.session.get(SandboxNotification, note_id)
-    url, fields = note.url, json.loads(note.body)
+    url, kept, key = note.url, json.loads(note.body), _key(note.processor)
 
     def once(_):
         try:
-            status, body = http.post_form(url, fields)
+            status, body = http.post_form(url, signing.resigned(kept, key))
             return f"{status} {body.strip()}"
         except http.Unreachable as exc:
             return f"unreachable {exc}"
@@ -72,7 +79,7 @@ def _deliver_later(app, note_id: int, delay: float) -> None:
     threading.Thread(target=run, daemon=True).start()
 
 
-@bp.post("/card/submit")
+@bp.post(online.SANDBOX_CARD_SUBMIT_PATH)
 def card_submit():
     card_key, _bank = _keys()
     fields = request.form.to_dict()
@@ -97,7 +104,7 @@ def card_submit():
     return f"accepted {transaction}", 200, {"Content-Type": "text/plain"}
 
 
-@bp.get("/bank/pay")
+@bp.get(online.SANDBOX_BANK_PAGE_PATH)
 def bank_page():
     _card, bank_key = _keys()
     fields = request.args.to_dict()
@@ -106,7 +113,7 @@ def bank_page():
     return render_template("sandbox/bank.html", fields=fields)
 
 
-@bp.post("/bank/decide")
+@bp.post("/sandbox/bank/decide")
 def bank_decide():
     _card, bank_key = _keys()
     fields = {k: v for k, v in request.form.items() if k != "outcome"}
@@ -125,7 +132,7 @@ def bank_decide():
     return redirect(fields["return_url"], 303)
 
 
-@bp.get("/notifications")
+@bp.get("/sandbox/notifications")
 def notifications():
     notes = db.session.scalars(
         select(SandboxNotification).order_by(SandboxNotification.id.desc()).limit(50)
@@ -133,11 +140,12 @@ def notifications():
     return render_template("sandbox/notifications.html", notes=notes, answers=None)
 
 
-@bp.post("/notifications/<int:note_id>/replay")
+@bp.post("/sandbox/notifications/<int:note_id>/replay")
 def replay(note_id):
     if db.session.get(SandboxNotification, note_id) is None:
         abort(404)
-    times = min(max(int(request.form.get("times", "1") or 1), 1), 50)
+    raw = request.form.get("times", "1")
+    times = min(max(int(raw), 1), 50) if raw.isascii() and raw.isdigit() and len(raw) < 4 else 1
     answers = deliver(note_id, times)
     notes = db.session.scalars(
         select(SandboxNotification).order_by(SandboxNotification.id.desc()).limit(50)
@@ -145,7 +153,7 @@ def replay(note_id):
     return render_template("sandbox/notifications.html", notes=notes, answers=answers)
 
 
-@bp.get("/bank/statement.csv")
+@bp.get("/sandbox/bank/statement.csv")
 def bank_statement():
     """The bank's statement of successful payments, for `flask payments reconcile`."""
     out = io.StringIO()

@@ -956,6 +956,9 @@ def timeline(order: Order) -> list[Entry]:
                 refund.at, who(refund.actor), how, f"{format_fen(refund.amount_fen)} {refund.note}"
             )
         )
+    for late in payments.late_credits(order):  # paid after it could no longer take money
+        note = f"{format_fen(late.amount_fen)} → {late.phone} {late.note}"
+        entries.append(Entry(late.created_at, "支付通知", "迟到的付款存入余额", note))
     for sms in db.session.scalars(select(OutboxMessage).where(OutboxMessage.order_id == order.id)):
         state = notify.STATUS_LABELS.get(sms.status, sms.status)
         entries.append(Entry(sms.created_at, "短信", f"短信（{state}）", sms.body))

@@ -6,14 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
 
 from wapshop.extensions import db
-from wapshop.models import Buyer, Order, OrderEvent, OrderStatus, Payment
+from wapshop.models import BalanceEntry, Buyer, Order, OrderEvent, OrderStatus, Payment
 from wapshop.payments import NotificationRefused, by_code, by_processor, signing
+from wapshop.payments.online import Settings
 from wapshop.services import Refusal, balances, orders, regions
 
 SUCCESS = "success"
+# A payment the processor took the money for: it paid the order, or went to the balance.
+SETTLED = ("succeeded", "credited")
+LATE_PAYMENT = "late_payment"  # the balance ledger's kind for a credited late success
 
 
 class PaymentError(Refusal):
@@ -41,48 +46,85 @@ def new_payment(order: Order, method: str, processor: str, **fields) -> Payment:
     return payment
 
 
+def by_reference(reference) -> Payment | None:
+    if not isinstance(reference, str):
+        return None
+    return db.session.scalar(select(Payment).where(Payment.reference == reference))
+
+
 def latest(order: Order) -> Payment | None:
     return db.session.scalar(
         select(Payment).where(Payment.order_id == order.id).order_by(Payment.id.desc()).limit(1)
     )
 
 
+CARD_IN_FLIGHT = _l("充值卡正在处理，请稍后刷新查看结果。")
+
+
 def payable(order: Order) -> None:
     """Raise PaymentError unless the order is waiting for an online payment."""
     if order.status != OrderStatus.AWAITING_PAYMENT:
         raise PaymentError(_l("这个订单不需要付款了。"))
-    pending = latest(order)
-    if pending is not None and pending.status == "pending" and pending.method == "card":
-        raise PaymentError(_l("充值卡正在处理，请稍后刷新查看结果。"))
+    if db.session.scalar(
+        select(
+            exists().where(
+                Payment.order_id == order.id, Payment.method == "card", Payment.status == "pending"
+            )
+        )
+    ):
+        raise PaymentError(CARD_IN_FLIGHT)
 
 
 def start(order: Order, method_code: str, **card) -> Payment:
-    """A pending payment of the order by card or bank (flushes; the caller commits)."""
+    """A pending payment of the order by card or bank (flushes; the caller commits).
+
+    Raises PaymentError, also when another card for the order is in flight: the database's
+    one-card-in-flight index decides between simultaneous submissions, so at most one card
+    ever reaches the processor. After a PaymentError the caller rolls back."""
     payable(order)
     method = by_code(method_code)
-    return new_payment(order, method.code, method.processor, **card)
+    try:
+        return new_payment(order, method.code, method.processor, **card)
+    except IntegrityError as twin:
+        raise PaymentError(CARD_IN_FLIGHT) from twin
 
 
-@dataclass(frozen=True)
-class Keys:
-    """The processors' signing keys and our merchant id, from configuration."""
+def accepted(payment: Payment, transaction: str) -> None:
+    """The processor took the card under this transaction id (its notification may have
+    come first and said the same)."""
+    db.session.execute(
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.transaction_id.is_(None))
+        .values(transaction_id=transaction)
+        .execution_options(synchronize_session=False)
+    )
 
-    merchant_id: str
-    by_processor: dict[str, str]
+
+def unreachable(payment: Payment) -> None:
+    """We never heard the processor accept the card. It may have: a success may still come
+    (and is taken, see _succeed); meanwhile the buyer may try again."""
+    db.session.execute(
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.status == "pending")
+        .values(status="failed", failure="unreachable")
+        .execution_options(synchronize_session=False)
+    )
 
 
-def take_notification(processor: str, fields: dict, keys: Keys) -> str:
+def take_notification(processor: str, fields: dict, settings: Settings, now: float) -> str:
     """Verify and apply a processor's notification, exactly once however often it comes.
 
-    Returns 'success'. Raises NotificationRefused (nothing changed). The caller commits, or
-    rolls back on IntegrityError (a transaction id used twice), which is a refusal too."""
+    Returns 'success'. Raises NotificationRefused (nothing changed). A notification whose
+    timestamp is older than settings.notify_max_age is refused, unless it repeats what was
+    already taken (then 'success': nothing to do, and the processor may stop retrying).
+    The caller commits, or rolls back on IntegrityError (a transaction id used twice)."""
     method = by_processor(processor)
     if method is None:
         raise NotificationRefused("unknown processor")
-    key = keys.by_processor.get(processor)
+    key = settings.keys.get(processor)
     if not key or not signing.verify(fields, key):
         raise NotificationRefused("bad signature")
-    if fields.get("merchant_id") != keys.merchant_id:
+    if fields.get("merchant_id") != settings.merchant_id:
         raise NotificationRefused("wrong merchant")
     payment = db.session.scalar(
         select(Payment).where(
@@ -95,6 +137,10 @@ def take_notification(processor: str, fields: dict, keys: Keys) -> str:
     transaction = fields.get("transaction_id", "")
     if not transaction:
         raise NotificationRefused("no transaction id")
+    if not signing.fresh(fields, settings.notify_max_age, now):
+        if payment.transaction_id == transaction and payment.status != "pending":
+            return SUCCESS  # an old copy of news already taken
+        raise NotificationRefused("stale notification")
     if fields.get("status") == "success":
         return _succeed(payment, processor, transaction)
     if fields.get("status") == "failed":
@@ -102,42 +148,40 @@ def take_notification(processor: str, fields: dict, keys: Keys) -> str:
     raise NotificationRefused("unknown status")
 
 
-def _already(payment: Payment, transaction: str, status: str) -> bool:
-    db.session.refresh(payment)
-    return payment.status == status and payment.transaction_id == transaction
-
-
 def _succeed(payment: Payment, processor: str, transaction: str) -> str:
-    if _already(payment, transaction, "succeeded"):
-        return SUCCESS
-    order = payment.order
-    if order.status != OrderStatus.AWAITING_PAYMENT:
-        raise NotificationRefused("order is not awaiting payment (expired or paid otherwise)")
-    moved = db.session.execute(
+    """The processor has the money: it pays the order if the order still waits for it,
+    else (expired, switched to COD, cancelled, paid another way) it goes to the payer's
+    balance. Never refused for the order's sake: no success is ever dropped."""
+    # The order's row first, as cancelling and switching lock it: twins queue here rather
+    # than deadlock, and the loser then finds the payment settled. (No-op on SQLite, whose
+    # first write below serialises.)
+    order = db.session.scalar(
+        select(Order)
+        .where(Order.id == payment.order_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+    claimed = db.session.execute(
         update(Payment)
-        .where(
-            Payment.id == payment.id,
-            # "unreachable" only means we never heard the processor accept: it may have.
-            or_(
-                Payment.status == "pending",
-                and_(Payment.status == "failed", Payment.failure == "unreachable"),
-            ),
-        )
+        .where(Payment.id == payment.id, Payment.status.not_in(SETTLED))
         .values(status="succeeded", transaction_id=transaction, failure="")
         .execution_options(synchronize_session=False)
     ).rowcount
-    if moved != 1:  # a twin notification won the race
-        if _already(payment, transaction, "succeeded"):
+    if claimed != 1:  # a twin was here first
+        db.session.refresh(payment)
+        if payment.transaction_id == transaction:
             return SUCCESS
-        raise NotificationRefused("payment already settled differently")
+        raise NotificationRefused("payment already settled by another transaction")
     paid = db.session.execute(
         update(Order)
         .where(Order.id == order.id, Order.status == OrderStatus.AWAITING_PAYMENT)
         .values(status=OrderStatus.PAID)
         .execution_options(synchronize_session=False)
     ).rowcount
+    payer = payer_phone(order)
     if paid != 1:
-        raise NotificationRefused("order is not awaiting payment")
+        _credit_late(payment, order, payer, transaction)
+        return SUCCESS
     db.session.add(
         OrderEvent(
             order_id=order.id,
@@ -149,11 +193,37 @@ def _succeed(payment: Payment, processor: str, transaction: str) -> str:
     )
     remainder = (payment.card_face_fen or 0) - payment.amount_fen
     if remainder > 0:
-        balances.credit(
-            payer_phone(order), remainder, "card_remainder", payment.id, order.id, order.number
-        )
+        balances.credit(payer, remainder, "card_remainder", payment.id, order.id, order.number)
     db.session.flush()
     return SUCCESS
+
+
+def _credit_late(payment: Payment, order: Order, payer: str, transaction: str) -> None:
+    """All the money taken (a card's whole face value) goes to the payer's balance, once:
+    the payment is claimed by one notification only, and the ledger has one entry of a
+    kind per payment. Staff see it on the order's timeline."""
+    db.session.execute(
+        update(Payment)
+        .where(Payment.id == payment.id)
+        .values(status="credited")
+        .execution_options(synchronize_session=False)
+    )
+    taken = payment.card_face_fen or payment.amount_fen
+    balances.credit(
+        payer, taken, LATE_PAYMENT, payment.id, order.id, f"{order.number} {transaction}"
+    )
+    db.session.refresh(payment)
+
+
+def late_credits(order: Order) -> list[BalanceEntry]:
+    """Successes that came when the order could no longer take them, credited to a balance."""
+    return list(
+        db.session.scalars(
+            select(BalanceEntry)
+            .where(BalanceEntry.order_id == order.id, BalanceEntry.kind == LATE_PAYMENT)
+            .order_by(BalanceEntry.id)
+        )
+    )
 
 
 def _fail(payment: Payment, transaction: str, reason: str) -> str:
@@ -169,8 +239,8 @@ def _fail(payment: Payment, transaction: str, reason: str) -> str:
 
 
 def switch_to_cod(order: Order, actor: str) -> None:
-    """An unpaid online order becomes cash on delivery, where a carrier collects cash.
-    Raises PaymentError. Flushes; the caller commits."""
+    """An unpaid online order becomes cash on delivery, where a carrier collects cash; its
+    pending attempts become void. Raises PaymentError. Flushes; the caller commits."""
     payable(order)
     offer = by_code("cod").availability(regions.get(order.region_code), None)
     if not offer.offered:
@@ -191,6 +261,13 @@ def switch_to_cod(order: Order, actor: str) -> None:
             to_status=OrderStatus.PLACED,
             note="cod",
         )
+    )
+    # Attempts still open are void: a success that comes anyway goes to the balance.
+    db.session.execute(
+        update(Payment)
+        .where(Payment.order_id == order.id, Payment.status == "pending")
+        .values(status="void")
+        .execution_options(synchronize_session=False)
     )
     db.session.flush()
     db.session.refresh(order)
@@ -244,11 +321,11 @@ def reconcile(processor: str, statement: list[dict]) -> list[Mismatch]:
         if str(payment.amount_fen) != row.get("amount_fen"):
             found.append(Mismatch(ref, f"amount {row.get('amount_fen')} ≠ {payment.amount_fen}"))
         theirs_paid = row.get("status") == "success"
-        if theirs_paid != (payment.status == "succeeded"):
+        if theirs_paid != (payment.status in SETTLED):
             found.append(Mismatch(ref, f"status {row.get('status')} ≠ {payment.status}"))
         elif theirs_paid and payment.transaction_id != row.get("transaction_id"):
             found.append(Mismatch(ref, "transaction id differs"))
     for ref, payment in ours.items():
-        if ref not in seen and payment.status == "succeeded":
+        if ref not in seen and payment.status in SETTLED:
             found.append(Mismatch(ref, "paid in the shop, not in the statement"))
     return found

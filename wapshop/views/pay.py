@@ -1,26 +1,34 @@
-"""Paying an order online: card or bank, the processors' notifications, switching to COD."""
+"""Paying an order online: card or bank, the processors' notifications, switching to COD.
+
+Every URL that leaves the shop (to a processor, or to the bank and back) is built from
+configuration (PUBLIC_BASE_URL, see payments/online.py), never from the request's Host."""
+
+import time
 
 from flask import Blueprint, abort, current_app, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
 from wapshop.extensions import db
 from wapshop.forms.pay import CardForm, PayForm
 from wapshop.models.base import utcnow
-from wapshop.payments import NotificationRefused, bank, card, http
-from wapshop.payments.online import processor_settings
+from wapshop.payments import NotificationRefused, bank, card, http, online
 from wapshop.rendering import render_page
 from wapshop.services import balances, orders, payments, throttle
 from wapshop.views import minutes_to_wait, throttle_keys
-from wapshop.views.orders import remember_order, viewable_order
+from wapshop.views.orders import SESSION_KEY, viewable_order
 
 bp = Blueprint("pay", __name__)
 
 
-def _return_token(number: str) -> str:
-    return URLSafeSerializer(current_app.secret_key, salt="bank-return").dumps(number)
+def _settings() -> online.Settings:
+    return online.settings(current_app.config)
+
+
+def _return_tokens() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="bank-return")
 
 
 def _render(order, card_form=None, status=200, message=""):
@@ -81,15 +89,11 @@ def pay_by_card(number):
     throttle.record_failure(keys)  # every card tried counts: guessing passwords is slow
     db.session.commit()  # never hold a transaction open across the processor's network call
     try:
-        payment.transaction_id = card.submit(
-            payment,
-            form.serial.data,
-            form.password.data,
-            processor_settings(current_app.config),
-            url_for("pay.notify", processor="card", _external=True, sid=None),
+        payments.accepted(
+            payment, card.submit(payment, form.serial.data, form.password.data, _settings())
         )
     except http.Unreachable:
-        payment.status, payment.failure = "failed", "unreachable"
+        payments.unreachable(payment)
     db.session.commit()
     return redirect(url_for("pay.show", number=number), 303)
 
@@ -105,36 +109,46 @@ def pay_by_bank(number):
         db.session.rollback()
         return _render(order, status=409, message=refused.message)
     db.session.commit()
-    # The return address carries no sid (it goes to another site); its token lets the
-    # returning buyer see this order in whatever session they come back with.
-    target = bank.gateway_url(
-        payment,
-        processor_settings(current_app.config),
-        url_for("pay.notify", processor="bank", _external=True, sid=None),
-        url_for(
-            "pay.bank_return",
-            number=number,
-            t=_return_token(number),
-            ver=session.get("ver"),  # the buyer's chosen version survives the trip
-            _external=True,
-            sid=None,
-        ),
+    # The return address carries no sid (it goes to another site). Its token, short-lived,
+    # shows whoever holds it this payment's state and nothing more (see bank_return).
+    settings = _settings()
+    back = url_for(
+        "pay.bank_return",
+        number=number,
+        t=_return_tokens().dumps(payment.reference),
+        ver=session.get("ver"),  # the buyer's chosen version survives the trip
+        sid=None,
     )
-    return redirect(target, 303)
+    return redirect(bank.gateway_url(payment, settings, settings.public_url(back)), 303)
 
 
 @bp.get("/pay/<number>/return")
 def bank_return(number):
+    """Back from the bank. The session that may see the order goes on to its pay page;
+    anyone else holding the link sees, read-only and for BANK_RETURN_MAX_AGE only, what
+    the database says of the payment: no controls, no personal details, no access granted."""
     try:
-        allowed = URLSafeSerializer(current_app.secret_key, salt="bank-return").loads(
-            request.args.get("t", "")
+        reference = _return_tokens().loads(
+            request.args.get("t", ""), max_age=current_app.config["BANK_RETURN_MAX_AGE"]
         )
+    except SignatureExpired:
+        abort(410, _("这个链接已过期。请用手机号和订单号查询订单。"))
     except BadSignature:
         abort(404)
-    if allowed != number:
+    order = orders.by_number(number)
+    payment = payments.by_reference(reference)
+    if order is None or payment is None or payment.order_id != order.id:
         abort(404)
-    remember_order(number)
-    return redirect(url_for("pay.show", number=number), 303)
+    buyer_id = current_user.id if current_user.is_authenticated else None
+    if orders.may_view(order, buyer_id, session.get(SESSION_KEY, [])):
+        return redirect(url_for("pay.show", number=number), 303)
+    return render_page(
+        "pay/returned.html",
+        order=order,
+        payment=payment,
+        failure=card.FAILURES.get(payment.failure),
+        status=orders.STATUS_TEXT,
+    )
 
 
 @bp.post("/pay/<number>/cod")
@@ -151,17 +165,12 @@ def switch_to_cod(number):
     return redirect(url_for("checkout.placed", number=number), 303)
 
 
-@bp.post("/pay/notify/<processor>")
+@bp.post(online.NOTIFY_PATH)
 def notify(processor):
     """Server to server. The answer is exactly 'success', or an error the processor retries."""
-    settings = processor_settings(current_app.config)
-    keys = payments.Keys(
-        merchant_id=settings["MERCHANT_ID"],
-        by_processor={"card": settings["CARD_KEY"], "bank": settings["BANK_KEY"]},
-    )
     fields = request.form.to_dict()
     try:
-        answer = payments.take_notification(processor, fields, keys)
+        answer = payments.take_notification(processor, fields, _settings(), time.time())
         db.session.commit()
     except NotificationRefused as refused:
         db.session.rollback()
