@@ -8,6 +8,7 @@ so browsing costs no database write."""
 import json
 import secrets
 from datetime import timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import has_request_context, session
 from flask.sessions import SessionInterface, SessionMixin
@@ -23,6 +24,12 @@ SID_PARAM = "sid"
 # the sid into image requests and proxy logs.
 NO_SID_ENDPOINTS = frozenset({"static", "media.file"})
 
+
+# What a replaced sid keeps, for a little while: the CSRF secret and display choices, never
+# anything that grants access. A confirmation submitted twice (a slow network, an impatient
+# thumb) comes back on the old sid and must still pass CSRF to be shown its order.
+KEPT_WHEN_MOVED = ("csrf_token", "ver", "lang")
+MOVED_LIFETIME = timedelta(minutes=10)
 
 SID_BYTES = 12
 SID_LENGTH = 16
@@ -51,15 +58,22 @@ class DbSession(CallbackDict, SessionMixin):
         self.sid = sid or new_sid()
         self.stored = stored
         self.from_cookie = from_cookie
+        # This sid was made by us in this request (a new session, or regenerated): only such
+        # a sid, or the one the client's own cookie sent, may be set as a cookie. A sid read
+        # from a URL may be someone else's (a shared link), so it never becomes a cookie.
+        self.fresh = sid is None
         self.modified = False
         self.replaced_sid: str | None = None
         self.expires_at = expires_at
 
     def regenerate(self) -> None:
-        """New sid for the same data (at login and logout), so a sid seen before is worthless."""
+        """New sid for the same data, at every grant of access (login, logout, an order placed
+        or found, a bank return), so a sid seen before, in a link or a log, is worthless. A
+        client without cookies gets the new sid in the URLs built after this call."""
         if self.stored and self.replaced_sid is None:
             self.replaced_sid = self.sid
         self.sid = new_sid()
+        self.fresh = True
         self.modified = True
 
     @property
@@ -92,7 +106,12 @@ class DbSessionInterface(SessionInterface):
         if session.stored and session.expires_at - now < lifetime / 2:
             session.modified = True  # an active session slides forward, at most a write an hour
         if session.replaced_sid:
-            db.session.execute(delete(WebSession).where(WebSession.id == session.replaced_sid))
+            kept = {key: session[key] for key in KEPT_WHEN_MOVED if key in session}
+            db.session.execute(
+                update(WebSession)
+                .where(WebSession.id == session.replaced_sid)
+                .values(data=json.dumps(kept), expires_at=min(now + MOVED_LIFETIME, now + lifetime))
+            )
         if session.modified and (session or session.stored):
             data = json.dumps(dict(session), separators=(",", ":"), default=str)
             changed = db.session.execute(
@@ -106,7 +125,7 @@ class DbSessionInterface(SessionInterface):
             session.stored = True
         elif session.replaced_sid:
             db.session.commit()
-        if session.stored:
+        if session.stored and (session.from_cookie or session.fresh):
             response.set_cookie(
                 app.config["SESSION_COOKIE_NAME"],
                 session.sid,
@@ -116,6 +135,12 @@ class DbSessionInterface(SessionInterface):
                 path="/",
             )
             response.vary.add("Cookie")
+
+
+def regenerate() -> None:
+    """Move this request's session to a fresh sid (see DbSession.regenerate)."""
+    if isinstance(session, DbSession):
+        session.regenerate()
 
 
 def add_sid_to_urls(endpoint: str, values: dict) -> None:
@@ -146,3 +171,31 @@ def sid_fields() -> list[tuple[str, str]]:
     if has_request_context() and isinstance(session, DbSession) and session.in_urls:
         return [(SID_PARAM, session.sid)]
     return []
+
+
+def local_target(target: str | None, prefix: str = "/") -> str | None:
+    """`target` when it is a path on this site under `prefix` (after ?next=), else None.
+
+    Refused: anything with a scheme or host, a second leading slash or a backslash (browsers
+    read both as the start of a host), control characters and spaces (a tab in "/\t/evil"
+    is dropped by browsers, leaving "//evil")."""
+    if not target or len(target) > 2000 or not target.startswith("/"):
+        return None
+    if any(ord(c) < 0x21 or c in "\x7f\\" for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target[1:2] == "/":
+        return None
+    if not (parts.path + "/").startswith(prefix.rstrip("/") + "/"):
+        return None
+    return target
+
+
+def with_current_sid(target: str) -> str:
+    """A same-site URL with any sid it carried replaced by this session's, when the session
+    travels in URLs: a path taken from ?next= may hold a sid that is dead after a login."""
+    parts = urlsplit(target)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != SID_PARAM]
+    if has_request_context() and isinstance(session, DbSession) and session.in_urls:
+        query.append((SID_PARAM, session.sid))
+    return urlunsplit(parts._replace(query=urlencode(query)))
