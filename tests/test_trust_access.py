@@ -557,3 +557,13 @@ def test_the_wml_phone_registers_through_the_code_page_without_cookies(app):
     assert only_sid(done) != sid  # the account is a grant: a fresh sid
     with app.app_context():
         assert db.session.scalar(select(Buyer.phone)) == PHONE
+
+
+def test_staff_reading_the_sms_outbox_do_not_see_the_codes(app):
+    assert ask_to_register(app.test_client()).status_code == 303
+    with app.app_context():
+        code = _code_in_outbox()
+    operator = staff_client(app, "operator")
+    page = operator.get("/admin/outbox/")
+    assert page.status_code == 200 and PHONE in page.text
+    assert code not in page.text
