@@ -183,6 +183,26 @@ def test_staff_logging_in_on_a_shared_link_leaves_the_attacker_outside(app):
     assert app.test_client(use_cookies=False).get(f"/admin/deals/?sid={sid}").status_code == 303
 
 
+def test_a_logged_in_sid_in_a_link_does_not_put_the_victim_in_the_attackers_account(app):
+    with app.test_client() as setup:
+        register(setup)
+    attacker = app.test_client(use_cookies=False)
+    attacker.environ_base["HTTP_USER_AGENT"] = "Nokia6300/2.0 (attacker)"
+    page = attacker.get("/u/login?ver=basic")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    response = attacker.post(
+        f"/u/login?sid={sid_of(page.text)}",
+        data={"csrf_token": token, "phone": PHONE, "password": PASSWORD},
+    )
+    shared = sid_of(response.headers["Location"])
+    assert PHONE in attacker.get(f"/u?sid={shared}").text  # the attacker's own phone goes on
+    victim = app.test_client()
+    victim.environ_base["HTTP_USER_AGENT"] = "SonyEricssonK750i (victim)"
+    assert victim.get(f"/u?sid={shared}").status_code == 302  # to the login: not logged in
+    home = victim.get(f"/?sid={shared}&ver=basic")
+    assert sid_of(home.text) != shared
+
+
 # --- 2. No secret in the access log.
 
 

@@ -5,12 +5,13 @@ cookie uses it; one that does not gets the sid on every internal URL, added by u
 (see add_sid_to_urls), never by templates. Rows are written only when the session changes,
 so browsing costs no database write."""
 
+import hashlib
 import json
 import secrets
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from flask import has_request_context, session
+from flask import has_request_context, request, session
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import delete, update
 from werkzeug.datastructures import CallbackDict
@@ -31,6 +32,11 @@ NO_SID_ENDPOINTS = frozenset({"static", "media.file"})
 KEPT_WHEN_MOVED = ("csrf_token", "ver", "lang")
 MOVED_LIFETIME = timedelta(minutes=10)
 
+# The browser a session was granted to (login, an order…), as a short hash of its User-Agent.
+# A sid from a URL is honoured only by that same browser: a logged-in sid pasted into a link
+# must not make the victim shop inside the attacker's account (cookies prove themselves).
+CLIENT_KEY = "_client"
+
 SID_BYTES = 12
 SID_LENGTH = 16
 
@@ -39,6 +45,10 @@ def new_sid() -> str:
     # 96 random bits in 16 characters: far beyond guessing (OWASP asks for 64), and every
     # link on a 2,000-byte WML deck carries it, so each character counts.
     return secrets.token_urlsafe(SID_BYTES)
+
+
+def client_tag(req) -> str:
+    return hashlib.sha256(req.headers.get("User-Agent", "").encode()).hexdigest()[:12]
 
 
 def _valid_sid(value: str | None) -> bool:
@@ -75,6 +85,8 @@ class DbSession(CallbackDict, SessionMixin):
         self.sid = new_sid()
         self.fresh = True
         self.modified = True
+        if has_request_context():
+            self[CLIENT_KEY] = client_tag(request)
 
     @property
     def in_urls(self) -> bool:
@@ -91,13 +103,17 @@ class DbSessionInterface(SessionInterface):
         if _valid_sid(sid):
             row = db.session.get(WebSession, sid)
             if row is not None and row.expires_at > utcnow():
-                return DbSession(
-                    json.loads(row.data),
-                    sid=sid,
-                    stored=True,
-                    from_cookie=sid == cookie_sid,
-                    expires_at=row.expires_at,
-                )
+                data = json.loads(row.data)
+                from_cookie = sid == cookie_sid
+                granted_to = data.get(CLIENT_KEY)
+                if from_cookie or granted_to is None or granted_to == client_tag(request):
+                    return DbSession(
+                        data,
+                        sid=sid,
+                        stored=True,
+                        from_cookie=from_cookie,
+                        expires_at=row.expires_at,
+                    )
         return DbSession()
 
     def save_session(self, app, session, response):
