@@ -59,15 +59,45 @@ def cookieless_sid(app) -> str:
     return sid_of(attacker.get("/?ver=basic").text)
 
 
-def place(client, pid, sid: str | None = None):
-    """Place a COD order from the confirmation page (opened with this sid, if one is given)."""
+def token_of(page_text: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page_text).group(1)
+
+
+def confirmation(client, pid, sid: str | None = None) -> tuple[str, dict]:
+    """The order form's action and a good COD order (opened with this sid, if given)."""
     suffix = f"&sid={sid}" if sid else ""
     page = client.get(f"/buy/{pid}?region={test_ops_support.COVERED}&ver=basic{suffix}")
     hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', page.text))
     action = re.search(r'<form action="([^"]+)" method="post"', page.text).group(1)
     form = {**hidden, "quantity": "1", "name": "张三", "phone": "13800138000"}
-    form |= {"street": "科技园路1号101室", "payment": "cod"}
-    return client.post(action.replace("&amp;", "&"), data=form)
+    return action.replace("&amp;", "&"), form | {"street": "科技园路1号", "payment": "cod"}
+
+
+def place(client, pid, sid: str | None = None):
+    action, form = confirmation(client, pid, sid)
+    return client.post(action, data=form)
+
+
+def ask_to_register(client, phone=PHONE):
+    return client.post(
+        "/u/register",
+        data={
+            "csrf_token": csrf(client, "/u/register"),
+            "phone": phone,
+            "password": PASSWORD,
+            "confirm": PASSWORD,
+        },
+    )
+
+
+def login_at(client, url: str, username: str | None = None):
+    """Log in by posting the login form to `url` (a buyer, or staff with `username`)."""
+    if username is None:
+        fields = {"csrf_token": csrf(client, "/u/login"), "phone": PHONE, "password": PASSWORD}
+    else:
+        token = staff_csrf(client, "/admin/login")
+        fields = {"csrf_token": token, "username": username, "password": STAFF_PASSWORD}
+    return client.post(url, data=fields)
 
 
 # --- 1. Session fixation through links.
@@ -115,13 +145,10 @@ def test_placing_an_order_moves_the_victims_session_away_from_the_shared_sid(app
 
 def test_a_confirmation_sent_twice_still_shows_its_one_order(app, product):
     phone = app.test_client(use_cookies=False)
-    sid = sid_of(phone.get(f"/buy/{product}?region={test_ops_support.COVERED}&ver=basic").text)
-    page = phone.get(f"/buy/{product}?region={test_ops_support.COVERED}&ver=basic&sid={sid}")
-    hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', page.text))
-    form = {**hidden, "quantity": "1", "name": "张三", "phone": "13800138000"}
-    form |= {"street": "科技园路1号101室", "payment": "cod"}
-    first = phone.post(f"/buy/{product}?sid={sid}", data=form)
-    again = phone.post(f"/buy/{product}?sid={sid}", data=form)  # the old sid, resent
+    sid = cookieless_sid(app)
+    action, form = confirmation(phone, product, sid)
+    first = phone.post(action, data=form)
+    again = phone.post(action, data=form)  # the old sid, resent
     assert first.status_code == again.status_code == 303
     assert first.headers["Location"].split("?")[0] == again.headers["Location"].split("?")[0]
     assert phone.get(again.headers["Location"]).status_code == 200
@@ -135,7 +162,7 @@ def test_finding_an_order_moves_the_session_to_a_fresh_sid(app, product):
     sid = cookieless_sid(app)
     victim = app.test_client(use_cookies=False)
     page = victim.get(f"/o/find?sid={sid}&ver=basic")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    token = token_of(page.text)
     found = victim.post(
         f"/o/find?sid={sid}",
         data={"csrf_token": token, "phone": "13800138000", "number": number},
@@ -145,22 +172,6 @@ def test_finding_an_order_moves_the_session_to_a_fresh_sid(app, product):
     assert fresh and fresh != sid
     assert victim.get(found.headers["Location"]).status_code == 200
     assert app.test_client().get(f"/o/{number}?sid={sid}").status_code == 404
-
-
-def test_a_buyer_logging_in_on_a_shared_link_leaves_the_attacker_outside(app):
-    with app.test_client() as setup:
-        register(setup)
-    sid = cookieless_sid(app)
-    victim = app.test_client()
-    page = victim.get(f"/u/login?sid={sid}&ver=basic")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    response = victim.post(
-        f"/u/login?sid={sid}", data={"csrf_token": token, "phone": PHONE, "password": PASSWORD}
-    )
-    assert response.status_code == 303
-    assert victim.get_cookie("wsid").value != sid
-    assert PHONE in victim.get(response.headers["Location"]).text
-    assert PHONE not in app.test_client(use_cookies=False).get(f"/u?sid={sid}").text
 
 
 def test_staff_logging_in_on_a_shared_link_leaves_the_attacker_outside(app):
@@ -189,11 +200,8 @@ def test_a_logged_in_sid_in_a_link_does_not_put_the_victim_in_the_attackers_acco
     attacker = app.test_client(use_cookies=False)
     attacker.environ_base["HTTP_USER_AGENT"] = "Nokia6300/2.0 (attacker)"
     page = attacker.get("/u/login?ver=basic")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    response = attacker.post(
-        f"/u/login?sid={sid_of(page.text)}",
-        data={"csrf_token": token, "phone": PHONE, "password": PASSWORD},
-    )
+    fields = {"csrf_token": token_of(page.text), "phone": PHONE, "password": PASSWORD}
+    response = attacker.post(f"/u/login?sid={sid_of(page.text)}", data=fields)
     shared = sid_of(response.headers["Location"])
     assert PHONE in attacker.get(f"/u?sid={shared}").text  # the attacker's own phone goes on
     victim = app.test_client()
@@ -275,28 +283,20 @@ def test_a_seller_sees_no_duplicate_flag_naming_another_sellers_order(app, shop)
 # --- 4. A new staff password ends that person's other sessions.
 
 
+def set_password(admin, who: dict, role: str, password: str):
+    """An admin saves the staff form of `who` with a new password."""
+    url = f"/admin/staff/{who['id']}"
+    fields = dict(re.findall(r'name="(\w+)" type="hidden" value="([^"]*)"', admin.get(url).text))
+    account = {"username": who["username"], "name": "某人", "role": role, "seller_id": "0"}
+    return admin.post(url, data={**fields, **account, "active": "y", "password": password})
+
+
 def test_changing_a_staff_password_ends_their_other_sessions(app):
-    admin = app.test_client()
+    admin, worker = app.test_client(), app.test_client()
     log_in_as(app, admin, "admin")
-    worker = app.test_client()
     who = log_in_as(app, worker, "service")
     assert worker.get("/admin/").status_code == 200
-    url = f"/admin/staff/{who['id']}"
-    page = admin.get(url).text
-    fields = dict(re.findall(r'name="(\w+)" type="hidden" value="([^"]*)"', page))
-    response = admin.post(
-        url,
-        data={
-            **fields,
-            "username": who["username"],
-            "name": "客服",
-            "role": "service",
-            "seller_id": "0",
-            "active": "y",
-            "password": "brand-new-pass-1",
-        },
-    )
-    assert response.status_code == 303, response.text
+    assert set_password(admin, who, "service", "brand-new-pass-1").status_code == 303
     assert worker.get("/admin/").status_code == 303  # logged out
     assert staff_login(app.test_client(), who["username"], "brand-new-pass-1").status_code == 303
 
@@ -305,22 +305,7 @@ def test_changing_ones_own_password_keeps_this_session_and_ends_the_others(app):
     here, elsewhere = app.test_client(), app.test_client()
     who = log_in_as(app, here, "admin")
     assert staff_login(elsewhere, who["username"]).status_code == 303
-    url = f"/admin/staff/{who['id']}"
-    page = here.get(url).text
-    fields = dict(re.findall(r'name="(\w+)" type="hidden" value="([^"]*)"', page))
-    response = here.post(
-        url,
-        data={
-            **fields,
-            "username": who["username"],
-            "name": "老板",
-            "role": "admin",
-            "seller_id": "0",
-            "active": "y",
-            "password": "brand-new-pass-2",
-        },
-    )
-    assert response.status_code == 303, response.text
+    assert set_password(here, who, "admin", "brand-new-pass-2").status_code == 303
     assert here.get("/admin/").status_code == 200
     assert elsewhere.get("/admin/").status_code == 303
 
@@ -331,7 +316,7 @@ def test_changing_ones_own_password_keeps_this_session_and_ends_the_others(app):
 def wrong_login(base_url: str) -> int:
     with requests.Session() as browser:
         page = browser.get(f"{base_url}/u/login?ver=basic", timeout=60)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        token = token_of(page.text)
         return browser.post(
             f"{base_url}/u/login",
             data={"csrf_token": token, "phone": PHONE, "password": "wrong-guess"},
@@ -365,13 +350,7 @@ def test_a_staff_member_is_not_locked_out_by_someone_elses_guesses(app):
     for _ in range(app.config["THROTTLE_LIMIT"]):
         assert staff_login(attacker, username, "wrong-password").status_code == 401
     assert staff_login(attacker, username).status_code == 429  # the attacker waits
-    owner = client_at(app, OTHER_ADDR)
-    token = staff_csrf(owner, "/admin/login")
-    response = owner.post(
-        "/admin/login",
-        data={"csrf_token": token, "username": username, "password": STAFF_PASSWORD},
-    )
-    assert response.status_code == 303
+    assert login_at(client_at(app, OTHER_ADDR), "/admin/login", username).status_code == 303
 
 
 def test_registration_cannot_be_used_to_list_the_phones_with_accounts(app):
@@ -380,18 +359,10 @@ def test_registration_cannot_be_used_to_list_the_phones_with_accounts(app):
             db.session.add(Buyer(phone=f"1390000000{n}", password_hash="x"))
         db.session.commit()
     prober = app.test_client()
-    statuses = []
-    for n in range(app.config["THROTTLE_ADDR_LIMIT"] + 1):
-        answer = prober.post(
-            "/u/register",
-            data={
-                "csrf_token": csrf(prober, "/u/register"),
-                "phone": f"1390000{n:04d}",
-                "password": "whatever-1",
-                "confirm": "whatever-1",
-            },
-        )
-        statuses.append(answer.status_code)
+    statuses = [
+        ask_to_register(prober, f"1390000{n:04d}").status_code
+        for n in range(app.config["THROTTLE_ADDR_LIMIT"] + 1)
+    ]
     assert statuses[-1] == 429, statuses
     assert statuses.count(409) <= 3
 
@@ -435,13 +406,10 @@ HOSTILE_NEXT = [
 
 @pytest.mark.parametrize("target", HOSTILE_NEXT)
 def test_buyer_login_never_redirects_off_the_site(app, target):
-    with app.test_client() as setup:
-        register(setup)
-    client = app.test_client()
-    response = client.post(
-        f"/u/login?next={target}",
-        data={"csrf_token": csrf(client, "/u/login"), "phone": PHONE, "password": PASSWORD},
-    )
+    with app.app_context():
+        db.session.add(Buyer(phone=PHONE, password_hash=accounts.hash_password(PASSWORD)))
+        db.session.commit()
+    response = login_at(app.test_client(), f"/u/login?next={target}")
     assert response.status_code == 303
     assert response.headers["Location"] == "/u"
 
@@ -451,15 +419,7 @@ def test_staff_login_never_redirects_off_the_back_office(app, target):
     with app.app_context():
         username = make_staff("operator").username
         db.session.commit()
-    client = app.test_client()
-    response = client.post(
-        f"/admin/login?next={target}",
-        data={
-            "csrf_token": staff_csrf(client, "/admin/login"),
-            "username": username,
-            "password": STAFF_PASSWORD,
-        },
-    )
+    response = login_at(app.test_client(), f"/admin/login?next={target}", username)
     assert response.status_code == 303
     assert response.headers["Location"] == "/admin/"
 
@@ -467,27 +427,11 @@ def test_staff_login_never_redirects_off_the_back_office(app, target):
 def test_a_local_next_is_kept(app):
     with app.test_client() as setup:
         register(setup)
-    client = app.test_client()
-    response = client.post(
-        "/u/login?next=/o%3Fpage%3D1",
-        data={"csrf_token": csrf(client, "/u/login"), "phone": PHONE, "password": PASSWORD},
-    )
+    response = login_at(app.test_client(), "/u/login?next=/o%3Fpage%3D1")
     assert response.headers["Location"] == "/o?page=1"
 
 
 # --- 7. A phone is bound to an account only with the SMS code sent to it.
-
-
-def ask_to_register(client, phone=PHONE):
-    return client.post(
-        "/u/register",
-        data={
-            "csrf_token": csrf(client, "/u/register"),
-            "phone": phone,
-            "password": PASSWORD,
-            "confirm": PASSWORD,
-        },
-    )
 
 
 def send_code(client, code: str):
