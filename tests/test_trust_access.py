@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
 
 import test_ops_support
 from admin_factories import PASSWORD as STAFF_PASSWORD
@@ -407,7 +408,7 @@ HOSTILE_NEXT = [
 @pytest.mark.parametrize("target", HOSTILE_NEXT)
 def test_buyer_login_never_redirects_off_the_site(app, target):
     with app.app_context():
-        db.session.add(Buyer(phone=PHONE, password_hash=accounts.hash_password(PASSWORD)))
+        db.session.add(Buyer(phone=PHONE, password_hash=generate_password_hash(PASSWORD)))
         db.session.commit()
     response = login_at(app.test_client(), f"/u/login?next={target}")
     assert response.status_code == 303
