@@ -373,18 +373,25 @@ def test_the_throttle_counts_under_a_key_and_its_address_and_forgets_after_a_suc
     from wapshop.services import throttle
 
     limits = throttle.limits_for("login", PHONE, "10.0.0.1", 2, 10)
-    window = timedelta(minutes=15)
+    window, now = timedelta(minutes=15), utcnow()
     with app.app_context():
-        throttle.take(limits, window)
-        throttle.take(limits, window)
-        with pytest.raises(throttle.Throttled):
-            throttle.take(limits, window)
-        # A window that ended starts again.
-        throttle.take(limits, window, now=utcnow() + window + timedelta(seconds=1))
+        throttle.take(limits, window, now)
+        throttle.take(limits, window, now)
+        with pytest.raises(throttle.Throttled) as blocked:
+            throttle.take(limits, window, now)
+        assert blocked.value.retry_after == window.total_seconds()
+        # The block ends; reaching the limit again blocks twice as long (growing delays).
+        later = now + window + timedelta(seconds=1)
+        throttle.take(limits, window, later)
+        throttle.take(limits, window, later)
+        with pytest.raises(throttle.Throttled) as blocked:
+            throttle.take(limits, window, later + window + timedelta(seconds=1))
+        assert blocked.value.retry_after == (window - timedelta(seconds=1)).total_seconds()
+        # A success starts this phone's count from this address again.
         throttle.succeeded(limits)
         db.session.commit()
         counts = dict(db.session.execute(select(ThrottleCounter.key, ThrottleCounter.hits)).all())
-    assert counts == {"login@10.0.0.1": 0}
+    assert counts == {"login@10.0.0.1": 1}  # two tries in its window, one given back
 
 
 # --- 6. next= after login: same-site paths only.

@@ -40,12 +40,13 @@ def upgrade():
         "throttle_counters",
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("hits", sa.Integer(), nullable=False),
-        sa.Column("window_start", sa.DateTime(), nullable=False),
+        sa.Column("window_end", sa.DateTime(), nullable=False),
+        sa.Column("strikes", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_throttle_counters")),
     )
     with op.batch_alter_table("throttle_counters", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_throttle_counters_window_start"), ["window_start"], unique=False
+            batch_op.f("ix_throttle_counters_window_end"), ["window_end"], unique=False
         )
 
     with op.batch_alter_table("throttle_hits", schema=None) as batch_op:
@@ -76,7 +77,7 @@ def downgrade():
         batch_op.create_index("ix_throttle_hits_key_at", ["key", "at"], unique=False)
 
     with op.batch_alter_table("throttle_counters", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_throttle_counters_window_start"))
+        batch_op.drop_index(batch_op.f("ix_throttle_counters_window_end"))
 
     op.drop_table("throttle_counters")
     with op.batch_alter_table("phone_codes", schema=None) as batch_op:

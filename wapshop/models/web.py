@@ -19,11 +19,13 @@ class WebSession(db.Model):
 
 
 class ThrottleCounter(db.Model):
-    """Attempts under one key (e.g. 'login:138…@10.0.0.1') in the window that began at
-    window_start. Changed only by single conditional UPDATEs, so parallel requests can never
-    count past a limit (see services/throttle.py)."""
+    """Attempts under one key (e.g. 'login:138…@10.0.0.1') in the window ending at window_end.
+    Each time the limit is reached the key is blocked twice as long as the time before
+    (strikes), until a success clears it. Changed only by single conditional UPDATEs, so
+    parallel requests never count past a limit (see services/throttle.py)."""
 
     __tablename__ = "throttle_counters"
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     hits: Mapped[int] = mapped_column(default=0)
-    window_start: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    window_end: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    strikes: Mapped[int] = mapped_column(default=0)

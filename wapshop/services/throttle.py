@@ -4,7 +4,9 @@ per key in the database, so every worker on every machine sees the same count.
 An attempt is counted before it is tried (`take`), in one conditional UPDATE per key, so 20
 parallel guesses under a limit of 5 get exactly 5 tries, never more. Keys pair the account
 with the client's address (`limits_for`): an attacker guessing one phone's password slows
-only themselves, and the owner, from their own phone or network, still logs in."""
+only themselves, and the owner, from their own phone or network, still logs in. Each time a
+key reaches its limit it stays blocked twice as long as the time before (15 minutes, 30, an
+hour… at most MAX_BLOCK), so a patient guesser gets ever slower; a success clears the key."""
 
 from datetime import datetime, timedelta
 
@@ -16,6 +18,7 @@ from wapshop.models import ThrottleCounter
 from wapshop.models.base import utcnow
 
 DEFAULT_WINDOW = timedelta(minutes=15)
+MAX_BLOCK = timedelta(hours=4)
 
 
 class Throttled(Exception):
@@ -38,40 +41,52 @@ def limits_for(
 
 
 def _ensure(keys, now: datetime) -> None:
-    """A row for each key, created at zero if missing; concurrent creators do not collide."""
-    rows = [{"key": key, "hits": 0, "window_start": now} for key in keys]
+    """A row for each key, created empty if missing; concurrent creators do not collide."""
+    rows = [{"key": key, "hits": 0, "window_end": now, "strikes": 0} for key in keys]
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.execute(insert(ThrottleCounter).values(rows).on_conflict_do_nothing())
 
 
-def _count(key: str, since: datetime, now: datetime, limit: int | None) -> bool:
-    """Add one attempt under key, restarting a window that ended; with a limit, only while
-    under it. True when counted. One statement: the database serialises it per row."""
-    expired = ThrottleCounter.window_start <= since
+def _count(key: str, now: datetime, window: timedelta, limit: int | None) -> bool:
+    """Add one attempt under key, starting a new window when the last one ended; with a
+    limit, only while under it. True when counted. One statement: the database serialises
+    it per row. The attempt that reaches the limit extends the block (growing delays)."""
+    expired = ThrottleCounter.window_end <= now
     stmt = update(ThrottleCounter).where(ThrottleCounter.key == key)
     if limit is not None:
         stmt = stmt.where(or_(ThrottleCounter.hits < limit, expired))
     stmt = stmt.values(
         hits=case((expired, 1), else_=ThrottleCounter.hits + 1),
-        window_start=case((expired, now), else_=ThrottleCounter.window_start),
-    ).execution_options(synchronize_session=False)
-    return db.session.execute(stmt).rowcount == 1
+        window_end=case((expired, now + window), else_=ThrottleCounter.window_end),
+    ).returning(ThrottleCounter.hits, ThrottleCounter.strikes)
+    counted = db.session.execute(stmt.execution_options(synchronize_session=False)).first()
+    if counted is None:
+        return False
+    if limit is not None and counted.hits == limit:  # exactly one request gets here
+        block = min(window * 2**counted.strikes, max(MAX_BLOCK, window))
+        db.session.execute(
+            update(ThrottleCounter)
+            .where(ThrottleCounter.key == key)
+            .values(window_end=now + block, strikes=ThrottleCounter.strikes + 1)
+            .execution_options(synchronize_session=False)
+        )
+    return True
 
 
 def take(limits: dict[str, int], window: timedelta, now: datetime | None = None) -> None:
     """Count one attempt under every key, or none: raises Throttled when a key has reached
-    its limit within the window. The caller commits right away, before the (slow) attempt."""
+    its limit and is still blocked. The caller commits right away, before the (slow) try."""
     now = now or utcnow()
     _ensure(limits, now)
     taken = []
     for key, limit in limits.items():
-        if not _count(key, now - window, now, limit):
+        if not _count(key, now, window, limit):
             release(taken)
-            start = db.session.scalar(
-                select(ThrottleCounter.window_start).where(ThrottleCounter.key == key)
+            end = db.session.scalar(
+                select(ThrottleCounter.window_end).where(ThrottleCounter.key == key)
             )
-            raise Throttled(max(1, int((start + window - now).total_seconds())))
+            raise Throttled(max(1, int((end - now).total_seconds())))
         taken.append(key)
 
 
@@ -96,16 +111,17 @@ def succeeded(limits: dict[str, int]) -> None:
 
 
 def check(limits: dict[str, int], window: timedelta) -> None:
-    """Raise Throttled when a key has reached its limit within the window (a read only: for
-    callers that count failures afterwards with record_failure)."""
+    """Raise Throttled when a key has reached its limit and its window has not ended (a read
+    only, for callers that count failures afterwards with record_failure; each row knows
+    when its window ends, so `window` is only there for them)."""
     now = utcnow()
-    for key, hits, start in db.session.execute(
-        select(ThrottleCounter.key, ThrottleCounter.hits, ThrottleCounter.window_start).where(
-            ThrottleCounter.key.in_(list(limits)), ThrottleCounter.window_start > now - window
+    for key, hits, end in db.session.execute(
+        select(ThrottleCounter.key, ThrottleCounter.hits, ThrottleCounter.window_end).where(
+            ThrottleCounter.key.in_(list(limits)), ThrottleCounter.window_end > now
         )
     ):
         if hits >= limits[key]:
-            raise Throttled(max(1, int((start + window - now).total_seconds())))
+            raise Throttled(max(1, int((end - now).total_seconds())))
 
 
 def record_failure(keys, window: timedelta = DEFAULT_WINDOW) -> None:
@@ -114,7 +130,7 @@ def record_failure(keys, window: timedelta = DEFAULT_WINDOW) -> None:
     keys = list(keys)
     _ensure(keys, now)
     for key in keys:
-        _count(key, now - window, now, None)
+        _count(key, now, window, None)
 
 
 def forget(keys) -> None:
@@ -130,6 +146,6 @@ def prune(older_than: timedelta) -> None:
     """Drop counters too old to matter for any window (the caller commits)."""
     db.session.execute(
         delete(ThrottleCounter)
-        .where(ThrottleCounter.window_start < utcnow() - older_than)
+        .where(ThrottleCounter.window_end < utcnow() - older_than)
         .execution_options(synchronize_session=False)
     )
