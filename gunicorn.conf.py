@@ -16,3 +16,6 @@ max_requests_jitter = 500
 control_socket_disable = True
 accesslog = os.environ.get("WAPSHOP_ACCESS_LOG", "-")
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss "%(a)s"'
+# The request line holds the query string, and with it a live sid: this logger removes it
+# (and the bank return's token) from every atom before the line is written.
+logger_class = "wapshop.logs.AccessLogger"

@@ -17,6 +17,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from conftest import require_tool, sibling_app
+from test_account_views import sent_code
 from wapshop.forms.checkout import NAME_MAX, STREET_MAX
 from wapclient import (
     BrowserError,
@@ -83,7 +84,8 @@ PAGES = (
     "home", "category", "subcategory", "category-page-2", "collection", "product-deal",
     "product-plain", "product-sold-out", "search-hits", "search-none", "region-provinces",
     "region-cities", "region-districts", "confirm-cod", "confirm-no-cod", "confirm-errors",
-    "placed", "order", "orders", "find", "login", "register", "account", "error-404", "error-400",
+    "placed", "order", "orders", "find", "login", "register", "register-code", "account",
+    "error-404", "error-400",
     "online-confirm-cod", "online-confirm-no-cod",
     "pay-awaiting", "pay-card-errors", "pay-processing", "pay-failed", "pay-paid",
 )  # fmt: skip
@@ -198,6 +200,7 @@ class Phone:
     def __init__(self, app, rendition: str, demo: Demo, number: str):
         user_agent, accept = PHONES[rendition]
         self.client = WapClient(FlaskTransport(app), user_agent, accept)
+        self.app = app
         self.demo = demo
         self.rendition = rendition
         self.number = number
@@ -241,7 +244,9 @@ class Phone:
         seen["orders"] = self.visit("/o")
         self.visit("/u/register")
         password = {"password": "secret-123", "confirm": "secret-123"}
-        seen["account"] = self.client.submit("注册", {"phone": self.number, **password})
+        seen["register-code"] = self.client.submit("注册", {"phone": self.number, **password})
+        code = sent_code(self.app, self.number)
+        seen["account"] = self.client.submit("确定", {"code": code})
         return seen
 
     def confirmations(self) -> dict[str, Response]:

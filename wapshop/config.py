@@ -38,6 +38,11 @@ class Defaults:
     THROTTLE_LIMIT = 5
     THROTTLE_ADDR_LIMIT = 30
     THROTTLE_WINDOW = timedelta(minutes=15)
+    # SMS codes that prove a phone (registration): life, tries per code, codes per window.
+    PHONE_CODE_LIFETIME = timedelta(minutes=10)
+    PHONE_CODE_ATTEMPTS = 5
+    PHONE_CODE_PER_PHONE = 3
+    PHONE_CODE_PER_ADDR = 10
     SEND_FILE_MAX_AGE_DEFAULT = timedelta(days=365)
     # Paying online. Real processors' URLs and keys belong in instance/config.py; with
     # SANDBOX_PAYMENTS on (bin/serve turns it on for the demo) the project's own sandbox card

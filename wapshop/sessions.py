@@ -5,9 +5,11 @@ cookie uses it; one that does not gets the sid on every internal URL, added by u
 (see add_sid_to_urls), never by templates. Rows are written only when the session changes,
 so browsing costs no database write."""
 
+import hashlib
 import json
 import secrets
 from datetime import timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import has_request_context, request, session
 from flask.sessions import SessionInterface, SessionMixin
@@ -24,6 +26,17 @@ SID_PARAM = "sid"
 NO_SID_ENDPOINTS = frozenset({"static", "media.file"})
 
 
+# What a replaced sid keeps, for a little while: the CSRF secret and display choices, never
+# anything that grants access. A confirmation submitted twice (a slow network, an impatient
+# thumb) comes back on the old sid and must still pass CSRF to be shown its order.
+KEPT_WHEN_MOVED = ("csrf_token", "ver", "lang")
+MOVED_LIFETIME = timedelta(minutes=10)
+
+# The browser a session was granted to (login, an order…), as a short hash of its User-Agent.
+# A sid from a URL is honoured only by that same browser: a logged-in sid pasted into a link
+# must not make the victim shop inside the attacker's account (cookies prove themselves).
+CLIENT_KEY = "_client"
+
 SID_BYTES = 12
 SID_LENGTH = 16
 
@@ -32,6 +45,10 @@ def new_sid() -> str:
     # 96 random bits in 16 characters: far beyond guessing (OWASP asks for 64), and every
     # link on a 2,000-byte WML deck carries it, so each character counts.
     return secrets.token_urlsafe(SID_BYTES)
+
+
+def client_tag(req) -> str:
+    return hashlib.sha256(req.headers.get("User-Agent", "").encode()).hexdigest()[:12]
 
 
 def _valid_sid(value: str | None) -> bool:
@@ -51,16 +68,25 @@ class DbSession(CallbackDict, SessionMixin):
         self.sid = sid or new_sid()
         self.stored = stored
         self.from_cookie = from_cookie
+        # This sid was made by us in this request (a new session, or regenerated): only such
+        # a sid, or the one the client's own cookie sent, may be set as a cookie. A sid read
+        # from a URL may be someone else's (a shared link), so it never becomes a cookie.
+        self.fresh = sid is None
         self.modified = False
         self.replaced_sid: str | None = None
         self.expires_at = expires_at
 
     def regenerate(self) -> None:
-        """New sid for the same data (at login and logout), so a sid seen before is worthless."""
+        """New sid for the same data, at every grant of access (login, logout, an order placed
+        or found, a bank return), so a sid seen before, in a link or a log, is worthless. A
+        client without cookies gets the new sid in the URLs built after this call."""
         if self.stored and self.replaced_sid is None:
             self.replaced_sid = self.sid
         self.sid = new_sid()
+        self.fresh = True
         self.modified = True
+        if has_request_context():
+            self[CLIENT_KEY] = client_tag(request)
 
     @property
     def in_urls(self) -> bool:
@@ -77,13 +103,17 @@ class DbSessionInterface(SessionInterface):
         if _valid_sid(sid):
             row = db.session.get(WebSession, sid)
             if row is not None and row.expires_at > utcnow():
-                return DbSession(
-                    json.loads(row.data),
-                    sid=sid,
-                    stored=True,
-                    from_cookie=sid == cookie_sid,
-                    expires_at=row.expires_at,
-                )
+                data = json.loads(row.data)
+                from_cookie = sid == cookie_sid
+                granted_to = data.get(CLIENT_KEY)
+                if from_cookie or granted_to is None or granted_to == client_tag(request):
+                    return DbSession(
+                        data,
+                        sid=sid,
+                        stored=True,
+                        from_cookie=from_cookie,
+                        expires_at=row.expires_at,
+                    )
         return DbSession()
 
     def save_session(self, app, session, response):
@@ -92,7 +122,12 @@ class DbSessionInterface(SessionInterface):
         if session.stored and session.expires_at - now < lifetime / 2:
             session.modified = True  # an active session slides forward, at most a write an hour
         if session.replaced_sid:
-            db.session.execute(delete(WebSession).where(WebSession.id == session.replaced_sid))
+            kept = {key: session[key] for key in KEPT_WHEN_MOVED if key in session}
+            db.session.execute(
+                update(WebSession)
+                .where(WebSession.id == session.replaced_sid)
+                .values(data=json.dumps(kept), expires_at=min(now + MOVED_LIFETIME, now + lifetime))
+            )
         if session.modified and (session or session.stored):
             data = json.dumps(dict(session), separators=(",", ":"), default=str)
             changed = db.session.execute(
@@ -106,7 +141,7 @@ class DbSessionInterface(SessionInterface):
             session.stored = True
         elif session.replaced_sid:
             db.session.commit()
-        if session.stored:
+        if session.stored and (session.from_cookie or session.fresh):
             response.set_cookie(
                 app.config["SESSION_COOKIE_NAME"],
                 session.sid,
@@ -116,6 +151,12 @@ class DbSessionInterface(SessionInterface):
                 path="/",
             )
             response.vary.add("Cookie")
+
+
+def regenerate() -> None:
+    """Move this request's session to a fresh sid (see DbSession.regenerate)."""
+    if isinstance(session, DbSession):
+        session.regenerate()
 
 
 def add_sid_to_urls(endpoint: str, values: dict) -> None:
@@ -146,3 +187,31 @@ def sid_fields() -> list[tuple[str, str]]:
     if has_request_context() and isinstance(session, DbSession) and session.in_urls:
         return [(SID_PARAM, session.sid)]
     return []
+
+
+def local_target(target: str | None, prefix: str = "/") -> str | None:
+    """`target` when it is a path on this site under `prefix` (after ?next=), else None.
+
+    Refused: anything with a scheme or host, a second leading slash or a backslash (browsers
+    read both as the start of a host), control characters and spaces (a tab in "/\t/evil"
+    is dropped by browsers, leaving "//evil")."""
+    if not target or len(target) > 2000 or not target.startswith("/"):
+        return None
+    if any(ord(c) < 0x21 or c in "\x7f\\" for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target[1:2] == "/":
+        return None
+    if not (parts.path + "/").startswith(prefix.rstrip("/") + "/"):
+        return None
+    return target
+
+
+def with_current_sid(target: str) -> str:
+    """A same-site URL with any sid it carried replaced by this session's, when the session
+    travels in URLs: a path taken from ?next= may hold a sid that is dead after a login."""
+    parts = urlsplit(target)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != SID_PARAM]
+    if has_request_context() and isinstance(session, DbSession) and session.in_urls:
+        query.append((SID_PARAM, session.sid))
+    return urlunsplit(parts._replace(query=urlencode(query)))

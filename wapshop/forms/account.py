@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from wapshop.forms import ShopForm, mainland_mobile
 
@@ -32,3 +32,14 @@ class RegisterForm(ShopForm):
 
 class LogoutForm(ShopForm):
     pass
+
+
+class CodeForm(ShopForm):
+    code = StringField(
+        _l("验证码"),
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[
+            DataRequired(_l("请填写短信里的验证码。")),
+            Regexp(r"^\d{6}$", message=_l("验证码是6位数字。")),
+        ],
+    )

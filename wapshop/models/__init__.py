@@ -1,6 +1,6 @@
 """All models, imported here so that migrations and the app see every table."""
 
-from wapshop.models.accounts import Address, Buyer
+from wapshop.models.accounts import Address, Buyer, PhoneCode
 from wapshop.models.catalog import (
     Category,
     Collection,
@@ -31,7 +31,7 @@ from wapshop.models.reports import (
     ReportRefresh,
 )
 from wapshop.models.staff import AuditEntry, Staff, StaffRole
-from wapshop.models.web import ThrottleHit, WebSession
+from wapshop.models.web import ThrottleCounter, WebSession
 
 __all__ = [
     "Address",
@@ -54,6 +54,7 @@ __all__ = [
     "OutboxMessage",
     "PageViewCount",
     "Payment",
+    "PhoneCode",
     "Product",
     "ProductDayStat",
     "Refund",
@@ -66,7 +67,7 @@ __all__ = [
     "Shipment",
     "Staff",
     "StaffRole",
-    "ThrottleHit",
+    "ThrottleCounter",
     "Ticket",
     "TicketReply",
     "WebSession",

@@ -33,3 +33,18 @@ class Address(db.Model):
     last_used_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     buyer: Mapped[Buyer] = relationship(back_populates="addresses")
+
+
+class PhoneCode(db.Model):
+    """A one-time code sent by SMS to prove that whoever asked holds the phone. Only a keyed
+    hash of the code is kept; it expires, allows a few tries and is used at most once."""
+
+    __tablename__ = "phone_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(11), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))  # register
+    code_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(default=0)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -42,6 +42,8 @@ class Staff(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Raised when the password changes: a session started under an older value is over.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     seller: Mapped[Seller | None] = relationship()
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wapshop.extensions import db
@@ -18,11 +18,14 @@ class WebSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class ThrottleHit(db.Model):
-    """One failed attempt (login, order lookup) under a key such as 'login:phone:138…'."""
+class ThrottleCounter(db.Model):
+    """Attempts under one key (e.g. 'login:138…@10.0.0.1') in the window ending at window_end.
+    Each time the limit is reached the key is blocked twice as long as the time before
+    (strikes), until a success clears it. Changed only by single conditional UPDATEs, so
+    parallel requests never count past a limit (see services/throttle.py)."""
 
-    __tablename__ = "throttle_hits"
-    __table_args__ = (Index("ix_throttle_hits_key_at", "key", "at"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(80))
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    __tablename__ = "throttle_counters"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    hits: Mapped[int] = mapped_column(default=0)
+    window_end: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    strikes: Mapped[int] = mapped_column(default=0)

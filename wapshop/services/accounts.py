@@ -1,4 +1,5 @@
-"""Buyer accounts: phone + password, and the addresses they remember."""
+"""Buyer accounts: phone + password, and the addresses they remember. A phone becomes an
+account's only with proof that the registrant holds it (phones.prove)."""
 
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -6,6 +7,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wapshop.extensions import db
 from wapshop.models import Address, Buyer
 from wapshop.models.base import utcnow
+from wapshop.services.phones import ProvenPhone
+
+REGISTER = "register"  # the purpose of the SMS code that proves a new account's phone
 
 # Checked against when the phone has no account, so a miss costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a password")
@@ -15,11 +19,25 @@ class PhoneTaken(Exception):
     """An account already uses this phone."""
 
 
-def register(phone: str, password: str) -> Buyer:
-    """Create an account (scrypt, salted). Raises PhoneTaken. Flushes; the caller commits."""
+def hash_password(password: str) -> str:
+    """Slow and salted (scrypt): kept while the phone is being proved, then on the account."""
+    return generate_password_hash(password)
+
+
+def check_phone_free(phone: str) -> None:
+    """Raises PhoneTaken when an account already uses this phone."""
     if db.session.scalar(select(Buyer.id).where(Buyer.phone == phone)) is not None:
         raise PhoneTaken(phone)
-    buyer = Buyer(phone=phone, password_hash=generate_password_hash(password))
+
+
+def register(proven: ProvenPhone, password_hash: str) -> Buyer:
+    """Create the account of a phone proved by an SMS code (see phones.prove). Raises
+    PhoneTaken; a twin registration that wins the race raises IntegrityError at the
+    commit. Flushes; the caller commits."""
+    if proven.purpose != REGISTER:
+        raise ValueError(f"a {proven.purpose!r} code does not prove a new account's phone")
+    check_phone_free(proven.phone)
+    buyer = Buyer(phone=proven.phone, password_hash=password_hash)
     db.session.add(buyer)
     db.session.flush()
     return buyer

@@ -1,6 +1,9 @@
 """Orders that need extra care, worked out from the order history each time they are shown
 (so a flag is never stale): phones that refused a parcel before or cancelled many orders,
-the same phone ordering again within minutes, and regions no courier collects cash in."""
+the same phone ordering again within minutes, and regions no courier collects cash in.
+
+A seller's flags are worked out from that seller's orders alone: nothing of another seller's
+orders (numbers, refusals, cancellations) reaches a seller, flags included."""
 
 from collections import defaultdict
 from dataclasses import dataclass
@@ -11,6 +14,7 @@ from sqlalchemy import select
 from wapshop.extensions import db
 from wapshop.models import Order, OrderEvent, OrderStatus
 from wapshop.services import regions
+from wapshop.services.fulfilment import scoped
 
 CANCELLED_ORDERS = 3  # this many cancelled orders on one phone earn a flag
 DUPLICATE_WINDOW = timedelta(minutes=10)
@@ -28,29 +32,38 @@ class Settings:
     duplicate_window: timedelta = DUPLICATE_WINDOW
 
 
-def flags_for(orders: list[Order], settings: Settings = Settings()) -> dict[int, list[Flag]]:
-    """Order id → its flags, for a page of orders, in four queries whatever its length."""
+def flags_for(
+    orders: list[Order], settings: Settings = Settings(), seller_id: int | None = None
+) -> dict[int, list[Flag]]:
+    """Order id → its flags, for a page of orders, in four queries whatever its length.
+    With a seller_id, only that seller's orders count (see fulfilment.scoped)."""
     flags: dict[int, list[Flag]] = {o.id: [] for o in orders}
     if not orders:
         return flags
     phones = {o.phone for o in orders}
     refused = defaultdict(set)
     for order_id, phone in db.session.execute(
-        select(Order.id, Order.phone).where(
-            Order.phone.in_(phones), Order.status == OrderStatus.REFUSED
+        scoped(
+            select(Order.id, Order.phone).where(
+                Order.phone.in_(phones), Order.status == OrderStatus.REFUSED
+            ),
+            seller_id,
         )
     ):
         refused[phone].add(order_id)
     # Cancelled by a buyer or by staff; unpaid online orders that simply expired do not count.
     cancelled = defaultdict(set)
     for order_id, phone in db.session.execute(
-        select(Order.id, Order.phone)
-        .join(OrderEvent, OrderEvent.order_id == Order.id)
-        .where(
-            Order.phone.in_(phones),
-            Order.status == OrderStatus.CANCELLED,
-            OrderEvent.to_status == OrderStatus.CANCELLED,
-            OrderEvent.actor != "system",
+        scoped(
+            select(Order.id, Order.phone)
+            .join(OrderEvent, OrderEvent.order_id == Order.id)
+            .where(
+                Order.phone.in_(phones),
+                Order.status == OrderStatus.CANCELLED,
+                OrderEvent.to_status == OrderStatus.CANCELLED,
+                OrderEvent.actor != "system",
+            ),
+            seller_id,
         )
     ):
         cancelled[phone].add(order_id)
@@ -59,11 +72,14 @@ def flags_for(orders: list[Order], settings: Settings = Settings()) -> dict[int,
     latest = max(o.created_at for o in orders) + window
     neighbours = defaultdict(list)
     for order_id, phone, number, created_at in db.session.execute(
-        select(Order.id, Order.phone, Order.number, Order.created_at).where(
-            Order.phone.in_(phones),
-            Order.status != OrderStatus.CANCELLED,
-            Order.created_at >= earliest,
-            Order.created_at <= latest,
+        scoped(
+            select(Order.id, Order.phone, Order.number, Order.created_at).where(
+                Order.phone.in_(phones),
+                Order.status != OrderStatus.CANCELLED,
+                Order.created_at >= earliest,
+                Order.created_at <= latest,
+            ),
+            seller_id,
         )
     ):
         neighbours[phone].append((order_id, number, created_at))

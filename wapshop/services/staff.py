@@ -86,8 +86,9 @@ def create_staff(data: StaffInput, password: str, actor: Staff | None) -> Staff:
 
 
 def update_staff(staff: Staff, data: StaffInput, password: str | None, actor: Staff) -> None:
-    """Change an account; a blank password keeps the old one. An admin cannot demote or
-    deactivate themselves (someone must be able to manage staff). Raises StaffError."""
+    """Change an account; a blank password keeps the old one, a new one ends every session
+    of that person (session_version). An admin cannot demote or deactivate themselves
+    (someone must be able to manage staff). Raises StaffError."""
     _check(data, password, staff_id=staff.id)
     if staff.id == actor.id and (data.role != StaffRole.ADMIN or not data.active):
         raise StaffError("role", "不能取消自己的管理员权限或停用自己。")
@@ -100,6 +101,7 @@ def update_staff(staff: Staff, data: StaffInput, password: str | None, actor: St
     after = admin_audit.snapshot(staff, AUDITED)
     if password:
         staff.password_hash = generate_password_hash(password)
+        staff.session_version += 1
         before["password"], after["password"] = "***", "（已更改）"
     db.session.flush()
     admin_audit.record(actor, "update", "staff", staff.id, before, after)

@@ -15,6 +15,7 @@ from wapshop.payments import by_code, methods
 from wapshop.rendering import render_page
 from wapshop.services import accounts, catalog, checkout, regions
 from wapshop.services.phones import normalise
+from wapshop.sessions import regenerate
 from wapshop.views.orders import remember_order, viewable_order
 
 bp = Blueprint("checkout", __name__)
@@ -145,6 +146,7 @@ def place(product_id):
             form.deal.data = str(quote.deal_id or "")
         return _render_confirm(form, quote, region, 409)
     remember_order(order.number)
+    regenerate()  # a grant of access: whoever knew the old sid (a shared link) sees nothing
     if order.status == OrderStatus.AWAITING_PAYMENT:
         return redirect(url_for("pay.show", number=order.number), 303)
     return redirect(url_for("checkout.placed", number=order.number), 303)

@@ -9,7 +9,8 @@ from wapshop.forms.orders import CancelForm, LookupForm
 from wapshop.rendering import render_page
 from wapshop.models.base import utcnow
 from wapshop.services import fulfilment, orders, throttle
-from wapshop.views import minutes_to_wait, throttle_keys
+from wapshop.sessions import regenerate
+from wapshop.views import take_attempt
 
 bp = Blueprint("orders", __name__)
 
@@ -79,15 +80,16 @@ def find():
     form = LookupForm()
     if request.method == "GET" or not form.validate_on_submit():
         return render_page("orders/find.html", form=form), 400 if request.method == "POST" else 200
-    keys = throttle_keys("lookup", form.phone.data)
-    if (wait := minutes_to_wait(keys)) is not None:
+    keys, wait = take_attempt("lookup", form.phone.data)
+    if wait is not None:
         form.form_errors.append(_("查询次数太多，请 %(m)d 分钟后再试。", m=wait))
         return render_page("orders/find.html", form=form), 429
     order = orders.lookup(form.phone.data, form.number.data)
     if order is None:
-        throttle.record_failure(keys)
-        db.session.commit()
         form.form_errors.append(_("手机号和订单号对不上，请检查后再试。"))
         return render_page("orders/find.html", form=form), 404
+    throttle.succeeded(keys)
+    db.session.commit()
     remember_order(order.number)
+    regenerate()  # a grant of access: whoever knew the old sid (a shared link) sees nothing
     return redirect(url_for("orders.show", number=order.number), 303)

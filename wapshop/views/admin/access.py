@@ -26,6 +26,7 @@ from wapshop.services import deals, staff as staff_service
 
 STAFF_KEY = "staff_id"
 SEEN_KEY = "staff_seen"  # epoch seconds of the last request
+VERSION_KEY = "staff_version"  # the account's session_version at login
 SEEN_WRITE_EVERY = 60  # seconds: an active session is rewritten at most once a minute
 PUBLIC_ENDPOINTS = {"admin.staff.login"}
 
@@ -91,11 +92,17 @@ def start_session(staff: Staff) -> None:
     session.regenerate()  # the sid seen before login is worth nothing after it
     session[STAFF_KEY] = staff.id
     session[SEEN_KEY] = int(time.time())
+    keep_session(staff)
+
+
+def keep_session(staff: Staff) -> None:
+    """This session stays valid after the account's own password change (its others end)."""
+    session[VERSION_KEY] = staff.session_version
 
 
 def end_session() -> None:
-    session.pop(STAFF_KEY, None)
-    session.pop(SEEN_KEY, None)
+    for key in (STAFF_KEY, SEEN_KEY, VERSION_KEY):
+        session.pop(key, None)
     session.regenerate()
 
 
@@ -116,6 +123,10 @@ def _staff_of_session() -> Staff | None:
     staff = staff_service.active_staff(session[STAFF_KEY])
     if staff is None:
         end_session()
+        return None
+    if session.get(VERSION_KEY) != staff.session_version:
+        end_session()
+        flash("密码已更改，请重新登录。", "warning")
         return None
     if idle > current_app.config["ADMIN_SESSION_LIFETIME"].total_seconds():
         end_session()

@@ -22,6 +22,7 @@ from wapshop.models import OrderStatus
 from wapshop.models.base import utcnow
 from wapshop.services import aftersales, fulfilment, risk
 from wapshop.services.pagination import PageOutOfRange
+from wapshop.sessions import local_target
 from wapshop.views import page_arg
 from wapshop.views.admin.access import current_staff, seller_scope, staff_required
 
@@ -42,6 +43,12 @@ def risk_settings() -> risk.Settings:
     )
 
 
+def order_flags(orders) -> dict:
+    """Risk flags for these orders, as the current staff member may see them: a seller's
+    are worked out from its own orders only."""
+    return risk.flags_for(list(orders), risk_settings(), seller_scope())
+
+
 def order_or_404(order_id: int):
     try:
         return fulfilment.get_order(order_id, seller_scope())
@@ -58,8 +65,7 @@ def page_of(fetch, *args, **kwargs):
 
 def next_url(default: str) -> str:
     """Where to go after an action: the queue it was taken from, else `default`."""
-    target = request.form.get("next", "")
-    return target if target.startswith("/admin/") else default
+    return local_target(request.form.get("next"), prefix="/admin") or default
 
 
 def expecting(order, form_class, next_url: str = "", **kwargs):
@@ -97,7 +103,7 @@ def render_order(order, overrides=None, errors=(), status=200):
         title=f"订单 {order.number}",
         order=order,
         labels=fulfilment.STATUS_LABELS,
-        flags=risk.flags_for([order], risk_settings())[order.id],
+        flags=order_flags([order])[order.id],
         parcel=fulfilment.shipment_of(order),
         sellers=fulfilment.seller_names(order),
         task=task,
@@ -152,7 +158,7 @@ def index():
         query=query,
         status=status,
         labels=fulfilment.STATUS_LABELS,
-        flags=risk.flags_for(page.items, risk_settings()),
+        flags=order_flags(page.items),
     )
 
 

@@ -7,9 +7,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from wapshop.extensions import db
 from wapshop.forms.admin.ops import AddressForm, ButtonForm, DeliveryForm, ShipForm
 from wapshop.models.base import utcnow
-from wapshop.services import fulfilment, risk
+from wapshop.services import fulfilment
 from wapshop.views.admin.access import current_staff, seller_scope, staff_required
-from wapshop.views.admin.ops_orders import ROLES, expecting, page_of, risk_settings, settings
+from wapshop.views.admin.ops_orders import ROLES, expecting, order_flags, page_of, settings
 
 bp = Blueprint("ops_queues", __name__, url_prefix="/queues")
 TABS = (
@@ -34,10 +34,6 @@ def queue_tabs():
     return {"queue_tabs": tabs, "invalid_count": counts["invalid"]}
 
 
-def _flags(orders):
-    return risk.flags_for(list(orders), risk_settings())
-
-
 @bp.get("/address")
 @staff_required(*ROLES["address"])
 def address():
@@ -50,7 +46,7 @@ def address():
         title="地址审核",
         page=page,
         invalid=invalid,
-        flags=_flags(rows),
+        flags=order_flags(rows),
         forms={o.id: expecting(o, AddressForm, here) for o in rows},
         labels=fulfilment.STATUS_LABELS,
     )
@@ -68,7 +64,7 @@ def calls():
         due=[(o, t) for o, t in queue if t.next_call_at <= now],
         later=[(o, t) for o, t in queue if t.next_call_at > now],
         parked=parked,
-        flags=_flags([o for o, _t in (*queue, *parked)]),
+        flags=order_flags([o for o, _t in (*queue, *parked)]),
         now=now,
         staff_id=staff.id,
         button=ButtonForm(formdata=None, next=request.full_path),
@@ -107,7 +103,7 @@ def shipping():
         page=page,
         carrier=carrier,
         carriers=list(fulfilment.CARRIERS),
-        flags=_flags(page.items),
+        flags=order_flags(page.items),
         forms=forms,
     )
 
@@ -122,6 +118,6 @@ def delivery():
         title="配送结果",
         page=page,
         parcels=fulfilment.shipments_of(page.items),
-        flags=_flags(page.items),
+        flags=order_flags(page.items),
         forms={o.id: expecting(o, DeliveryForm, here) for o in page.items},
     )

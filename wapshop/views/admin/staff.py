@@ -7,11 +7,13 @@ from wapshop.forms.admin import refuse
 from wapshop.forms.admin.staff import NO_SELLER, LoginForm, LogoutForm, StaffForm
 from wapshop.services import catalog_admin, throttle
 from wapshop.services import staff as staff_service
-from wapshop.views import minutes_to_wait, throttle_keys
+from wapshop.sessions import local_target, with_current_sid
+from wapshop.views import take_attempt
 from wapshop.views.admin.access import (
     ADMINS,
     current_staff,
     end_session,
+    keep_session,
     staff_required,
     start_session,
 )
@@ -20,9 +22,9 @@ bp = Blueprint("staff", __name__)
 
 
 def _next_url() -> str:
-    target = request.args.get("next", "")
     # Only back-office paths: never bounce staff (and a sid) to another site.
-    return target if target.startswith("/admin") else url_for("admin.home.index")
+    target = local_target(request.args.get("next"), prefix="/admin")
+    return with_current_sid(target) if target else url_for("admin.home.index")
 
 
 def _login_page(form, status: int = 200):
@@ -38,18 +40,16 @@ def login():
         return _login_page(form)
     if not form.validate_on_submit():
         return _login_page(form, 400)
-    # The shop's login throttle, keyed on the username instead of a phone.
-    keys = throttle_keys("staff-login", form.username.data)
-    if (wait := minutes_to_wait(keys)) is not None:
+    # The shop's login throttle, keyed on the username (from this address) and the address.
+    keys, wait = take_attempt("staff-login", form.username.data)
+    if wait is not None:
         form.form_errors.append(f"登录失败次数太多，请 {wait} 分钟后再试。")
         return _login_page(form, 429)
     staff = staff_service.authenticate(form.username.data, form.password.data)
     if staff is None:
-        throttle.record_failure(keys)
-        db.session.commit()
         form.password.errors.append("用户名或密码不对，或账号已停用。")
         return _login_page(form, 401)
-    throttle.forget(list(keys)[:1])  # this username's count; the address keeps its own
+    throttle.succeeded(keys)
     db.session.commit()
     start_session(staff)
     return redirect(_next_url(), 303)
@@ -111,5 +111,7 @@ def edit(staff_id):
         refuse(form, refused)
         return render_template(page, title=title, form=form), 409
     db.session.commit()
+    if person.id == current_staff().id:
+        keep_session(person)  # a new password ends one's other sessions, not this one
     flash(f"已保存员工 {person}。")
     return redirect(url_for("admin.staff.index"), 303)
