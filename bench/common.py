@@ -132,7 +132,7 @@ def load_demo(app: Flask) -> None:
     from wapshop.services import demo
 
     with app.app_context():
-        demo.load_demo(app.config["MEDIA_DIR"])
+        demo.load_demo()
         db.session.commit()
 
 
