@@ -16,3 +16,13 @@ max_requests_jitter = 500
 control_socket_disable = True
 accesslog = os.environ.get("WAPSHOP_ACCESS_LOG", "-")
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss "%(a)s"'
+
+
+def worker_exit(server, worker):
+    """A worker stopping (graceful stop or restart, max_requests recycling) writes the funnel's
+    page views it still holds; wapshop/funnel.py's atexit handler is the second line."""
+    app = getattr(worker, "wsgi", None)
+    if app is not None and "funnel" in getattr(app, "extensions", {}):
+        from wapshop import funnel
+
+        funnel.flush(app)
