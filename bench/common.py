@@ -132,7 +132,7 @@ def load_demo(app: Flask) -> None:
     from wapshop.services import demo
 
     with app.app_context():
-        demo.load_demo(app.config["MEDIA_DIR"])
+        demo.load_demo()
         db.session.commit()
 
 
@@ -256,6 +256,37 @@ class Gunicorn:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class Stack(Gunicorn):
+    """deploy/stack: nginx in front of `instances` gunicorn instances (each `workers` workers)
+    over the app's database, already set up. Counts statuses from nginx's access log."""
+
+    def __init__(self, app: Flask, workdir: Path, instances: int, workers=None):
+        self.dir = workdir / f"stack-{instances}"
+        self.command = [sys.executable, str(ROOT / "deploy" / "stack")]
+        options = ["--dir", str(self.dir), "--no-setup", "--instances", str(instances),
+                   "--database-url", app.config["DATABASE_URL"]]  # fmt: skip
+        if workers:
+            options += ["--workers", str(workers)]
+        started = subprocess.run(
+            [*self.command, "start", *options], capture_output=True, text=True, timeout=300
+        )
+        if started.returncode:
+            raise RuntimeError(f"deploy/stack did not start:\n{started.stdout}{started.stderr}")
+        self.url = started.stdout.splitlines()[-1]
+        self.access_log = self.dir / "nginx-access.log"
+        self._log_offset = 0
+
+    def tracebacks(self) -> int:
+        return sum(
+            log.read_text(errors="replace").count("Traceback (most recent call")
+            for log in self.dir.glob("instance-*.log")
+        )
+
+    def stop(self) -> None:
+        if (self.dir / "stack.json").exists():
+            subprocess.run([*self.command, "stop", "--dir", str(self.dir)], capture_output=True)
 
 
 # --- A buyer's browser ---------------------------------------------------------------------

@@ -7,6 +7,12 @@ token makes every cookie-less request store a new session. Then Python buyers pl
 (GET confirmation + POST) for a while on a product with plenty of stock.
 
     .venv/bin/python -m bench.throughput [--duration 10] [--db sqlite|postgres]
+
+--nginx: instead, the home, category and product pages through nginx (deploy/stack) in
+front of one and then two gunicorn instances (each with the same workers), beside one gunicorn
+without nginx: what a second application machine adds, and what nginx costs.
+
+    .venv/bin/python -m bench.throughput --nginx [--duration 10] [--db sqlite|postgres]
 """
 
 import argparse
@@ -19,7 +25,7 @@ from itertools import count
 
 from sqlalchemy import func, select
 
-from bench.common import UA, Browser, Databases, Gunicorn, load_demo, machine, make_app
+from bench.common import UA, Browser, Databases, Gunicorn, Stack, load_demo, machine, make_app
 from bench.common import COD_DISTRICT, order_form, percentile, phone_number, report, table
 from bench.common import demo_pages, load_average, post_action, workdir
 from wapshop.devices import rendition_for_ua
@@ -149,11 +155,14 @@ def main() -> None:
     parser.add_argument("--order-seconds", type=float, default=15)
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: production's)")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--nginx", action="store_true", help="nginx with 1, then 2 instances")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("needs wrk (Debian: apt-get install wrk)")
     for rendition in RENDITIONS:
         assert rendition_for_ua(UA[rendition]) == rendition, rendition
+    if args.nginx:
+        return instances(args)
 
     load_before = load_average()
     with workdir() as tmp, Databases(tmp) as databases:
@@ -236,6 +245,68 @@ def main() -> None:
                     in_db,
                 ]
             ],
+        ),
+        f"\nserver tracebacks: {tracebacks}; load average before {load_before}, "
+        f"after {load_average()}",
+        machine(),
+    )
+
+
+def instances(args) -> None:
+    """--nginx: the same pages from one gunicorn, then through nginx to one and two instances."""
+    load_before = load_average()
+    with workdir() as tmp, Databases(tmp) as databases:
+        app = make_app(databases.new(args.db), tmp)
+        load_demo(app)
+        pages = demo_pages(app)
+        urls = [
+            (page, r, pages[page], None)
+            for page in ("home", "category", "product")
+            for r in RENDITIONS
+        ]
+        setups = {}
+        tracebacks = 0
+        with Gunicorn("wsgi:app", tmp, app, workers=args.workers) as server:
+            setups["gunicorn, no nginx"] = measure_pages(app, server, urls, args)
+            tracebacks += server.tracebacks()
+        for count_ in (1, 2):
+            with Stack(app, tmp, count_, workers=args.workers) as stack:
+                setups[f"nginx + {count_} instance{'s' if count_ > 1 else ''}"] = measure_pages(
+                    app, stack, urls, args
+                )
+                tracebacks += stack.tracebacks()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+    one = {(row[0], row[1]): row[3] for row in setups["nginx + 1 instance"]}
+    rows = [
+        [setup, page, rendition, rps, rps / one[(page, rendition)], p50, p99, statuses, errors]
+        for setup, results in setups.items()
+        for page, rendition, _client, rps, p50, p99, statuses, errors, _s in results
+    ]
+    totals = {setup: sum(row[3] for row in results) for setup, results in setups.items()}
+    rows += [
+        [setup, "all six", "sum", total, total / totals["nginx + 1 instance"], None, None, "", None]
+        for setup, total in totals.items()
+    ]
+    workers = args.workers or "2 x cores + 1"
+    report(
+        table(
+            f"Through nginx on {args.db}: wrk -t{args.threads} -c{args.connections} "
+            f"-d{args.duration}s, gunicorn workers per instance: {workers}",
+            [
+                "setup",
+                "page",
+                "rendition",
+                "req/s",
+                "x nginx+1",
+                "p50 ms",
+                "p99 ms",
+                "statuses",
+                "5xx+errors",
+            ],  # fmt: skip
+            rows,
         ),
         f"\nserver tracebacks: {tracebacks}; load average before {load_before}, "
         f"after {load_average()}",

@@ -86,7 +86,7 @@ def demo_app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("demo")
     app = make_app(tmp)
     with app.app_context():
-        demo.load_demo(Path(app.config["MEDIA_DIR"]))
+        demo.load_demo()
         db.session.commit()
     yield app
     with app.app_context():

@@ -5,17 +5,17 @@ import io
 import random
 import struct
 import zlib
-from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 from sqlalchemy import select
 
 from admin_factories import log_in_as, post_form
+from conftest import sibling_app
 from factories import make_product
 from wapshop import images
 from wapshop.extensions import db
-from wapshop.models import AuditEntry, Product
+from wapshop.models import AuditEntry, MediaFile, Product
 from wapshop.services import catalog_admin
 
 
@@ -79,7 +79,7 @@ def assert_refused(app, response, status, message, product_id):
     with app.app_context():
         assert db.session.get(Product, product_id).image is None
         assert db.session.scalar(select(AuditEntry)) is None
-    assert not (Path(app.config["MEDIA_DIR"]) / "originals").exists()
+        assert db.session.scalar(select(MediaFile.name)) is None
 
 
 @pytest.mark.parametrize(
@@ -140,20 +140,45 @@ def test_a_photo_keeps_its_original_and_gets_variants_within_budget(
     response = upload(client, product_id, data, filename)
     assert response.status_code == 303
     assert "超过预算" not in client.get(response.headers["Location"]).text
-    media = Path(app.config["MEDIA_DIR"])
     with app.app_context():
         name = db.session.get(Product, product_id).image
         entry = db.session.scalar(select(AuditEntry))
         assert (entry.action, entry.before["image"], entry.after["image"]) == ("image", None, name)
-    originals = list((media / "originals").iterdir())
-    assert [p.read_bytes() for p in originals] == [data]
-    assert originals[0].suffix == "." + fmt.lower().replace("jpeg", "jpg")
+        originals = db.session.scalars(
+            select(MediaFile).where(MediaFile.name.startswith("originals/"))
+        ).all()
+        assert [o.data for o in originals] == [data]
+        assert originals[0].name == entry.after["original"]
+        assert originals[0].name.endswith("." + fmt.lower().replace("jpeg", "jpg"))
+    guest = app.test_client()
+    assert guest.get("/media/" + originals[0].name).status_code == 404  # kept, never served
     for size, box in images.IMAGE_SIZES.items():
-        variant = media / images.image_path(name, size)
-        with Image.open(variant) as written:
+        served = guest.get("/media/" + images.image_path(name, size))
+        assert served.status_code == 200 and served.mimetype == "image/jpeg"
+        assert "max-age=31536000" in served.headers["Cache-Control"]
+        with Image.open(io.BytesIO(served.data)) as written:
             assert (written.format, written.size) == ("JPEG", box)
-        assert variant.stat().st_size <= catalog_admin.VARIANT_BUDGETS[size]
+        assert len(served.data) <= catalog_admin.VARIANT_BUDGETS[size]
+        again = guest.get(served.request.path, headers={"If-None-Match": served.headers["ETag"]})
+        assert again.status_code == 304
     # Eight thumbnails beside the largest markup allowed still fit the color page's 20 KB.
     assert 10240 + 8 * catalog_admin.VARIANT_BUDGETS["s"] <= 20480
     buyer = app.test_client().get(f"/p/{product_id}?ver=color").text
     assert f"{name}-s.jpg" in buyer
+
+
+def test_an_image_uploaded_on_one_machine_is_served_by_another(app, client, product_id, tmp_path):
+    # Another application machine: the same database, its own disk.
+    other = sibling_app(app, MEDIA_DIR=str(tmp_path / "other-machine"))
+    assert upload(client, product_id, photo(), "phone.jpg").status_code == 303
+    with app.app_context():
+        name = db.session.get(Product, product_id).image
+    try:
+        for size in images.IMAGE_SIZES:
+            served = other.test_client().get("/media/" + images.image_path(name, size))
+            assert served.status_code == 200
+            with Image.open(io.BytesIO(served.data)) as written:
+                assert written.size == images.IMAGE_SIZES[size]
+    finally:
+        with other.app_context():
+            db.engine.dispose()

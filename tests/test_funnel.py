@@ -2,10 +2,13 @@
 for a page view until the batch is due, then one upsert after the response has gone out."""
 
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
+import requests
 from sqlalchemy import event, select
 
+from conftest import LiveServer
 from factories import COVERED, make_product, make_regions
 from wapshop import funnel
 from wapshop.extensions import db
@@ -156,3 +159,21 @@ def test_a_failed_write_keeps_the_counts_for_the_next_batch(app, client, counter
     view(client, "/")  # the five given back and this one are due: all six go out
     assert counter.pending == 0
     assert stored(app) == {("basic", "home"): 6}
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("threads", [1, 4])  # sync workers, and gthread workers
+def test_a_graceful_stop_writes_every_worker_s_counted_views(app, product_id, threads):
+    # Batches far larger than the views served: only the workers' exit can write them.
+    server = LiveServer(app, workers=2, threads=threads, FUNNEL_FLUSH_EVERY=10_000)
+    try:
+        with requests.Session() as http:
+            for i in range(40):
+                url = f"{server.url}/p/{product_id}" if i % 2 else f"{server.url}/"
+                response = http.get(url, headers={"User-Agent": UA["basic"]}, timeout=10)
+                assert response.status_code == 200
+        assert stored(app) == {}
+    finally:
+        server.stop()  # SIGTERM to the master: a graceful stop
+    log = Path(server.log.name).read_text()
+    assert stored(app) == {("basic", "home"): 20, ("basic", "product"): 20}, log

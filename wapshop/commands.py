@@ -29,7 +29,7 @@ def setup_command():
 
     upgrade()
     if db.session.scalar(select(Product.id).limit(1)) is None:
-        demo.load_demo(current_app.config["MEDIA_DIR"])
+        demo.load_demo()
         db.session.commit()
         click.echo("Loaded the demo catalogue and today's deals.")
     # Fresh statistics, so the planner starts the per-buyer limit check from the phone index.
@@ -43,7 +43,7 @@ def demo_load():
     """Load the demo catalogue if the database is empty."""
     from wapshop.services import demo
 
-    demo.load_demo(current_app.config["MEDIA_DIR"])
+    demo.load_demo()
     db.session.commit()
 
 

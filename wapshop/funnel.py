@@ -6,7 +6,9 @@ FUNNEL_FLUSH_EVERY views are waiting, or the oldest has waited FUNNEL_FLUSH_SECO
 every request), the request that notices takes the whole batch and, once its response has been
 sent (response.call_on_close), adds it to page_view_counts with one upsert, so no buyer waits
 for that write. A failed write keeps the counts for the next batch. A worker that exits normally
-(gunicorn's max_requests recycling, a graceful restart or stop) writes what it holds at exit.
+(gunicorn's max_requests recycling, a graceful restart or stop) writes what it holds at exit:
+gunicorn.conf.py's worker_exit hook calls flush(), and an atexit handler does for any other
+server (tests/test_funnel.py stops gunicorn and finds every view).
 
 What is lost if a worker dies (SIGKILL, gunicorn's worker timeout, out of memory, a crash):
 the views it had counted and not yet written, fewer than FUNNEL_FLUSH_EVERY and, on a busy

@@ -1,10 +1,17 @@
-"""Product image variants: small JPEGs, fingerprinted by content so they can be cached forever."""
+"""Product image variants: small JPEGs, fingerprinted by content so they can be cached forever.
+
+They are stored in the database (media_files), not on a disk: every application machine
+serves every image, with no shared filesystem to run (see deploy/README.md)."""
 
 import hashlib
-import os
-from pathlib import Path
+from io import BytesIO
 
 from PIL import Image, ImageOps
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from wapshop.extensions import db
+from wapshop.models import MediaFile
 
 # "s": thumbnails on `color` (20 KB per page, images included); "t" and its double-density
 # "t2": `touch` lists, shown at 96 px; "m": the `touch` product page, shown at 240 px.
@@ -14,24 +21,38 @@ BACKGROUND = (255, 255, 255)
 
 
 def image_path(name: str, size: str) -> str:
-    """The path of one variant, relative to the media directory."""
+    """The stored name of one variant: its path under /media/."""
     if size not in IMAGE_SIZES:
         raise ValueError(f"unknown image size {size!r}")
     return f"products/{name}-{size}.jpg"
 
 
-def write_variants(image: Image.Image, media_dir: Path, basename: str) -> str:
-    """Write every size of `image` under media_dir/products/ and return the variant name.
-
-    The name is basename plus a fingerprint of the pixels; variants already on disk are kept."""
+def write_variants(image: Image.Image, basename: str) -> str:
+    """Store every size of `image` and return the variant name: basename plus a fingerprint
+    of the pixels. Variants already stored are kept. Flushes; the caller commits."""
     name = f"{basename}-{fingerprint(image)}"
     flat = _on_white(image)
     for size, box in IMAGE_SIZES.items():
-        path = Path(media_dir) / image_path(name, size)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _save_jpeg(_fit_square(flat, box), path, JPEG_QUALITY[size])
+        store(
+            image_path(name, size), "image/jpeg", _jpeg(_fit_square(flat, box), JPEG_QUALITY[size])
+        )
     return name
+
+
+def store(name: str, content_type: str, data: bytes) -> None:
+    """Keep a file under `name` unless one is there already (names carry a content hash, so
+    the one there is the same). Two machines storing it at once both succeed."""
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    db.session.execute(
+        dialect.insert(MediaFile)
+        .values(name=name, content_type=content_type, data=data)
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+
+
+def stored(name: str) -> bytes | None:
+    """The bytes stored under `name`, or None."""
+    return db.session.scalar(select(MediaFile.data).where(MediaFile.name == name))
 
 
 def fingerprint(image: Image.Image) -> str:
@@ -59,8 +80,7 @@ def _fit_square(image: Image.Image, box: tuple[int, int]) -> Image.Image:
     return canvas
 
 
-def _save_jpeg(image: Image.Image, path: Path, quality: int) -> None:
-    # Write beside the target and rename, so the media route never serves half a file.
-    partial = path.with_name(path.name + ".part")
-    image.save(partial, "JPEG", quality=quality, optimize=True, progressive=False)
-    os.replace(partial, path)
+def _jpeg(image: Image.Image, quality: int) -> bytes:
+    out = BytesIO()
+    image.save(out, "JPEG", quality=quality, optimize=True, progressive=False)
+    return out.getvalue()

@@ -70,17 +70,22 @@ def load_sender(config):
 @sms_cli.command("send")
 @click.option("--limit", default=200, show_default=True, help="Messages in this run, at most.")
 def sms_send(limit):
-    """Send what the outbox holds: each message is claimed and committed before it is sent,
-    so two runs never send one twice; a failure is recorded and retried on the next run."""
+    """Send what the outbox holds: each message is claimed and committed just before it is
+    sent, so two runs (two machines) never send one twice, and a slow gateway never lets a
+    claim go stale before its send; a failure is recorded and retried on the next run."""
     from wapshop.services import notify
 
     sender = load_sender(current_app.config)
     max_attempts = current_app.config.get("SMS_MAX_ATTEMPTS", notify.MAX_ATTEMPTS)
-    claimed = notify.claim(utcnow(), limit)
-    db.session.commit()
     sent = failed = 0
-    for message_id in claimed:
-        if notify.deliver(message_id, sender, utcnow(), max_attempts):
+    tried: list[int] = []
+    for _ in range(limit):
+        claimed = notify.claim(utcnow(), 1, tried)
+        db.session.commit()
+        if not claimed:
+            break
+        tried += claimed
+        if notify.deliver(claimed[0], sender, utcnow(), max_attempts):
             sent += 1
         else:
             failed += 1

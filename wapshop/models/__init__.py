@@ -11,6 +11,7 @@ from wapshop.models.catalog import (
     collection_products,
 )
 from wapshop.models.geo import CodCoverage, Region
+from wapshop.models.media import MediaFile
 from wapshop.models.ops import (
     CallAttempt,
     CallTask,
@@ -45,6 +46,7 @@ __all__ = [
     "CodCoverage",
     "Collection",
     "Deal",
+    "MediaFile",
     "Order",
     "OrderDayStat",
     "OrderEvent",

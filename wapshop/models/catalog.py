@@ -60,7 +60,7 @@ class Product(db.Model):
     stock: Mapped[int] = mapped_column(default=0)
     # JSON list of [name, value] pairs, in display order.
     specs_json: Mapped[str] = mapped_column(Text, default="[]")
-    # Fingerprinted name of the image set under MEDIA_DIR/products/ (…-s.jpg, …-m.jpg); see images.py.
+    # Fingerprinted name of the image set in media_files, products/…-s.jpg and …-m.jpg; images.py.
     image: Mapped[str | None] = mapped_column(String(80))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

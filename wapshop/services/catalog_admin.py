@@ -10,7 +10,6 @@ import json
 import warnings
 from dataclasses import dataclass
 from io import BytesIO
-from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import delete, insert, or_, select, update
@@ -450,26 +449,22 @@ def read_image(stream, limits: ImageLimits) -> tuple[bytes, Image.Image, str]:
     return data, ImageOps.exif_transpose(image), ALLOWED_FORMATS[kind]
 
 
-def store_image(product: Product, stream, media_dir: Path, limits: ImageLimits, actor) -> dict:
-    """Check an upload, keep the original under media_dir/originals/, write the per-rendition
-    variants and point the product at them. Raises ImageRefused.
+def store_image(product: Product, stream, limits: ImageLimits, actor) -> dict:
+    """Check an upload, keep the original (as "originals/…", never served), store the
+    per-rendition variants and point the product at them. Raises ImageRefused. Flushes.
 
     Returns each variant's size in bytes and whether it is within VARIANT_BUDGETS."""
     data, image, extension = read_image(stream, limits)
     digest = hashlib.sha1(data).hexdigest()[:12]
-    original = Path(media_dir) / "originals" / f"p{product.id}-{digest}.{extension}"
-    original.parent.mkdir(parents=True, exist_ok=True)
-    if not original.exists():
-        partial = original.with_name(original.name + ".part")
-        partial.write_bytes(data)
-        partial.replace(original)
+    original = f"originals/p{product.id}-{digest}.{extension}"
+    images.store(original, "image/" + extension.replace("jpg", "jpeg"), data)
     before = {"image": product.image}
-    product.image = images.write_variants(image, Path(media_dir), f"p{product.id}")
+    product.image = images.write_variants(image, f"p{product.id}")
     db.session.flush()
-    after = {"image": product.image, "original": f"originals/{original.name}"}
+    after = {"image": product.image, "original": original}
     admin_audit.record(actor, "image", "product", product.id, before, after)
     sizes = {}
     for size in images.IMAGE_SIZES:
-        written = (Path(media_dir) / images.image_path(product.image, size)).stat().st_size
+        written = len(images.stored(images.image_path(product.image, size)))
         sizes[size] = (written, written <= VARIANT_BUDGETS[size])
     return sizes

@@ -276,7 +276,7 @@ def _coverage_rows() -> list[dict]:
     ]
 
 
-def load_demo(media_dir: Path | str, now: datetime | None = None) -> int:
+def load_demo(now: datetime | None = None) -> int:
     """Load regions, sellers, categories, products with images, collections and today's deals.
 
     Does nothing when products exist. `now` is naive UTC. Returns the number of products added."""
@@ -286,7 +286,7 @@ def load_demo(media_dir: Path | str, now: datetime | None = None) -> int:
     rng = random.Random(SEED)
     load_regions()
     sellers, subcategories = _add_skeleton()
-    products = _add_products(rng, Path(media_dir), sellers, subcategories)
+    products = _add_products(rng, sellers, subcategories)
     search.reindex(products)
     _add_collections(products)
     _add_deals(rng, products, now)
@@ -321,7 +321,7 @@ def _add_skeleton() -> tuple[dict[str, Seller], dict[str, Category]]:
     return sellers, subcategories
 
 
-def _add_products(rng, media_dir, sellers, subcategories) -> list[Product]:
+def _add_products(rng, sellers, subcategories) -> list[Product]:
     products = []
     for top in CATALOG:
         for sub in top.subs:
@@ -338,9 +338,7 @@ def _add_products(rng, media_dir, sellers, subcategories) -> list[Product]:
                     specs_json=_specs_json(rng, sub.specs),
                 )
                 picture = _product_picture(rng, top.colour)
-                product.image = images.write_variants(
-                    picture, media_dir, f"demo{len(products):03d}"
-                )
+                product.image = images.write_variants(picture, f"demo{len(products):03d}")
                 products.append(product)
     db.session.add_all(products)
     db.session.flush()

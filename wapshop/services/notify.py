@@ -6,6 +6,7 @@ Placement is written by services/checkout.py and services/payments.py, which kno
 SMS: a mapper hook below queues the "order placed" message whenever an order event says an
 order was placed (cash on delivery) or paid."""
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
@@ -20,6 +21,8 @@ MAX_ATTEMPTS = 5
 # A run that died after claiming a message leaves it "sending"; after this, another run
 # takes it over.
 CLAIM_TIMEOUT = timedelta(minutes=10)
+# Candidates beyond `limit`, for when another run takes some between our read and our UPDATE.
+CLAIM_SLACK = 20
 
 KIND_LABELS = {
     "placed": "下单",
@@ -109,20 +112,29 @@ def _queue_placed(_mapper, connection, row: OrderEvent) -> None:
     )
 
 
-def claim(now: datetime, limit: int) -> list[int]:
+def claim(now: datetime, limit: int, tried: Collection[int] = ()) -> list[int]:
     """Mark up to `limit` waiting messages as being sent by this run; returns their ids. A
-    conditional UPDATE per message, so two runs never claim one message. The caller commits
-    before sending."""
+    conditional UPDATE per message, so two runs (two machines' cron) never claim one message;
+    on PostgreSQL the candidates are locked and skipped by the other run (SKIP LOCKED), so both
+    find work instead of waiting on the same rows. The caller commits before sending, and
+    claims just before sending: a claim older than CLAIM_TIMEOUT is taken over. Messages in
+    `tried` (sent or failed earlier in this run) are left for the next run."""
     stale = now - CLAIM_TIMEOUT
     waiting = or_(
         OutboxMessage.status == "pending",
         and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < stale),
     )
     candidates = db.session.scalars(
-        select(OutboxMessage.id).where(waiting).order_by(OutboxMessage.id).limit(limit)
+        select(OutboxMessage.id)
+        .where(waiting, OutboxMessage.id.not_in(list(tried)))
+        .order_by(OutboxMessage.id)
+        .limit(limit + CLAIM_SLACK)
+        .with_for_update(skip_locked=True)
     ).all()
-    claimed = []
+    claimed: list[int] = []
     for message_id in candidates:
+        if len(claimed) == limit:
+            break
         taken = db.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, waiting)

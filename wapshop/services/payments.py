@@ -275,11 +275,14 @@ def switch_to_cod(order: Order, actor: str) -> None:
 
 def expire_unpaid(now: datetime, timeout: timedelta) -> list[str]:
     """Cancel online orders unpaid for `timeout`, releasing stock and deal units.
-    Returns their numbers. Flushes; the caller commits."""
+    Returns their numbers. Flushes; the caller commits. Two runs at once (two machines' cron)
+    expire each order once: the cancel is conditional, and on PostgreSQL a run skips the
+    orders the other has locked instead of waiting for them."""
     stale = db.session.scalars(
-        select(Order).where(
-            Order.status == OrderStatus.AWAITING_PAYMENT, Order.created_at < now - timeout
-        )
+        select(Order)
+        .where(Order.status == OrderStatus.AWAITING_PAYMENT, Order.created_at < now - timeout)
+        .order_by(Order.id)
+        .with_for_update(skip_locked=True, of=Order)
     ).all()
     expired = []
     for order in stale:

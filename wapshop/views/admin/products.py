@@ -125,11 +125,8 @@ def upload_image(product_id):
         return _edit_page(product, None, form, 413)
     if not valid:
         return _edit_page(product, None, form, 400)
-    media_dir = current_app.config["MEDIA_DIR"]
     try:
-        sizes = catalog_admin.store_image(
-            product, form.image.data.stream, media_dir, limits, current_staff()
-        )
+        sizes = catalog_admin.store_image(product, form.image.data.stream, limits, current_staff())
     except catalog_admin.ImageRefused as refused:
         form.image.errors.append(refused.message)
         return _edit_page(product, None, form, 422)
