@@ -423,3 +423,23 @@ def test_the_card_form_offers_only_face_values_that_pay_the_order(app, client, p
     assert 'value="100"' in small and 'value="50"' not in small
     large = client.get(f"/pay/{place(client, big, 'card')}?ver=basic").text
     assert "用充值卡付款" not in large and "去网银/手机银行付款" in large
+
+
+def test_card_tries_are_counted_before_they_are_tried(app, client, product_id):
+    """Each card sent to the processor counts against the payer's phone; past the limit the
+    next one is refused before it reaches the processor. A card refused by the shop's own
+    checks (worth too little) was never tried and does not count."""
+    number = place(client, product_id, "card")
+    form = {"operator": "cmcc", "face": "100", "serial": SERIAL_OK, "password": PASSWORD}
+
+    def try_card(**overrides):
+        token = csrf(client.get(f"/pay/{number}").text)
+        return client.post(f"/pay/{number}/card", data={**form, "csrf_token": token, **overrides})
+
+    assert try_card(face="10").status_code in (400, 409)  # refused here, not counted
+    limit = app.config["THROTTLE_LIMIT"]
+    for _ in range(limit):
+        assert try_card().status_code == 303  # the processor is unreachable: payable again
+    refused = try_card()
+    assert refused.status_code == 429 and "充值卡尝试太多次" in refused.text
+    assert state(app, number)[:2] == ("awaiting_payment", {"failed": limit})

@@ -17,7 +17,6 @@ from wapshop.extensions import db
 from wapshop.models import ThrottleCounter
 from wapshop.models.base import utcnow
 
-DEFAULT_WINDOW = timedelta(minutes=15)
 MAX_BLOCK = timedelta(hours=4)
 
 
@@ -108,29 +107,6 @@ def succeeded(limits: dict[str, int]) -> None:
     first, *shared = list(limits)
     forget([first])
     release(shared)
-
-
-def check(limits: dict[str, int], window: timedelta) -> None:
-    """Raise Throttled when a key has reached its limit and its window has not ended (a read
-    only, for callers that count failures afterwards with record_failure; each row knows
-    when its window ends, so `window` is only there for them)."""
-    now = utcnow()
-    for key, hits, end in db.session.execute(
-        select(ThrottleCounter.key, ThrottleCounter.hits, ThrottleCounter.window_end).where(
-            ThrottleCounter.key.in_(list(limits)), ThrottleCounter.window_end > now
-        )
-    ):
-        if hits >= limits[key]:
-            raise Throttled(max(1, int((end - now).total_seconds())))
-
-
-def record_failure(keys, window: timedelta = DEFAULT_WINDOW) -> None:
-    """Count a failure under each key, atomically (flushes; the caller commits)."""
-    now = utcnow()
-    keys = list(keys)
-    _ensure(keys, now)
-    for key in keys:
-        _count(key, now, window, None)
 
 
 def forget(keys) -> None:

@@ -20,24 +20,6 @@ def per_page() -> int:
     return current_app.config["PAGE_SIZE"][g.rendition]
 
 
-def throttle_keys(action: str, phone: str) -> dict[str, int]:
-    """Failure counters for an action, per phone and per client address, with their limits."""
-    config = current_app.config
-    return {
-        f"{action}:phone:{phone}": config["THROTTLE_LIMIT"],
-        f"{action}:addr:{request.remote_addr}": config["THROTTLE_ADDR_LIMIT"],
-    }
-
-
-def minutes_to_wait(keys: dict[str, int]) -> int | None:
-    """None when the action may go ahead, else whole minutes until it may."""
-    try:
-        throttle.check(keys, current_app.config["THROTTLE_WINDOW"])
-    except throttle.Throttled as slow:
-        return slow.retry_after // 60 + 1
-    return None
-
-
 def take_attempt(
     action: str,
     subject: str,

@@ -17,7 +17,7 @@ from wapshop.models.base import utcnow
 from wapshop.payments import NotificationRefused, bank, card, http, online
 from wapshop.rendering import render_page
 from wapshop.services import balances, orders, payments, throttle
-from wapshop.views import minutes_to_wait, throttle_keys
+from wapshop.views import take_attempt
 from wapshop.views.orders import SESSION_KEY, viewable_order
 
 bp = Blueprint("pay", __name__)
@@ -70,8 +70,10 @@ def pay_by_card(number):
     form = CardForm()
     if not form.validate_on_submit():
         return _render(order, form, 400)
-    keys = throttle_keys("card", payments.payer_phone(order))
-    if (wait := minutes_to_wait(keys)) is not None:
+    # Every card tried counts, before it is tried: guessing passwords stays slow, in parallel too.
+    # Per phone from anywhere: one phone's cards tried from many addresses are one guesser.
+    keys, wait = take_attempt("card", payments.payer_phone(order), pair=False)
+    if wait is not None:
         return _render(order, form, 429, _("充值卡尝试太多次，请 %(m)d 分钟后再试。", m=wait))
     face_fen = int(form.face.data) * 100
     try:
@@ -85,8 +87,9 @@ def pay_by_card(number):
         )
     except (card.CardRefused, payments.PaymentError) as refused:
         db.session.rollback()
+        throttle.release(keys)  # refused before any card reached the processor
+        db.session.commit()
         return _render(order, form, 409, refused.message)
-    throttle.record_failure(keys)  # every card tried counts: guessing passwords is slow
     db.session.commit()  # never hold a transaction open across the processor's network call
     try:
         payments.accepted(
