@@ -83,5 +83,4 @@ def configure(app: Flask, test_config: dict | None) -> None:
             "SECRET_KEY is the development key: set a random one in instance/config.py "
             "or WAPSHOP_SECRET_KEY before serving (bin/serve writes one for the demo)"
         )
-    app.config.setdefault("MEDIA_DIR", os.path.join(app.instance_path, "media"))
     app.config["SMS_DEMO_LOG"] = os.path.join(app.instance_path, app.config["SMS_DEMO_LOG"])
