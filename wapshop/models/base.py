@@ -1,14 +1,9 @@
 """Column helpers shared by every model module."""
 
-from datetime import datetime, timezone
+from wapshop.clock import utcnow  # noqa: F401  (columns' default; the clock lives there)
 
 RENDITIONS = ("wml", "basic", "color", "touch")
 ALL_RENDITIONS = ",".join(RENDITIONS)
-
-
-def utcnow() -> datetime:
-    """Naive UTC: both SQLite and PostgreSQL store it as given, and comparisons stay simple."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def targets(renditions: str, rendition: str) -> bool:
