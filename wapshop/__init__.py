@@ -5,11 +5,20 @@ from pathlib import Path
 
 from flask import Flask
 
+from wapshop.parsing import IdConverter, safe_location
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class WapShop(Flask):
+    def redirect(self, location: str, code: int = 302):
+        """Every redirect (flask.redirect comes here): a target carrying CR/LF or other control
+        characters is percent-encoded instead of breaking the response with a 500."""
+        return super().redirect(safe_location(location), code)
+
+
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(
+    app = WapShop(
         __name__,
         instance_path=str(ROOT / "instance"),
         instance_relative_config=True,
@@ -17,6 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     configure(app, test_config)
+    app.url_map.converters["int"] = IdConverter
 
     from wapshop import commands, errors, funnel, logs, sessions, templating
     from wapshop.extensions import babel, db, login, migrate

@@ -29,9 +29,9 @@ def signed(params: dict, key: str) -> dict[str, str]:
 def verify(params: dict, key: str, max_age: int | None = None) -> bool:
     """Signature matches (in constant time) and, with max_age, the timestamp is recent."""
     given = str(params.get(SIGN, ""))
-    if not hmac.compare_digest(given, sign(params, key)):
+    if not hmac.compare_digest(given.encode(), sign(params, key).encode()):  # '²' too
         return False
     if max_age is not None:
         stamp = str(params.get("timestamp", ""))
-        return stamp.isdigit() and abs(time.time() - int(stamp)) <= max_age
+        return stamp.isascii() and stamp.isdigit() and abs(time.time() - int(stamp)) <= max_age
     return True

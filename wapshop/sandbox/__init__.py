@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from wapshop.extensions import db
 from wapshop.models import SandboxNotification
+from wapshop.parsing import parse_int
 from wapshop.payments import http, signing
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
@@ -137,7 +138,10 @@ def notifications():
 def replay(note_id):
     if db.session.get(SandboxNotification, note_id) is None:
         abort(404)
-    times = min(max(int(request.form.get("times", "1") or 1), 1), 50)
+    try:
+        times = min(max(parse_int(request.form.get("times") or "1"), 1), 50)
+    except ValueError:
+        abort(400, "次数请填 1 到 50。")
     answers = deliver(note_id, times)
     notes = db.session.scalars(
         select(SandboxNotification).order_by(SandboxNotification.id.desc()).limit(50)
