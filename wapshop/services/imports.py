@@ -25,12 +25,18 @@ ENCODINGS = {"utf-8": "utf-8-sig", "gbk": "gb18030"}  # gb18030 is GBK plus what
 # Spreadsheets run a cell starting with these as a formula: exported text gets a ' before it.
 FORMULA_START = ("=", "+", "-", "@")
 TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S")
+WRITE_BATCH = 1000
 YES = {"是", "1", "true", "yes", "y", "上架"}
 NO = {"否", "0", "false", "no", "n", "下架"}
 
 
 class FileRefused(Refusal):
     """The file as a whole cannot be read: encoding, header. The message says why."""
+
+
+class TooSlow(Exception):
+    """Raised by a caller's progress callback to give up (a web request out of time); the
+    caller rolls back, so nothing of the file is kept."""
 
 
 @dataclass(frozen=True)
@@ -354,12 +360,19 @@ def import_products(
     if report.errors or dry_run:
         report.created, report.updated = len(new), len(changes)
         return report
-    report.created = catalog_admin.create_products(new, actor, lookups)
-    for row, product_id, values in changes:
+    for start in range(0, len(new), WRITE_BATCH):
+        report.created += catalog_admin.create_products(
+            new[start : start + WRITE_BATCH], actor, lookups
+        )
+        if progress:
+            progress(0)  # written, not newly checked: only a chance to give up
+    for n, (row, product_id, values) in enumerate(changes, 1):
         try:
             catalog_admin.update_product(existing[product_id], values, None, actor, lookups)
         except catalog_admin.CatalogError as refused:
             report.errors.append(sheet.error(row, refused.field, refused.message))
+        if progress and n % WRITE_BATCH == 0:
+            progress(0)
     report.updated = len(changes)
     return report
 
