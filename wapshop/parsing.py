@@ -8,8 +8,9 @@ from datetime import date, datetime
 
 from werkzeug.routing import IntegerConverter
 
-# Ids and counts are BIGINT or INTEGER columns: nothing past a signed 64-bit integer exists.
-MAX_ID = 2**63 - 1
+# Ids, counts and fen are INTEGER columns: 32 bits on PostgreSQL (SQLite would take 64, but
+# then a number that works on one database would fail on the other).
+MAX_ID = 2**31 - 1
 # Dates people mean: a year the database holds, with a year's room either side, so a range of
 # days or a time-zone shift can never step outside what Python's date can hold.
 FIRST_DATE = date(1900, 1, 1)
@@ -95,7 +96,7 @@ def safe_location(target: str) -> str:
 
 
 class IdConverter(IntegerConverter):
-    """<int:…> in the URL map: a path number beyond a signed 64-bit integer is a 404, like any
+    """<int:…> in the URL map: a path number beyond what an id column holds is a 404, like any
     other id that does not exist, rather than an overflow in the database driver. ASCII
     digits only: werkzeug's \\d would also take '١٢'."""
 

@@ -39,7 +39,7 @@ class ShopForm(FlaskForm):
 
 
 class WholeNumberField(IntegerField):
-    """An IntegerField that reads ASCII digits only, up to what a BIGINT holds: int() would
+    """An IntegerField that reads ASCII digits only, up to what an INTEGER holds: int() would
     take '١٢' and ' +1_0 ', and 10**30 would overflow the database driver. Bounds that
     mean something still belong in a NumberRange."""
 
