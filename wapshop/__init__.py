@@ -7,12 +7,20 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from wapshop.config import DEVELOPMENT_SECRET_KEY
+from wapshop.parsing import IdConverter, safe_location
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class WapShop(Flask):
+    def redirect(self, location: str, code: int = 302):
+        """Every redirect (flask.redirect comes here): a target carrying CR/LF or other control
+        characters is percent-encoded instead of breaking the response with a 500."""
+        return super().redirect(safe_location(location), code)
+
+
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(
+    app = WapShop(
         __name__,
         instance_path=str(ROOT / "instance"),
         instance_relative_config=True,
@@ -23,6 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     hops = int(app.config["TRUSTED_PROXY_HOPS"])
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    app.url_map.converters["int"] = IdConverter
 
     from wapshop import commands, errors, funnel, logs, sessions, templating
     from wapshop.extensions import babel, db, login, migrate

@@ -94,3 +94,6 @@ class Defaults:
     ADMIN_IMAGE_MAX_PIXELS = 40_000_000
     ADMIN_IMAGE_MAX_SIDE = 10_000
     ADMIN_IMPORT_MAX_BYTES = 16 * 1024 * 1024
+    # A web import that needs longer is refused whole (nothing kept), well inside gunicorn's
+    # 30 s worker timeout; the command line (flask catalog import) has no limit.
+    ADMIN_IMPORT_SECONDS = 20

@@ -3,6 +3,7 @@
 import logging
 
 from flask import g
+from flask.globals import request_ctx
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -28,6 +29,9 @@ def render_error(error: HTTPException):
     code = error.code or 500
     described = error.description if error.description != type(error).description else None
     message = described or messages().get(code) or messages()[500]
+    if request_ctx.url_adapter is None:
+        # A Host header no URL can be built for (300 characters, not IDNA): no page links.
+        return message, code, {"Content-Type": "text/plain; charset=utf-8"}
     g.setdefault("rendition", "touch")
     response = render_page("errors/error.html", code=code, message=message)
     if error.code == 429 and getattr(error, "retry_after", None):

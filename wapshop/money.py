@@ -1,6 +1,12 @@
 """Money is integer fen everywhere; this is the one place it becomes text and back."""
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
+
+# An INTEGER column holds 2**31 - 1 fen: 21 million yuan, far beyond any one price or order.
+MAX_FEN = 2**31 - 1
+# ASCII digits, at most two decimals ('29.9', '29.90', '-3'): no exponents, no '²'.
+YUAN = re.compile(r"[-+]?(?:[0-9]{1,12}(?:\.[0-9]{0,2}0*)?|\.[0-9]{1,2}0*)")
 
 
 def format_fen(fen: int) -> str:
@@ -11,11 +17,12 @@ def format_fen(fen: int) -> str:
 
 
 def parse_yuan(text: str) -> int:
-    """'25.5' -> 2550. Raises ValueError for anything that is not a yuan amount."""
-    try:
-        value = Decimal(str(text).strip().lstrip("￥¥"))
-    except InvalidOperation as exc:
-        raise ValueError(f"not an amount: {text!r}") from exc
-    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
+    """'25.5' -> 2550. Raises ValueError for anything that is not a yuan amount, or one past
+    MAX_FEN (what an INTEGER column holds)."""
+    plain = str(text).strip().lstrip("￥¥")
+    if not YUAN.fullmatch(plain):
         raise ValueError(f"not an amount: {text!r}")
-    return int(value * 100)
+    fen = int(Decimal(plain) * 100)
+    if abs(fen) > MAX_FEN:
+        raise ValueError(f"amount too large: {text!r}")
+    return fen

@@ -55,9 +55,20 @@ def static_url(filename: str) -> str:
     return url_for("static", filename=filename, v=digest)
 
 
+def _query_args(*dropped: str) -> dict:
+    """The request's query string for rebuilding its URL: without the sid, names in `dropped`
+    or in the path (?product_id= on /p/1), or url_for's own (?_external=, ?_scheme=)."""
+    path_args = request.view_args or {}
+    return {
+        k: v
+        for k, v in request.args.items()
+        if k not in ("sid", *dropped) and k not in path_args and not k.startswith("_")
+    }
+
+
 def _this_page_with(**override) -> str:
     """The current GET page's URL with some parameters replaced (home after a POST)."""
-    args = {k: v for k, v in request.args.items() if k not in ("sid", *override)}
+    args = _query_args(*override)
     endpoint = request.endpoint or "catalog.home"
     view_args = request.view_args or {}
     if request.method != "GET" or endpoint.startswith("static"):
@@ -87,9 +98,7 @@ def language_switch() -> list[tuple[str, str, str | None]]:
 
 def page_url(page: int) -> str:
     """The current page's URL with another ?page=."""
-    args = {k: v for k, v in request.args.items() if k != "sid"}
-    args["page"] = page
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+    return url_for(request.endpoint, **(request.view_args or {}), **_query_args("page"), page=page)
 
 
 def media_url(image: str, size: str) -> str:

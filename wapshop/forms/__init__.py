@@ -2,16 +2,31 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import ValidationError
+from wtforms import IntegerField, StringField, TextAreaField, ValidationError
 
+from wapshop.parsing import bad_character, parse_int
 from wapshop.services import phones
 
 
+def plain_text(form, field) -> None:
+    """Text we store and later print in XML decks: no NUL, no control characters, nothing XML
+    cannot carry; tab and line breaks only in a text area."""
+    if isinstance(field.data, str):
+        found = bad_character(field.data, multiline=isinstance(field, TextAreaField))
+        if found is not None:
+            raise ValidationError(_l("不能含有控制字符（%(code)s）。", code=f"U+{ord(found):04X}"))
+
+
 class ShopForm(FlaskForm):
-    """A FlaskForm whose CSRF complaint a buyer can understand."""
+    """A FlaskForm whose CSRF complaint a buyer can understand, and whose every text field
+    refuses control characters (see plain_text)."""
 
     def validate(self, extra_validators=None) -> bool:
-        ok = super().validate(extra_validators)
+        extra = {name: list(more) for name, more in (extra_validators or {}).items()}
+        for name, field in self._fields.items():
+            if isinstance(field, StringField):
+                extra.setdefault(name, []).insert(0, plain_text)
+        ok = super().validate(extra)
         if self.meta.csrf and self.csrf_token.errors:
             self.csrf_token.errors = [_l("页面已过期，请再提交一次。")]
         return ok
@@ -21,6 +36,21 @@ class ShopForm(FlaskForm):
         """Errors that belong to no one field: refusals from services, an expired page."""
         csrf = list(self.csrf_token.errors) if self.meta.csrf else []
         return [*self.form_errors, *csrf]
+
+
+class WholeNumberField(IntegerField):
+    """An IntegerField that reads ASCII digits only, up to what an INTEGER holds: int() would
+    take '١٢' and ' +1_0 ', and 10**30 would overflow the database driver. Bounds that
+    mean something still belong in a NumberRange."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        try:
+            self.data = parse_int(valuelist[0])
+        except ValueError:
+            self.data = None
+            raise ValueError(_l("请填数字（0-9）。")) from None
 
 
 def mainland_mobile(form, field) -> None:

@@ -3,6 +3,7 @@ from wtforms import HiddenField, StringField, ValidationError
 from wtforms.validators import DataRequired, Length
 
 from wapshop.forms import ShopForm, mainland_mobile
+from wapshop.parsing import parse_int
 from wapshop.services.checkout import MAX_QUANTITY
 
 NAME_MAX = 20
@@ -12,15 +13,18 @@ STREET_MAX = 60
 
 
 def _quantity(form, field) -> None:
-    text = (field.data or "").strip()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_QUANTITY:
-        raise ValidationError(_l("数量请填1到%(n)d。", n=MAX_QUANTITY))
-    field.data = str(int(text))
+    try:
+        field.data = str(parse_int(field.data, 1, MAX_QUANTITY))
+    except ValueError:
+        raise ValidationError(_l("数量请填1到%(n)d。", n=MAX_QUANTITY)) from None
 
 
 def _optional_int(form, field) -> None:
-    if field.data and not field.data.isdigit():
-        raise ValidationError(_l("页面已过期，请再提交一次。"))
+    try:
+        if field.data:
+            parse_int(field.data)
+    except ValueError:
+        raise ValidationError(_l("页面已过期，请再提交一次。")) from None
 
 
 class OrderForm(ShopForm):

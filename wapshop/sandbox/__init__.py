@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from wapshop.extensions import db
 from wapshop.models import SandboxNotification
+from wapshop.parsing import parse_int
 from wapshop.payments import http, online, signing
 
 bp = Blueprint("sandbox", __name__)
@@ -144,8 +145,10 @@ def notifications():
 def replay(note_id):
     if db.session.get(SandboxNotification, note_id) is None:
         abort(404)
-    raw = request.form.get("times", "1")
-    times = min(max(int(raw), 1), 50) if raw.isascii() and raw.isdigit() and len(raw) < 4 else 1
+    try:
+        times = min(max(parse_int(request.form.get("times") or "1"), 1), 50)
+    except ValueError:
+        abort(400, "次数请填 1 到 50。")
     answers = deliver(note_id, times)
     notes = db.session.scalars(
         select(SandboxNotification).order_by(SandboxNotification.id.desc()).limit(50)

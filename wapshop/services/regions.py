@@ -4,12 +4,13 @@ from sqlalchemy import select
 
 from wapshop.extensions import db
 from wapshop.models import CodCoverage, Region
+from wapshop.parsing import parse_int
 
 DISTRICT = 3
 
 
 def get(code: str | None) -> Region | None:
-    if not code or len(code) != 6 or not code.isdigit():
+    if not code or len(code) != 6 or not code.isascii() or not code.isdigit():
         return None
     return db.session.get(Region, code)
 
@@ -25,10 +26,11 @@ def children(code: str | None) -> list[Region]:
 def nth_child(code: str | None, position: str | None) -> Region | None:
     """The position-th (1-based) child of a region, in children() order: what a WML pick
     list's index names. None when out of range or not a number."""
-    if not position or not position.isdigit():
-        return None
     choices = children(code)
-    return choices[int(position) - 1] if 1 <= int(position) <= len(choices) else None
+    try:
+        return choices[parse_int(position, 1, len(choices)) - 1]
+    except ValueError:
+        return None
 
 
 def path(region: Region) -> list[Region]:

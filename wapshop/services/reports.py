@@ -49,6 +49,7 @@ from sqlalchemy.orm import joinedload
 from wapshop.extensions import db
 from wapshop.models import Deal, Order, OrderEvent, OrderItem, OrderStatus, Product
 from wapshop.models.reports import OrderDayStat, OrderFact, ProductDayStat, ReportRefresh
+from wapshop.parsing import parse_date
 from wapshop.services import deals
 
 DASH = "—"
@@ -86,8 +87,8 @@ def parse_range(start: str | None, end: str | None, today: date) -> tuple[date, 
     """?start=&end= as ISO dates (China Standard Time); by default the last DEFAULT_DAYS days
     to today. An end after today becomes today. Raises BadRange."""
     try:
-        last = date.fromisoformat(end) if end else today
-        first = date.fromisoformat(start) if start else None
+        last = parse_date(end) if end else today
+        first = parse_date(start) if start else None
     except ValueError as exc:
         raise BadRange("日期格式不对，例如 2013-05-01。") from exc
     last = min(last, today)

@@ -4,16 +4,17 @@ from flask import abort, current_app, g, request
 from flask_babel import gettext as _
 
 from wapshop.extensions import db
+from wapshop.parsing import parse_int
 from wapshop.services import throttle
 from wapshop.services.pagination import MAX_PAGE
 
 
 def page_arg() -> int:
     """?page= as 1…MAX_PAGE; anything else is a 400 with a message, never a 500."""
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    try:
+        return parse_int(request.args.get("page", "1"), 1, MAX_PAGE)
+    except ValueError:
         abort(400, _("页码不对。"))
-    return int(raw)
 
 
 def per_page() -> int:

@@ -1,9 +1,9 @@
 import re
 
-from wtforms import BooleanField, IntegerField, StringField, TextAreaField
+from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from wapshop.forms import ShopForm
+from wapshop.forms import ShopForm, WholeNumberField
 from wapshop.forms.admin import renditions_field
 from wapshop.models import Collection
 from wapshop.services.catalog_admin import CollectionInput
@@ -21,7 +21,7 @@ class CollectionForm(ShopForm):
     name = StringField("名称", validators=[DataRequired("请填写名称。"), Length(max=40)])
     blurb = StringField("一句话介绍", validators=[Length(max=200)])
     renditions = renditions_field()
-    position = IntegerField(
+    position = WholeNumberField(
         "排序（小的在前）",
         default=0,
         validators=[Optional(), NumberRange(0, 9999, "排序 0 到 9999。")],

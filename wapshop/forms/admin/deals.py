@@ -1,37 +1,48 @@
-from wtforms import DateTimeLocalField, IntegerField
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms import DateTimeLocalField
+from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
-from wapshop.forms import ShopForm
+from wapshop.forms import ShopForm, WholeNumberField
 from wapshop.forms.admin import TIME_FORMATS, YuanField, renditions_field
 from wapshop.models import Deal
+from wapshop.parsing import in_date_range
 from wapshop.services.deals import DealInput, to_cst, to_utc
+
+
+def _plausible(form, field) -> None:
+    try:
+        if field.data is not None:  # None: not a time at all, already said
+            in_date_range(field.data)
+    except ValueError:
+        raise ValidationError("年份不对，例如 2013-05-01 10:00。") from None
 
 
 def _cst_time(label: str) -> DateTimeLocalField:
     return DateTimeLocalField(
-        label, format=TIME_FORMATS, validators=[InputRequired("请填时间，例如 2013-05-01 10:00。")]
+        label,
+        format=TIME_FORMATS,
+        validators=[InputRequired("请填时间，例如 2013-05-01 10:00。"), _plausible],
     )
 
 
 class DealForm(ShopForm):
-    product_id = IntegerField(
+    product_id = WholeNumberField(
         "商品ID",
         validators=[InputRequired("请填商品ID。"), NumberRange(min=1, message="请填商品ID。")],
     )
     deal_price = YuanField("特价（元）")
     starts_at = _cst_time("开始（北京时间）")
     ends_at = _cst_time("结束（北京时间）")
-    quantity = IntegerField(
+    quantity = WholeNumberField(
         "数量",
         validators=[InputRequired("请填数量。"), NumberRange(1, 1_000_000, "数量 1 到 1000000。")],
     )
-    per_buyer_limit = IntegerField(
+    per_buyer_limit = WholeNumberField(
         "每人限购",
         default=2,
         validators=[InputRequired("请填每人限购。"), NumberRange(1, 99, "每人限购 1 到 99 件。")],
     )
     renditions = renditions_field()
-    position = IntegerField(
+    position = WholeNumberField(
         "首页排序（小的在前）",
         default=0,
         validators=[Optional(), NumberRange(0, 9999, "排序 0 到 9999。")],

@@ -2,7 +2,6 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     HiddenField,
-    IntegerField,
     SelectChoice,
     SelectField,
     StringField,
@@ -10,9 +9,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
-from wapshop.forms import ShopForm
+from wapshop.forms import ShopForm, WholeNumberField
 from wapshop.forms.admin import CHOOSE_FROM_LIST, YuanField
 from wapshop.models import Product
+from wapshop.parsing import parse_int
 from wapshop.services import catalog_admin
 from wapshop.services.catalog_admin import ProductInput
 
@@ -24,7 +24,7 @@ class ProductForm(ShopForm):
     seller_id = SelectField("卖家", coerce=int, invalid_choice_message=CHOOSE_FROM_LIST)
     shop_price = YuanField("商城价（元）")
     market_price = YuanField("市场价（元）")
-    stock = IntegerField(
+    stock = WholeNumberField(
         "库存",
         validators=[
             InputRequired("请填库存。"),
@@ -70,7 +70,10 @@ class ProductForm(ShopForm):
             raise ValidationError(bad.message) from None
 
     def seen_stock_value(self) -> int | None:
-        return int(self.seen_stock.data) if (self.seen_stock.data or "").isdigit() else None
+        try:
+            return parse_int(self.seen_stock.data)
+        except ValueError:
+            return None
 
     def data_for_service(self) -> ProductInput:
         return ProductInput(

@@ -20,6 +20,7 @@ from wapshop.extensions import db
 from wapshop.forms.admin import TIME_FORMATS, ActionForm, refuse
 from wapshop.forms.admin.deals import DealForm
 from wapshop.models.base import RENDITIONS, utcnow
+from wapshop.parsing import parse_date, parse_datetime, parse_id
 from wapshop.rendering import RENDITION_LABELS, render_page
 from wapshop.services import catalog, deals
 from wapshop.views.admin.access import OPERATORS, current_staff, staff_required
@@ -32,7 +33,7 @@ def _day_arg() -> date:
     if not raw:
         return deals.cst_day(utcnow())
     try:
-        return date.fromisoformat(raw)
+        return parse_date(raw)
     except ValueError:
         abort(400, "日期格式不对，例如 2013-05-01。")
 
@@ -42,12 +43,10 @@ def _at_arg() -> datetime:
     raw = request.args.get("at", "")
     if not raw:
         return utcnow()
-    for layout in TIME_FORMATS:
-        try:
-            return deals.to_utc(datetime.strptime(raw, layout))
-        except ValueError:
-            continue
-    abort(400, "时间格式不对，例如 2013-05-01 10:00。")
+    try:
+        return deals.to_utc(parse_datetime(raw, TIME_FORMATS))
+    except ValueError:
+        abort(400, "时间格式不对，例如 2013-05-01 10:00。")
 
 
 def _deal_or_404(deal_id: int):
@@ -85,7 +84,7 @@ def day():
 @bp.route("/new", methods=["GET", "POST"])
 @staff_required(*OPERATORS)
 def new():
-    form = DealForm(product_id=request.args.get("product_id", type=int))
+    form = DealForm(product_id=request.args.get("product_id", type=parse_id))
     page = "admin/deals/edit.html"
     if request.method == "GET":
         return render_template(page, title="新建特价", form=form, deal=None)

@@ -1,6 +1,8 @@
 """CSV import and export of products and deals for operators: a dry run that lists every bad
 row, then an all-or-nothing import."""
 
+import time
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -12,6 +14,17 @@ from wapshop.views.admin.access import OPERATORS, current_staff, staff_required
 
 bp = Blueprint("imports", __name__, url_prefix="/csv")
 UPLOAD_OVERHEAD = 64 * 1024
+
+
+def _deadline(seconds: float):
+    """A progress callback that raises imports.TooSlow once `seconds` have passed."""
+    give_up = time.monotonic() + seconds
+
+    def check(_rows: int) -> None:
+        if time.monotonic() > give_up:
+            raise imports.TooSlow()
+
+    return check
 
 
 def _page(form, report=None, status=200):
@@ -49,11 +62,21 @@ def index():
         form.file.errors.append(f"文件太大：最大 {limit // 1024 // 1024} MB。")
         return _page(form, status=413)
     dry_run = not form.apply.data
+    seconds = current_app.config["ADMIN_IMPORT_SECONDS"]
     try:
-        report = imports.import_file(form.kind.data, data, current_staff(), dry_run)
+        report = imports.import_file(
+            form.kind.data, data, current_staff(), dry_run, _deadline(seconds)
+        )
     except imports.FileRefused as refused:
         form.file.errors.append(refused.message)
         return _page(form, status=422)
+    except imports.TooSlow:
+        db.session.rollback()  # nothing of the file is kept
+        form.file.errors.append(
+            f"文件太大，网页上 {seconds} 秒内处理不完，没有导入任何内容："
+            "请分成几个小文件，或用命令行导入（flask catalog import）。"
+        )
+        return _page(form, status=413)
     if not report.ok or dry_run:
         db.session.rollback()  # all or nothing: a deal row may have been written to check it
         return _page(form, report, 200 if report.ok else 422)

@@ -9,6 +9,7 @@ from wapshop.extensions import db
 from wapshop.forms.admin import refuse
 from wapshop.forms.admin.ops import SettleForm
 from wapshop.models.base import utcnow
+from wapshop.parsing import valid_ids
 from wapshop.money import format_fen
 from wapshop.services import fulfilment
 from wapshop.views.admin.access import current_staff, staff_required
@@ -60,7 +61,7 @@ def settle():
         abort(400, "请先选择快递公司。")
     _rows, choices = _waiting(carrier)
     # Ids already settled by someone else are still valid choices: the service says why not.
-    posted = [int(v) for v in request.form.getlist("order_ids") if v.isdigit()]
+    posted = valid_ids(request.form.getlist("order_ids"))
     known = {order_id for order_id, _n in choices}
     form = SettleForm(order_choices=[*choices, *((i, str(i)) for i in posted if i not in known)])
     if not form.validate_on_submit():

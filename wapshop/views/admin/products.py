@@ -7,6 +7,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from wapshop.extensions import db
 from wapshop.forms.admin import refuse
 from wapshop.forms.admin.products import ImageForm, ProductForm
+from wapshop.parsing import parse_int
 from wapshop.services import catalog_admin
 from wapshop.services.pagination import PageOutOfRange
 from wapshop.views import page_arg
@@ -143,7 +144,7 @@ def upload_image(product_id):
 @staff_required(*CATALOG_EDITORS)
 def stock():
     default = current_app.config["STOCK_WARNING_THRESHOLD"]
-    threshold = max(request.args.get("threshold", default, type=int), 0)
+    threshold = request.args.get("threshold", default, type=parse_int)
     page = _page(catalog_admin.low_stock, threshold, seller_id=seller_scope())
     return render_template(
         "admin/products/stock.html", title="库存预警", page=page, threshold=threshold
