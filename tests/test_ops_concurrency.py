@@ -157,7 +157,9 @@ def test_one_waybill_typed_for_two_orders_in_the_same_instant_is_refused_not_a_5
     )
     # As if the second shipper's check ran before the first one committed.
     monkeypatch.setattr(
-        fulfilment, "check_waybill", lambda order, carrier, tracking, collects_cash: tracking
+        fulfilment.shipping,
+        "check_waybill",
+        lambda order, carrier, tracking, collects_cash: tracking,
     )
     response = act(seller, second, "ship", {"carrier": "顺丰", "tracking": "888888888888"})
     assert response.status_code == 409 and "同一运单号" in response.text

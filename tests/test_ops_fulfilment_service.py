@@ -2,7 +2,7 @@
 claiming the next call, waybills per carrier, shipping in bulk, risk flags, refusals,
 settlement, cancelling a paid order."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from test_ops_support import make_staff, pay_online, place_order, staff_named, s
 from wapshop.extensions import db
 from wapshop.models import (
     BalanceEntry,
+    CallAttempt,
     CallTask,
     Deal,
     Order,
@@ -302,3 +303,27 @@ def test_settlement_takes_the_couriers_fee_and_never_settles_a_parcel_twice(app,
     assert fulfilment.cod_fee(0, SETTINGS) == 0
     assert fulfilment.cod_fee(5990, SETTINGS) == 200  # the minimum
     assert fulfilment.cod_fee(99900, SETTINGS) == 999  # 1%
+
+
+def test_a_staff_cancellation_and_a_declined_call_are_stamped_with_the_given_clock(app, shop):
+    cancelled_id, _n, _b = place_order(app, shop["small_product"])
+    declined_id, _n2, _b2 = place_order(app, shop["small_product"])
+    walk(app, declined_id, "address_ok")
+    agent = make_staff(app, "service")
+    fixed = datetime(2026, 1, 2, 3, 4, 5)
+    with app.app_context():
+        staff = staff_named(agent)
+        fulfilment.cancel(order(cancelled_id), "placed", "买家要求", staff, fixed)
+        fulfilment.record_call(order(declined_id), "address_ok", "declined", "", staff, fixed)
+        db.session.commit()
+    with app.app_context():
+        for order_id in (cancelled_id, declined_id):
+            cancelled = db.session.scalar(
+                select(OrderEvent).where(
+                    OrderEvent.order_id == order_id, OrderEvent.to_status == "cancelled"
+                )
+            )
+            assert cancelled.at == fixed
+            assert order(order_id).updated_at == fixed
+        call = db.session.scalar(select(CallAttempt).where(CallAttempt.order_id == declined_id))
+        assert call.at == fixed
