@@ -1,22 +1,28 @@
 """The work queues: addresses to check, calls to make (and the next one to make), parcels to
 ship, deliveries to close. Each row carries its action's form, posting to the order's own
-action (views/admin/ops_orders.py) and coming back here."""
+action (views/admin/fulfilment_orders.py) and coming back here."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from wapshop.extensions import db
-from wapshop.forms.admin.ops import AddressForm, ButtonForm, DeliveryForm, ShipForm
+from wapshop.forms.admin.fulfilment import AddressForm, ButtonForm, DeliveryForm, ShipForm
 from wapshop.models.base import utcnow
 from wapshop.services import fulfilment
 from wapshop.views.admin.access import current_staff, seller_scope, staff_required
-from wapshop.views.admin.ops_orders import ROLES, expecting, order_flags, page_of, settings
+from wapshop.views.admin.helpers import (
+    ROLES,
+    expecting,
+    fulfilment_settings,
+    order_flags,
+    page_of,
+)
 
-bp = Blueprint("ops_queues", __name__, url_prefix="/queues")
+bp = Blueprint("fulfilment_queues", __name__, url_prefix="/queues")
 TABS = (
-    ("address", "地址审核", "admin.ops_queues.address", ROLES["address"]),
-    ("calls", "电话确认", "admin.ops_queues.calls", ROLES["call"]),
-    ("ship", "待发货", "admin.ops_queues.shipping", ROLES["ship"]),
-    ("delivery", "配送结果", "admin.ops_queues.delivery", ROLES["delivery"]),
+    ("address", "地址审核", "admin.fulfilment_queues.address", ROLES["address"]),
+    ("calls", "电话确认", "admin.fulfilment_queues.calls", ROLES["call"]),
+    ("ship", "待发货", "admin.fulfilment_queues.shipping", ROLES["ship"]),
+    ("delivery", "配送结果", "admin.fulfilment_queues.delivery", ROLES["delivery"]),
 )
 
 
@@ -42,7 +48,7 @@ def address():
     invalid = page_of(fulfilment.invalid_addresses, seller_scope()) if page.number == 1 else None
     rows = [*page.items, *(invalid.items if invalid else [])]
     return render_template(
-        "admin/ops/queues/address.html",
+        "admin/fulfilment/queues/address.html",
         title="地址审核",
         page=page,
         invalid=invalid,
@@ -59,7 +65,7 @@ def calls():
     queue = fulfilment.call_queue(staff, seller_scope(), now)
     parked = fulfilment.parked(staff, seller_scope())
     return render_template(
-        "admin/ops/queues/calls.html",
+        "admin/fulfilment/queues/calls.html",
         title="电话确认",
         due=[(o, t) for o, t in queue if t.next_call_at <= now],
         later=[(o, t) for o, t in queue if t.next_call_at > now],
@@ -68,7 +74,7 @@ def calls():
         now=now,
         staff_id=staff.id,
         button=ButtonForm(formdata=None, next=request.full_path),
-        attempts=settings().call_attempts,
+        attempts=fulfilment_settings().call_attempts,
     )
 
 
@@ -78,13 +84,13 @@ def next_call():
     """Hand this agent the most urgent call due, for a few minutes, and open it."""
     if not ButtonForm().validate_on_submit():
         flash("页面已过期，请再点一次。", "warning")
-        return redirect(url_for("admin.ops_queues.calls"), 303)
-    order = fulfilment.next_call(current_staff(), seller_scope(), utcnow(), settings())
+        return redirect(url_for("admin.fulfilment_queues.calls"), 303)
+    order = fulfilment.next_call(current_staff(), seller_scope(), utcnow(), fulfilment_settings())
     db.session.commit()
     if order is None:
         flash("现在没有到时间要打的电话。", "warning")
-        return redirect(url_for("admin.ops_queues.calls"), 303)
-    return redirect(url_for("admin.ops_orders.show", order_id=order.id, _anchor="call"), 303)
+        return redirect(url_for("admin.fulfilment_queues.calls"), 303)
+    return redirect(url_for("admin.fulfilment_orders.show", order_id=order.id, _anchor="call"), 303)
 
 
 @bp.get("/shipping")
@@ -98,7 +104,7 @@ def shipping():
         forms[order.id] = expecting(order, ShipForm, here, carriers=fulfilment.carriers_for(order))
         forms[order.id].carrier.data = order.carrier
     return render_template(
-        "admin/ops/queues/shipping.html",
+        "admin/fulfilment/queues/shipping.html",
         title="待发货",
         page=page,
         carrier=carrier,
@@ -114,7 +120,7 @@ def delivery():
     here = request.full_path
     page = page_of(fulfilment.delivery_queue, seller_scope())
     return render_template(
-        "admin/ops/queues/delivery.html",
+        "admin/fulfilment/queues/delivery.html",
         title="配送结果",
         page=page,
         parcels=fulfilment.shipments_of(page.items),

@@ -4,13 +4,13 @@ act on their own orders only: any other id is the same 404 as a missing one.
 
 The queue pages post to these actions with `next` set, and come back to the queue."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from sqlalchemy.exc import IntegrityError
 
 from wapshop.extensions import db
 from wapshop.forms.admin import refuse
-from wapshop.forms.admin.ops import (
+from wapshop.forms.admin.fulfilment import (
     AddressForm,
     ButtonForm,
     CallForm,
@@ -20,33 +20,19 @@ from wapshop.forms.admin.ops import (
 )
 from wapshop.models import OrderStatus
 from wapshop.models.base import utcnow
-from wapshop.services import aftersales, fulfilment, risk
-from wapshop.services.pagination import PageOutOfRange
-from wapshop.sessions import local_target
-from wapshop.views import page_arg
+from wapshop.services import aftersales, fulfilment
 from wapshop.views.admin.access import current_staff, seller_scope, staff_required
+from wapshop.views.admin.helpers import (
+    CONFLICT,
+    ROLES,
+    expecting,
+    fulfilment_settings,
+    next_url,
+    order_flags,
+    page_of,
+)
 
-bp = Blueprint("ops_orders", __name__, url_prefix="/orders")
-ROLES = fulfilment.ACTION_ROLES
-CONFLICT = "没有执行：同一运单号或同一笔退款刚被别人登记了。请看最新状态后再决定。"
-
-
-def settings() -> fulfilment.Settings:
-    return fulfilment.settings_from(current_app.config)
-
-
-def risk_settings() -> risk.Settings:
-    config = current_app.config
-    return risk.Settings(
-        cancelled_orders=config.get("RISK_CANCELLED_ORDERS", risk.CANCELLED_ORDERS),
-        duplicate_window=config.get("RISK_DUPLICATE_WINDOW", risk.DUPLICATE_WINDOW),
-    )
-
-
-def order_flags(orders) -> dict:
-    """Risk flags for these orders, as the current staff member may see them: a seller's
-    are worked out from its own orders only."""
-    return risk.flags_for(list(orders), risk_settings(), seller_scope())
+bp = Blueprint("fulfilment_orders", __name__, url_prefix="/orders")
 
 
 def order_or_404(order_id: int):
@@ -54,26 +40,6 @@ def order_or_404(order_id: int):
         return fulfilment.get_order(order_id, seller_scope())
     except fulfilment.NotFound:
         abort(404)
-
-
-def page_of(fetch, *args, **kwargs):
-    try:
-        return fetch(page_arg(), current_app.config["ADMIN_PAGE_SIZE"], *args, **kwargs)
-    except PageOutOfRange:
-        abort(404)
-
-
-def next_url(default: str) -> str:
-    """Where to go after an action: the queue it was taken from, else `default`."""
-    return local_target(request.form.get("next"), prefix="/admin") or default
-
-
-def expecting(order, form_class, next_url: str = "", **kwargs):
-    """A form for acting on the order as it is now (and coming back to `next_url`)."""
-    form = form_class(formdata=None, **kwargs)
-    form.expected.data = order.status
-    form.next.data = next_url
-    return form
 
 
 def forms_for(order, staff, overrides=None) -> dict:
@@ -99,7 +65,7 @@ def render_order(order, overrides=None, errors=(), status=200):
     staff = current_staff()
     task = fulfilment.call_task(order)
     return render_template(
-        "admin/ops/orders/show.html",
+        "admin/fulfilment/orders/show.html",
         title=f"订单 {order.number}",
         order=order,
         labels=fulfilment.STATUS_LABELS,
@@ -140,7 +106,7 @@ def act(order_id: int, action: str, form, perform, done: str):
         db.session.rollback()
         return render_order(order_or_404(order_id), errors=[CONFLICT], status=409)
     flash(done.format(number=order.number))
-    return redirect(next_url(url_for("admin.ops_orders.show", order_id=order.id)), 303)
+    return redirect(next_url(url_for("admin.fulfilment_orders.show", order_id=order.id)), 303)
 
 
 @bp.get("/")
@@ -152,7 +118,7 @@ def index():
         abort(400, "没有这种状态。")
     page = page_of(fulfilment.search, seller_scope(), query=query, status=status)
     return render_template(
-        "admin/ops/orders/index.html",
+        "admin/fulfilment/orders/index.html",
         title="订单",
         page=page,
         query=query,
@@ -179,7 +145,7 @@ def address(order_id):
             form.reason.data or "",
             current_staff(),
             utcnow(),
-            settings(),
+            fulfilment_settings(),
         )
 
     return act(order_id, "address", AddressForm(), perform, "订单 {number} 地址已审核。")
@@ -196,7 +162,7 @@ def call(order_id):
             form.note.data or "",
             current_staff(),
             utcnow(),
-            settings(),
+            fulfilment_settings(),
         )
 
     return act(order_id, "call", CallForm(), perform, "订单 {number} 的通话结果已记录。")
@@ -215,7 +181,7 @@ def requeue(order_id):
         return render_order(order_or_404(order_id), errors=[refused.message], status=refused.status)
     db.session.commit()
     flash(f"订单 {order.number} 已放回待拨打队列。")
-    return redirect(next_url(url_for("admin.ops_orders.show", order_id=order.id)), 303)
+    return redirect(next_url(url_for("admin.fulfilment_orders.show", order_id=order.id)), 303)
 
 
 @bp.post("/<int:order_id>/ship")

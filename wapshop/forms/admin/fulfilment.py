@@ -1,4 +1,4 @@
-"""Back-office forms for orders, queues, settlement and after-sales (Chinese only).
+"""Back-office forms for orders, queues, shipping and settlement (Chinese only).
 
 Every form that changes an order carries `expected`, the status the staff member was
 looking at: the service moves the order only from that status, so whoever acts second on a
@@ -11,7 +11,6 @@ from wtforms import (
     SelectChoice,
     SelectField,
     StringField,
-    TextAreaField,
 )
 from wtforms import ValidationError
 from wtforms.validators import DataRequired, Length, Optional
@@ -20,7 +19,6 @@ from wapshop.forms import ShopForm
 from wapshop.forms.admin import MultiCheckboxField
 from wapshop.models.ops import CallOutcome
 from wapshop.money import parse_yuan
-from wapshop.services.aftersales import REPLY_MAX
 from wapshop.services.fulfilment import OUTCOME_LABELS
 
 
@@ -109,36 +107,3 @@ class SettleForm(ShopForm):
     def fee_fen(self) -> int | None:
         """The typed fee in fen, None when left blank (then the rate decides)."""
         return parse_yuan(self.fee.data) if (self.fee.data or "").strip() else None
-
-
-class ReplyForm(ShopForm):
-    body = TextAreaField(
-        "回复（买家在订单页看到）",
-        validators=[DataRequired("请写回复内容。"), Length(max=REPLY_MAX)],
-    )
-
-
-class DecisionForm(ShopForm):
-    body = TextAreaField(
-        "给买家的说明",
-        validators=[DataRequired("请写给买家的说明。"), Length(max=REPLY_MAX)],
-    )
-
-
-class CashRefundForm(ShopForm):
-    cash_note = StringField(
-        "现金退款说明（货到付款订单必填：方式、账号或经手人）", validators=[Length(max=120)]
-    )
-
-
-class ExchangeForm(ShopForm):
-    carrier = SelectField(
-        "快递公司", validators=[DataRequired("请选择快递公司。")], validate_choice=False
-    )
-    tracking = StringField(
-        "补发运单号", validators=[DataRequired("请填写运单号。"), Length(max=40)]
-    )
-
-    def __init__(self, *args, carriers=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.carrier.choices = [SelectChoice(c, c) for c in carriers]

@@ -8,15 +8,15 @@ from sqlalchemy.exc import IntegrityError
 
 from wapshop.extensions import db
 from wapshop.forms.admin import refuse
-from wapshop.forms.admin.ops import CashRefundForm, DecisionForm, ExchangeForm, ReplyForm
+from wapshop.forms.admin.aftersales import CashRefundForm, DecisionForm, ExchangeForm, ReplyForm
 from wapshop.models import OrderStatus, StaffRole
 from wapshop.models.base import utcnow
 from wapshop.models.ops import TicketKind, TicketStatus
 from wapshop.services import aftersales, fulfilment
 from wapshop.views.admin.access import current_staff, staff_required
-from wapshop.views.admin.ops_orders import CONFLICT, page_of
+from wapshop.views.admin.helpers import CONFLICT, page_of
 
-bp = Blueprint("ops_aftersales", __name__, url_prefix="/aftersales")
+bp = Blueprint("aftersales", __name__, url_prefix="/aftersales")
 SERVICE = (StaffRole.SERVICE,)
 CARRIERS = list(fulfilment.CARRIERS)
 
@@ -37,7 +37,7 @@ def index():
         abort(400, "没有这种售后状态或类型。")
     page = page_of(aftersales.queue, status=status, kind=kind)
     return render_template(
-        "admin/ops/aftersales/index.html",
+        "admin/aftersales/index.html",
         title="售后",
         page=page,
         status=status,
@@ -57,7 +57,7 @@ def _render(ticket, forms=None, errors=(), status=200):
     }
     base.update(forms or {})
     return render_template(
-        "admin/ops/aftersales/show.html",
+        "admin/aftersales/show.html",
         title=f"售后 #{ticket.id}",
         ticket=ticket,
         order=order,
@@ -96,7 +96,7 @@ def _act(ticket_id: int, name: str, form, perform, done: str):
         db.session.rollback()
         return _render(_ticket_or_404(ticket_id), errors=[CONFLICT], status=409)
     flash(done.format(id=ticket.id))
-    return redirect(url_for("admin.ops_aftersales.show", ticket_id=ticket.id), 303)
+    return redirect(url_for("admin.aftersales.show", ticket_id=ticket.id), 303)
 
 
 @bp.post("/<int:ticket_id>/reply")

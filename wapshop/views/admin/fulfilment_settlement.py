@@ -7,14 +7,14 @@ from sqlalchemy.exc import IntegrityError
 
 from wapshop.extensions import db
 from wapshop.forms.admin import refuse
-from wapshop.forms.admin.ops import SettleForm
+from wapshop.forms.admin.fulfilment import SettleForm
 from wapshop.models.base import utcnow
 from wapshop.money import format_fen
 from wapshop.services import fulfilment
 from wapshop.views.admin.access import current_staff, staff_required
-from wapshop.views.admin.ops_orders import ROLES, page_of, settings
+from wapshop.views.admin.helpers import ROLES, fulfilment_settings, page_of
 
-bp = Blueprint("ops_settlement", __name__, url_prefix="/settlement")
+bp = Blueprint("fulfilment_settlement", __name__, url_prefix="/settlement")
 
 
 def _waiting(carrier: str):
@@ -27,9 +27,12 @@ def _page(carrier: str, form: SettleForm, status: int = 200):
     rows, _choices = _waiting(carrier)
     all_waiting = fulfilment.to_settle()
     carriers = sorted({parcel.carrier for _order, parcel in all_waiting} | {carrier} - {""})
-    fees = {order.id: fulfilment.cod_fee(parcel.cod_fen, settings()) for order, parcel in rows}
+    fees = {
+        order.id: fulfilment.cod_fee(parcel.cod_fen, fulfilment_settings())
+        for order, parcel in rows
+    }
     return render_template(
-        "admin/ops/settlement/index.html",
+        "admin/fulfilment/settlement/index.html",
         title="结算",
         carrier=carrier,
         carriers=carriers,
@@ -37,7 +40,7 @@ def _page(carrier: str, form: SettleForm, status: int = 200):
         fees=fees,
         form=form,
         remittances=page_of(fulfilment.remittances),
-        rate=settings(),
+        rate=fulfilment_settings(),
         labels=fulfilment.STATUS_LABELS,
     ), status
 
@@ -73,7 +76,7 @@ def settle():
             form.fee_fen(),
             current_staff(),
             utcnow(),
-            settings(),
+            fulfilment_settings(),
         )
         db.session.commit()
     except fulfilment.OpsError as refused:
@@ -89,4 +92,4 @@ def settle():
         f"代收 {format_fen(remittance.collected_fen)}，手续费 {format_fen(remittance.fee_fen)}，"
         f"实收 {format_fen(remittance.net_fen)}。"
     )
-    return redirect(url_for("admin.ops_settlement.index", carrier=carrier), 303)
+    return redirect(url_for("admin.fulfilment_settlement.index", carrier=carrier), 303)

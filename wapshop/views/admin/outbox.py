@@ -4,11 +4,11 @@ and why. Sending is `flask sms send`'s job, never a page's."""
 from flask import Blueprint, abort, render_template, request
 
 from wapshop.services import notify, phones
-from wapshop.views.admin.ops_orders import page_of
+from wapshop.views.admin.helpers import page_of
 from wapshop.views.admin.access import staff_required
 from wapshop.models import StaffRole
 
-bp = Blueprint("ops_outbox", __name__, url_prefix="/outbox")
+bp = Blueprint("outbox", __name__, url_prefix="/outbox")
 READERS = (StaffRole.OPERATOR, StaffRole.SERVICE)
 
 
@@ -24,7 +24,7 @@ def index():
         abort(400, "手机号不对。")
     page = page_of(notify.outbox, status=status or None, phone=phone)
     return render_template(
-        "admin/ops/outbox/index.html",
+        "admin/outbox/index.html",
         title="短信",
         page=page,
         status=status,

@@ -4,13 +4,13 @@ or refused on its own, with a report), and the printable pick list of what waits
 from flask import Blueprint, render_template, request
 
 from wapshop.extensions import db
-from wapshop.forms.admin.ops import BulkShipForm
+from wapshop.forms.admin.fulfilment import BulkShipForm
 from wapshop.models.base import utcnow
 from wapshop.services import csvfiles, fulfilment
 from wapshop.views.admin.access import current_staff, seller_scope, staff_required
-from wapshop.views.admin.ops_orders import ROLES
+from wapshop.views.admin.helpers import ROLES
 
-bp = Blueprint("ops_shipping", __name__, url_prefix="/shipping")
+bp = Blueprint("fulfilment_shipping", __name__, url_prefix="/shipping")
 CARRIERS = list(fulfilment.CARRIERS)
 
 
@@ -18,7 +18,7 @@ CARRIERS = list(fulfilment.CARRIERS)
 @staff_required(*ROLES["ship"])
 def upload():
     form = BulkShipForm(carriers=CARRIERS)
-    page = "admin/ops/shipping/upload.html"
+    page = "admin/fulfilment/shipping/upload.html"
     if request.method == "GET":
         return render_template(page, title="批量发货", form=form, report=None)
     if not form.validate_on_submit():
@@ -43,7 +43,7 @@ def pick_list():
     carrier = request.args.get("carrier", "")[:20]
     lines, orders = fulfilment.pick_list(seller_scope(), carrier)
     return render_template(
-        "admin/ops/shipping/pick_list.html",
+        "admin/fulfilment/shipping/pick_list.html",
         title="拣货单",
         lines=lines,
         orders=orders,
