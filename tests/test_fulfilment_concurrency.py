@@ -7,15 +7,14 @@ import threading
 import pytest
 from sqlalchemy import select
 
-import test_ops_support
-from test_ops_support import act, form_fields, place_order, staff_client, state
+from support.fulfilment import act, place_order, state, walk
+from support.pages import form_fields
+from support.staff import staff_client
 from wapshop.extensions import db
 from wapshop.models import CallAttempt, OrderEvent
 from wapshop.models.base import utcnow
 from wapshop.models.staff import Staff
 from wapshop.services import fulfilment
-
-shop = test_ops_support.shop  # fixture
 
 
 def waiting_for_call(app, shop, service):
@@ -150,7 +149,7 @@ def test_one_waybill_typed_for_two_orders_in_the_same_instant_is_refused_not_a_5
     second, _n, _b = place_order(app, shop["small_product"], phone="13900000002")
     seller = staff_client(app, "seller", seller_id=shop["small"])
     for order_id in (first, second):
-        test_ops_support.walk(app, order_id, "confirmed")
+        walk(app, order_id, "confirmed")
     assert (
         act(seller, first, "ship", {"carrier": "顺丰", "tracking": "888888888888"}).status_code
         == 303

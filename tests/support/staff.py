@@ -1,11 +1,12 @@
-"""Back-office test helpers: staff accounts, logging in, posting forms with their CSRF token."""
+"""Back-office accounts for tests: making staff, logging them in."""
 
 import itertools
-import re
 
+from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from factories import make_seller
+from support.pages import csrf
 from wapshop.extensions import db
 from wapshop.models import Staff
 
@@ -15,7 +16,9 @@ _seq = itertools.count(1)
 
 
 def make_staff(role: str = "operator", **overrides) -> Staff:
-    if role == "seller" and "seller_id" not in overrides:
+    """A staff member of `role` in the current app context (flushed, not committed); a
+    seller account gets a new seller unless `seller_id` is given."""
+    if role == "seller" and overrides.get("seller_id") is None:
         overrides["seller_id"] = make_seller().id
     staff = Staff(
         **{
@@ -31,10 +34,18 @@ def make_staff(role: str = "operator", **overrides) -> Staff:
     return staff
 
 
-def csrf(client, url: str) -> str:
-    page = client.get(url)
-    assert page.status_code == 200, (url, page.status_code)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
+def add_staff(app, role: str, seller_id: int | None = None, username: str | None = None) -> str:
+    """Arrange, in its own app context: a committed staff member of `role`; its username."""
+    overrides = {"seller_id": seller_id} | ({"username": username} if username else {})
+    with app.app_context():
+        name = make_staff(role, **overrides).username
+        db.session.commit()
+    return name
+
+
+def staff_named(username: str) -> Staff:
+    """The Staff row of a username, in the current app context."""
+    return db.session.scalar(select(Staff).where(Staff.username == username))
 
 
 def login(client, username: str, password: str = PASSWORD):
@@ -58,7 +69,11 @@ def log_in_as(app, client, role: str = "operator", **overrides) -> dict:
     return who
 
 
-def post_form(client, url: str, data: dict, form_page: str | None = None, **kwargs):
-    """POST data with the CSRF token taken from the page that shows the form."""
-    token = csrf(client, form_page or url)
-    return client.post(url, data={"csrf_token": token, **data}, **kwargs)
+def staff_client(app, role: str, seller_id: int | None = None, username: str | None = None):
+    """A browser logged in to the back office as a new staff member of `role`."""
+    username = add_staff(app, role, seller_id, username)
+    client = app.test_client()
+    response = login(client, username)
+    assert response.status_code == 303, response.text
+    client.username = username
+    return client

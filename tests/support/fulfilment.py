@@ -1,23 +1,24 @@
-"""Fixtures and helpers shared by the back-office operations tests (test_ops_*.py) and the
-buyer's after-sales tests (test_aftersales_*.py). No tests here."""
+"""The back office's fulfilment in tests (test_fulfilment_*.py, test_aftersales_*.py): the
+`shop` fixture, orders placed through the shop's pages and walked through the services,
+acting on an order from its page, reading its state."""
 
 import itertools
 import re
 from datetime import timedelta
 
 import pytest
-from lxml import html
 from sqlalchemy import select
 
 from factories import COVERED, make_product, make_regions, make_seller
-from test_checkout_views import confirm_form
+from support.buyers import confirm_form
+from support.pages import form_fields
+from support.staff import add_staff, staff_named
+from wapshop.clock import utcnow
 from wapshop.extensions import db
-from wapshop.models import Order, OrderEvent, Product
-from wapshop.services import staff as staff_service
+from wapshop.models import Order, OrderEvent, Payment, Product
+from wapshop.services import fulfilment
 
-PASSWORD = "ops-password-1"
 BUYER_PHONE = "13800138000"
-_seq = itertools.count(1)
 
 
 @pytest.fixture
@@ -39,34 +40,6 @@ def shop(app):
         }
 
 
-def make_staff(app, role: str, seller_id: int | None = None, username: str | None = None):
-    """A staff account made the way admins make them (the staff service)."""
-    with app.app_context():
-        data = staff_service.StaffInput(
-            username=username or f"{role}{next(_seq)}",
-            name=f"{role}测试",
-            role=role,
-            seller_id=seller_id,
-        )
-        person = staff_service.create_staff(data, PASSWORD, actor=None)
-        db.session.commit()
-        return person.username
-
-
-def staff_client(app, role: str, seller_id: int | None = None, username: str | None = None):
-    """A browser logged in to the back office as a new staff member of `role`."""
-    username = make_staff(app, role, seller_id, username)
-    client = app.test_client()
-    page = client.get("/admin/login")
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
-    response = client.post(
-        "/admin/login", data={"csrf_token": token, "username": username, "password": PASSWORD}
-    )
-    assert response.status_code == 303, response.text
-    client.username = username
-    return client
-
-
 def place_order(app, product_id, phone=BUYER_PHONE, region=COVERED, client=None):
     """A cash-on-delivery order placed through the shop's pages; returns (order id, number,
     the buyer's client)."""
@@ -78,15 +51,6 @@ def place_order(app, product_id, phone=BUYER_PHONE, region=COVERED, client=None)
     with app.app_context():
         order_id = db.session.scalar(select(Order.id).where(Order.number == number))
     return order_id, number, client
-
-
-def form_fields(page_html: str, action: str) -> dict:
-    """The hidden fields (CSRF token, expected status, next) of the form posting to `action`."""
-    doc = html.fromstring(page_html)
-    for form in doc.forms:
-        if form.action == action:
-            return {i.name: i.value for i in form.inputs if getattr(i, "type", "") == "hidden"}
-    raise AssertionError(f"no form posting to {action}")
 
 
 def act(client, order_id: int, action: str, data: dict, page: str | None = None):
@@ -123,13 +87,9 @@ _waybills = itertools.count(100000000001)
 def walk(app, order_id: int, to: str, username: str | None = None) -> None:
     """Arrange: move an order along the happy path up to `to` through the services, as an
     admin (who may do every step)."""
-    from wapshop.models import Staff
-    from wapshop.models.base import utcnow
-    from wapshop.services import fulfilment
-
-    username = username or make_staff(app, "admin")
+    username = username or add_staff(app, "admin")
     with app.app_context():
-        staff = db.session.scalar(select(Staff).where(Staff.username == username))
+        staff = staff_named(username)
         order = db.session.get(Order, order_id)
         steps = WALK[: WALK.index(to) + 1]
         for step in steps[WALK.index(order.status) + 1 if order.status in WALK else 0 :]:
@@ -146,17 +106,8 @@ def walk(app, order_id: int, to: str, username: str | None = None) -> None:
         db.session.commit()
 
 
-def staff_named(username: str):
-    """The Staff row of a username, in the current app context."""
-    from wapshop.models import Staff
-
-    return db.session.scalar(select(Staff).where(Staff.username == username))
-
-
 def pay_online(app, order_id: int) -> None:
     """Arrange: turn a freshly placed cash-on-delivery order into one paid by bank."""
-    from wapshop.models import Payment
-
     with app.app_context():
         order = db.session.get(Order, order_id)
         order.payment_method, order.status = "bank", "paid"

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-import test_ops_support
 from factories import UNCOVERED, make_deal
-from test_ops_support import make_staff, pay_online, place_order, staff_named, state, walk
+from support.fulfilment import pay_online, place_order, state, walk
+from support.staff import add_staff, staff_named
 from wapshop.extensions import db
 from wapshop.models import (
     BalanceEntry,
@@ -26,7 +26,6 @@ from wapshop.models import (
 from wapshop.models.base import utcnow
 from wapshop.services import balances, csvfiles, fulfilment, risk
 
-shop = test_ops_support.shop  # fixture
 SETTINGS = fulfilment.Settings(
     call_attempts=3, retry_delays=(timedelta(minutes=30), timedelta(hours=2))
 )
@@ -39,7 +38,7 @@ def order(order_id):
 def test_no_answer_schedules_the_next_call_and_the_third_parks_with_the_please_reply_sms(app, shop):
     order_id, number, _b = place_order(app, shop["small_product"])
     walk(app, order_id, "address_ok")
-    agent = make_staff(app, "service")
+    agent = add_staff(app, "service")
     with app.app_context():
         staff, t0 = staff_named(agent), utcnow()
         fulfilment.record_call(order(order_id), "address_ok", "no_answer", "", staff, t0, SETTINGS)
@@ -83,7 +82,7 @@ def test_the_call_queue_puts_due_calls_first_and_deals_about_to_end_first_among_
     plain, _n, _b = place_order(app, shop["big_product"], phone="13900000001")
     later, _n, _b = place_order(app, shop["big_product"], phone="13900000002")
     on_deal, _n, _b = place_order(app, shop["small_product"], phone="13900000003")
-    admin = make_staff(app, "admin")
+    admin = add_staff(app, "admin")
     for order_id in (plain, later, on_deal):
         walk(app, order_id, "address_ok", admin)
     with app.app_context():
@@ -98,7 +97,7 @@ def test_the_call_queue_puts_due_calls_first_and_deals_about_to_end_first_among_
 def test_next_call_hands_each_agent_a_different_buyer(app, shop):
     first, _n, _b = place_order(app, shop["small_product"], phone="13900000001")
     second, _n, _b = place_order(app, shop["small_product"], phone="13900000002")
-    admin, a, b, c = (make_staff(app, r) for r in ("admin", "service", "service", "service"))
+    admin, a, b, c = (add_staff(app, r) for r in ("admin", "service", "service", "service"))
     walk(app, first, "address_ok", admin)
     walk(app, second, "address_ok", admin)
     with app.app_context():
@@ -137,7 +136,7 @@ def test_tracking_numbers_are_checked_per_carrier(carrier, number, ok):
 def test_shipping_is_refused_before_the_confirmation_call_and_with_the_wrong_carrier(app, shop):
     order_id, _n, _b = place_order(app, shop["small_product"])
     walk(app, order_id, "address_ok")
-    shipper = make_staff(app, "operator")
+    shipper = add_staff(app, "operator")
     with app.app_context():
         staff = staff_named(shipper)
         with pytest.raises(fulfilment.Refused, match="只有电话确认过的订单才能发货"):
@@ -156,7 +155,7 @@ def test_shipping_is_refused_before_the_confirmation_call_and_with_the_wrong_car
 
 def test_a_csv_ships_good_rows_and_says_why_not_for_each_other_row(app, shop):
     ids = [place_order(app, shop["small_product"], phone=f"1390000000{i}")[:2] for i in range(4)]
-    admin = make_staff(app, "admin")
+    admin = add_staff(app, "admin")
     for order_id, _number in ids[:3]:
         walk(app, order_id, "confirmed", admin)
     (a, na), (b, nb), (c, nc), (d, nd) = ids
@@ -189,7 +188,7 @@ def test_risk_flags_refusals_cancellations_duplicates_and_uncovered_regions(app,
     pid = shop["small_product"]
     refused, _n, _b = place_order(app, pid, phone="13700000001")
     walk(app, refused, "shipped")
-    admin = make_staff(app, "admin")
+    admin = add_staff(app, "admin")
     with app.app_context():
         fulfilment.close_delivery(
             order(refused), "shipped", False, "不要了", staff_named(admin), utcnow()
@@ -229,7 +228,7 @@ def test_a_refusal_restocks_the_goods_but_leaves_the_deal_sold(app, shop):
         deal_id = deal.id
     order_id, _n, _b = place_order(app, shop["small_product"])
     walk(app, order_id, "shipped")
-    admin = make_staff(app, "admin")
+    admin = add_staff(app, "admin")
     with app.app_context():
         fulfilment.close_delivery(
             order(order_id), "shipped", False, "拒收", staff_named(admin), utcnow()
@@ -242,7 +241,7 @@ def test_a_refusal_restocks_the_goods_but_leaves_the_deal_sold(app, shop):
 def test_an_invalid_address_needs_a_reason_and_can_be_passed_or_cancelled_later(app, shop):
     first, _n, _b = place_order(app, shop["small_product"], phone="13900000001")
     second, _n, _b = place_order(app, shop["small_product"], phone="13900000002")
-    checker = make_staff(app, "operator")
+    checker = add_staff(app, "operator")
     with app.app_context():
         staff, now = staff_named(checker), utcnow()
         with pytest.raises(fulfilment.BadInput, match="请写明地址为什么送不到"):
@@ -261,7 +260,7 @@ def test_an_invalid_address_needs_a_reason_and_can_be_passed_or_cancelled_later(
 def test_cancelling_an_order_paid_online_refunds_it_to_the_balance_once(app, shop):
     order_id, _n, _b = place_order(app, shop["small_product"])
     pay_online(app, order_id)
-    agent = make_staff(app, "service")
+    agent = add_staff(app, "service")
     with app.app_context():
         fulfilment.cancel(order(order_id), "paid", "缺货", staff_named(agent), utcnow())
         db.session.commit()
@@ -275,7 +274,7 @@ def test_cancelling_an_order_paid_online_refunds_it_to_the_balance_once(app, sho
 
 def test_settlement_takes_the_couriers_fee_and_never_settles_a_parcel_twice(app, shop):
     ids = [place_order(app, shop["small_product"], phone=f"1390000000{i}")[0] for i in range(3)]
-    admin = make_staff(app, "admin")
+    admin = add_staff(app, "admin")
     for order_id in ids:
         walk(app, order_id, "delivered", admin)
     with app.app_context():
@@ -309,7 +308,7 @@ def test_a_staff_cancellation_and_a_declined_call_are_stamped_with_the_given_clo
     cancelled_id, _n, _b = place_order(app, shop["small_product"])
     declined_id, _n2, _b2 = place_order(app, shop["small_product"])
     walk(app, declined_id, "address_ok")
-    agent = make_staff(app, "service")
+    agent = add_staff(app, "service")
     fixed = datetime(2026, 1, 2, 3, 4, 5)
     with app.app_context():
         staff = staff_named(agent)

@@ -4,12 +4,11 @@ order's events and the stock are what they should be."""
 
 from sqlalchemy import select
 
-import test_ops_support
-from test_ops_support import act, form_fields, place_order, staff_client, state
+from support.fulfilment import act, place_order, state
+from support.pages import form_fields
+from support.staff import staff_client
 from wapshop.extensions import db
 from wapshop.models import OutboxMessage, Remittance, Shipment
-
-shop = test_ops_support.shop  # fixture
 
 
 def sms_kinds(app, order_id):

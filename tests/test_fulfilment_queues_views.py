@@ -3,11 +3,9 @@ the call queue and its "next call" button, shipping in bulk, the pick list, sear
 
 import io
 import re
-
-import test_ops_support
-from test_ops_support import act, form_fields, place_order, staff_client, state, walk
-
-shop = test_ops_support.shop  # fixture
+from support.fulfilment import act, place_order, state, walk
+from support.pages import form_fields
+from support.staff import staff_client
 
 
 def test_the_address_queue_flags_twin_orders_and_wants_a_reason_for_a_bad_address(app, shop):

@@ -5,9 +5,10 @@ pages and for every action; the shop-only pages are 403 for sellers."""
 import io
 
 import pytest
+from support.fulfilment import act, place_order, state
+from support.pages import form_fields
+from support.staff import staff_client
 
-import test_ops_support
-from test_ops_support import act, form_fields, place_order, staff_client, state
 
 ACTIONS = {
     "address": {"verdict": "ok"},
@@ -17,8 +18,6 @@ ACTIONS = {
     "delivery": {"outcome": "delivered"},
     "cancel": {"reason": "猜的"},
 }
-
-shop = test_ops_support.shop  # fixture
 
 
 @pytest.fixture

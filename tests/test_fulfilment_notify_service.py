@@ -6,15 +6,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-import test_ops_support
-from test_ops_support import act, place_order, staff_client, walk
+from support.fulfilment import act, place_order, walk
+from support.staff import staff_client
 from wapshop.extensions import db
 from wapshop.models import OutboxMessage
 from wapshop.models.base import utcnow
 from wapshop.services import notify
 from wapshop.sms import SmsError
-
-shop = test_ops_support.shop  # fixture
 
 
 class BrokenSender:
@@ -74,7 +72,7 @@ def test_the_default_sender_records_and_marks_every_message_sent(app, shop, runn
 def test_a_broken_gateway_is_recorded_retried_and_given_up_on_without_touching_orders(
     app, shop, runner
 ):
-    app.config["SMS_SENDER"] = "test_ops_notify_service:BrokenSender"
+    app.config["SMS_SENDER"] = "test_fulfilment_notify_service:BrokenSender"
     app.config["SMS_MAX_ATTEMPTS"] = 3
     order_id, _n, _b = place_order(app, shop["small_product"])
     service = staff_client(app, "service")
