@@ -19,7 +19,7 @@ from wapshop.forms.admin.fulfilment import (
     ShipForm,
 )
 from wapshop.models import OrderStatus
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.services import aftersales, fulfilment
 from wapshop.views.admin.access import current_staff, seller_scope, staff_required
 from wapshop.views.admin.helpers import (
