@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from support.fulfilment import shop  # noqa: F401 (a fixture for every test module)
+from support.history import history  # noqa: F401 (a fixture for every test module)
 from wapshop import ROOT, create_app
 from wapshop.extensions import db
 

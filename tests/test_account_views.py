@@ -8,53 +8,11 @@ from sqlalchemy import select
 
 from conftest import sid_of
 from factories import COVERED, make_product, make_regions
-from test_checkout_views import confirm_form
+from support.buyers import PASSWORD, PHONE, confirm_form, login, register
+from support.pages import csrf
+from support.pages import token_in
 from wapshop.extensions import db
-from wapshop.models import Buyer, OutboxMessage
-from wapshop.services import phones
-
-PHONE, PASSWORD = "13912345678", "s3cret-pass"
-
-
-def csrf(client, url) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(url).text).group(1)
-
-
-def sent_code(app, phone=PHONE) -> str:
-    """The code in the last SMS sent to the phone (read from the outbox, as the phone would)."""
-    with app.app_context():
-        body = db.session.scalar(
-            select(OutboxMessage.body)
-            .where(OutboxMessage.phone == phone, OutboxMessage.kind.startswith("code"))
-            .order_by(OutboxMessage.id.desc())
-        )
-    return re.search(r"验证码(\d{6})", body).group(1)
-
-
-def register(client, phone=PHONE, password=PASSWORD, confirm=None):
-    """Register through both steps: the form, then the code texted to the phone. Returns the
-    first refusal, or the answer to the code."""
-    asked = client.post(
-        "/u/register",
-        data={
-            "csrf_token": csrf(client, "/u/register"),
-            "phone": phone,
-            "password": password,
-            "confirm": confirm or password,
-        },
-    )
-    if asked.status_code != 303 or "/u/register/code" not in asked.headers["Location"]:
-        return asked
-    code_page = asked.headers["Location"]
-    code = sent_code(client.application, phones.normalise(phone))
-    return client.post(code_page, data={"csrf_token": csrf(client, code_page), "code": code})
-
-
-def login(client, phone=PHONE, password=PASSWORD):
-    return client.post(
-        "/u/login",
-        data={"csrf_token": csrf(client, "/u/login"), "phone": phone, "password": password},
-    )
+from wapshop.models import Buyer
 
 
 def test_register_stores_a_slow_salted_hash_and_logs_in(app, client):
@@ -95,7 +53,7 @@ def test_login_replaces_the_session_id(app):
         register(setup)
     page = phone.get("/u/login?ver=basic")
     before = sid_of(page.text)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    token = token_in(page.text)
     response = phone.post(
         f"/u/login?sid={before}", data={"csrf_token": token, "phone": PHONE, "password": PASSWORD}
     )

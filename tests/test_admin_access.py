@@ -8,8 +8,9 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from admin_factories import PASSWORD, csrf, log_in_as, login, make_staff, post_form
 from factories import make_deal, make_product
+from support.pages import csrf, post_form
+from support.staff import log_in_as, login, make_staff, PASSWORD
 from wapshop.extensions import db
 from wapshop.models import AuditEntry, Product, Staff, ThrottleCounter, WebSession
 

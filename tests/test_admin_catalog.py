@@ -5,9 +5,10 @@ warnings."""
 import pytest
 from sqlalchemy import func, select, update
 
-from admin_factories import log_in_as, post_form
 from factories import make_category, make_collection, make_product, make_seller
 from test_admin_access import product_fields
+from support.pages import post_form
+from support.staff import log_in_as
 from wapshop.extensions import db
 from wapshop.models import Category, Collection, Product
 

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from admin_factories import log_in_as, post_form
 from factories import make_deal, make_product, make_regions
-from test_checkout_views import confirm_form
+from support.buyers import confirm_form
+from support.pages import post_form
+from support.staff import log_in_as
 from wapshop.extensions import db
 from wapshop.models import AuditEntry, Deal, OrderItem
 from wapshop.models.base import RENDITIONS, utcnow

@@ -10,9 +10,10 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 from sqlalchemy import select
 
-from admin_factories import log_in_as, post_form
 from conftest import sibling_app
 from factories import make_product
+from support.pages import post_form
+from support.staff import log_in_as
 from wapshop import images
 from wapshop.extensions import db
 from wapshop.models import AuditEntry, MediaFile, Product

@@ -7,8 +7,9 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from admin_factories import log_in_as, post_form
 from factories import make_category, make_deal, make_product, make_seller
+from support.pages import post_form
+from support.staff import log_in_as
 from wapshop.extensions import db
 from wapshop.models import AuditEntry, Deal, Product
 from wapshop.services import imports

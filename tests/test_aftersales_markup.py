@@ -10,8 +10,8 @@ from sqlalchemy import select
 from conftest import require_tool
 from factories import COVERED, make_product
 from test_markup import BUDGET, PHONES, only_sid, validate, with_params
-import test_ops_support
-from test_ops_support import make_staff, walk
+from support.fulfilment import walk
+from support.staff import add_staff
 from wapclient import FlaskTransport, WapClient, footer_versions
 from wapshop.extensions import db
 from wapshop.forms.checkout import NAME_MAX, STREET_MAX
@@ -26,8 +26,6 @@ LONG_BODY = ("鞋码偏小穿着挤脚想换大一码可以吗" * 7)[: aftersale
 LONG_REPLY = ("您好，已为您登记，请把商品寄回深圳市南山区科技园仓库，运费由我们承担。" * 5)[
     : aftersales.REPLY_MAX
 ]
-
-shop = test_ops_support.shop  # fixture
 
 
 def buyer_phone(app, rendition: str, product_id: int) -> tuple[WapClient, str]:
@@ -50,7 +48,7 @@ def fill_after_sales(app, order_id: int) -> int:
     """The longest story an order page can tell: settled, returned and refunded (nine
     events), plus a complaint and a question, every request answered at length three times.
     Returns the complaint's id."""
-    username = make_staff(app, "admin")
+    username = add_staff(app, "admin")
     walk(app, order_id, "delivered", username)
     with app.app_context():
         order = db.session.get(Order, order_id)

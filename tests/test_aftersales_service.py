@@ -5,14 +5,12 @@ rejected return puts the order back where it was; an exchange sends a replacemen
 import pytest
 from sqlalchemy import select
 
-import test_ops_support
-from test_ops_support import make_staff, pay_online, place_order, staff_named, state, walk
+from support.fulfilment import pay_online, place_order, state, walk
+from support.staff import add_staff, staff_named
 from wapshop.extensions import db
 from wapshop.models import BalanceEntry, Order, OutboxMessage, Product, Refund, Shipment, Ticket
 from wapshop.models.base import utcnow
 from wapshop.services import aftersales, balances, fulfilment
-
-shop = test_ops_support.shop  # fixture
 
 
 def order(order_id):
@@ -22,7 +20,7 @@ def order(order_id):
 def test_a_return_paid_online_is_refunded_to_the_balance_once(app, shop):
     order_id, _n, _b = place_order(app, shop["small_product"])
     pay_online(app, order_id)
-    agent = make_staff(app, "admin")
+    agent = add_staff(app, "admin")
     walk(app, order_id, "delivered", agent)
     with app.app_context():
         staff, now = staff_named(agent), utcnow()
@@ -50,7 +48,7 @@ def test_a_return_paid_online_is_refunded_to_the_balance_once(app, shop):
 @pytest.mark.parametrize("remitted", [False, True])
 def test_a_rejected_return_puts_the_order_back_where_it_was(app, shop, remitted):
     order_id, _n, _b = place_order(app, shop["small_product"])
-    agent = make_staff(app, "admin")
+    agent = add_staff(app, "admin")
     walk(app, order_id, "delivered", agent)
     with app.app_context():
         staff, now = staff_named(agent), utcnow()
@@ -70,7 +68,7 @@ def test_a_rejected_return_puts_the_order_back_where_it_was(app, shop, remitted)
 
 def test_an_exchange_sends_a_replacement_from_stock(app, shop):
     order_id, _n, _b = place_order(app, shop["small_product"])
-    agent = make_staff(app, "admin")
+    agent = add_staff(app, "admin")
     walk(app, order_id, "delivered", agent)
     with app.app_context():
         staff, now = staff_named(agent), utcnow()
@@ -94,7 +92,7 @@ def test_an_exchange_sends_a_replacement_from_stock(app, shop):
 
 def test_an_exchange_with_nothing_on_the_shelf_is_refused(app, shop):
     order_id, _n, _b = place_order(app, shop["small_product"])
-    agent = make_staff(app, "admin")
+    agent = add_staff(app, "admin")
     walk(app, order_id, "delivered", agent)
     with app.app_context():
         staff, now = staff_named(agent), utcnow()
@@ -133,7 +131,7 @@ def test_only_one_return_or_exchange_at_a_time_and_a_few_open_questions(app, sho
 
 def test_a_return_already_taken_back_into_stock_can_only_be_refunded(app, shop):
     order_id, _n, _b = place_order(app, shop["small_product"])
-    agent = make_staff(app, "admin")
+    agent = add_staff(app, "admin")
     walk(app, order_id, "delivered", agent)
     with app.app_context():
         staff, now = staff_named(agent), utcnow()

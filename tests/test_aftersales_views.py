@@ -2,18 +2,16 @@
 delivery (refused after, with a clear message), replies from customer service shown on the
 order page, and a return carried through to the refund."""
 
-import re
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-import test_ops_support
-from test_ops_support import form_fields, place_order, shift_events, staff_client, state, walk
+from support.fulfilment import place_order, shift_events, state, walk
+from support.pages import form_fields, token_in
+from support.staff import staff_client
 from wapshop.extensions import db
 from wapshop.models import OutboxMessage, Refund, Ticket
-
-shop = test_ops_support.shop  # fixture
 
 
 def ask(client, number, kind, body, ver="basic", lang=None):
@@ -23,7 +21,7 @@ def ask(client, number, kind, body, ver="basic", lang=None):
     assert f"/o/{number}/help" in order_page.text
     page = client.get(f"/o/{number}/help{query}")
     assert page.status_code == 200
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    token = token_in(page.text)
     return client.post(
         f"/o/{number}/help{query}", data={"csrf_token": token, "kind": kind, "body": body}
     )
@@ -150,7 +148,7 @@ def test_the_buyer_adds_to_an_answered_question_and_it_waits_for_service_again(a
 
     page = buyer.get(f"/o/{number}/help/{ticket_id}?ver=basic")
     assert "可以，请告诉我们抬头。" in page.text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    token = token_in(page.text)
     response = buyer.post(
         f"/o/{number}/help/{ticket_id}?ver=basic", data={"csrf_token": token, "body": "个人"}
     )

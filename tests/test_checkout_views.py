@@ -5,7 +5,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from factories import COVERED, UNCOVERED, make_deal, make_product, make_regions
+from factories import UNCOVERED, make_deal, make_product, make_regions
+from support.buyers import confirm_form
+from support.pages import token_in
 from wapshop.extensions import db
 from wapshop.models import Deal, Order, OrderEvent, OrderItem, Product
 
@@ -19,21 +21,6 @@ def shop(app):
         deal = make_deal(quantity=3, per_buyer_limit=2)
         db.session.commit()
         return {"plain": plain.id, "deal_product": deal.product_id, "deal": deal.id}
-
-
-def confirm_form(client, product_id, region=COVERED, ver="touch") -> dict:
-    """GET the confirmation page and return its hidden fields plus good buyer input."""
-    page = client.get(f"/buy/{product_id}?region={region}&ver={ver}")
-    assert page.status_code == 200, page.text
-    hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', page.text))
-    return {
-        **hidden,
-        "quantity": "1",
-        "name": "张三",
-        "phone": "13800138000",
-        "street": "科技园路1号101室",
-        "payment": "cod",
-    }
 
 
 def counts(app, product_id, deal_id=None):
@@ -157,7 +144,7 @@ def test_cancelling_frees_the_limit_and_restores_stock(app, client, shop):
     placed = client.post(f"/buy/{pid}", data={**confirm_form(client, pid), "quantity": "2"})
     number = placed.headers["Location"].rsplit("/", 1)[-1].split("?")[0]
     page = client.get(f"/o/{number}")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    token = token_in(page.text)
     assert client.post(f"/o/{number}/cancel", data={"csrf_token": token}).status_code == 303
     assert counts(app, pid, shop["deal"])[2] == 0
     again = client.post(f"/o/{number}/cancel", data={"csrf_token": token})

@@ -23,20 +23,21 @@ import wapshop.forms.admin.categories
 import wapshop.forms.admin.collections
 import wapshop.forms.admin.deals
 import wapshop.forms.admin.imports
-import wapshop.forms.admin.ops
+import wapshop.forms.admin.aftersales
+import wapshop.forms.admin.fulfilment
 import wapshop.forms.admin.products
 import wapshop.forms.admin.staff
 import wapshop.forms.aftersales
 import wapshop.forms.checkout
 import wapshop.forms.orders
 import wapshop.forms.pay
-from admin_factories import PASSWORD, make_staff
+from support.staff import PASSWORD, make_staff
 from conftest import make_app
 from factories import COVERED, make_collection, make_deal, make_product, make_regions
 from wapshop import create_app
 from wapshop.extensions import db
 from wapshop.models import Category, Deal, Order, Payment, Product, Staff
-from wapshop.services import accounts
+from wapshop.services import accounts, phones
 
 EXAMPLES = int(os.environ.get("WAPSHOP_FUZZ_EXAMPLES", "3"))
 BUYER_PHONE, BUYER_PASSWORD = "13800138000", "fuzz-pass-1"
@@ -72,7 +73,8 @@ def _form_field_names() -> list[str]:
         wapshop.forms.admin.collections,
         wapshop.forms.admin.deals,
         wapshop.forms.admin.imports,
-        wapshop.forms.admin.ops,
+        wapshop.forms.admin.aftersales,
+        wapshop.forms.admin.fulfilment,
         wapshop.forms.admin.products,
         wapshop.forms.admin.staff,
     ]
@@ -124,7 +126,8 @@ def shop(tmp_path_factory):
         product = make_product(stock=10_000)
         deal = make_deal(product, quantity=5_000)
         collection = make_collection([product])
-        accounts.register(BUYER_PHONE, BUYER_PASSWORD)
+        proven = phones.ProvenPhone(BUYER_PHONE, accounts.REGISTER)  # as phones.prove gives
+        accounts.register(proven, accounts.hash_password(BUYER_PASSWORD))
         admin = make_staff("admin")
         db.session.commit()
         known = {

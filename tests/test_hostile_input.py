@@ -8,9 +8,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from admin_factories import log_in_as, post_form
+from support.pages import csrf, post_form
+from support.staff import PASSWORD, log_in_as, make_staff
 from factories import COVERED, make_category, make_deal, make_product, make_regions, make_seller
-from test_account_views import register
+from support.buyers import register
 from wapshop.extensions import db
 from wapshop.models import Category, Deal, Order, Product
 from wapshop.parsing import parse_date, parse_int
@@ -285,13 +286,9 @@ def test_control_characters_in_a_redirect_target_are_percent_encoded(app, client
 
 def test_control_characters_in_a_back_office_next_are_percent_encoded(app, client, shop):
     with app.app_context():
-        from admin_factories import make_staff
-
         staff = make_staff("admin")
         db.session.commit()
         name = staff.username
-    from admin_factories import PASSWORD, csrf
-
     answer = client.post(
         "/admin/login?next=/admin/%0D%0AX-Evil:%201",
         data={"csrf_token": csrf(client, "/admin/login"), "username": name, "password": PASSWORD},
@@ -405,7 +402,6 @@ def test_query_names_that_collide_with_url_building_still_render_the_page(client
 
 
 def test_a_web_import_out_of_time_is_refused_whole(tmp_path):
-    from admin_factories import make_staff
     from conftest import make_app
 
     app = make_app(tmp_path, ADMIN_IMPORT_SECONDS=0)

@@ -17,7 +17,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from conftest import require_tool, sibling_app
-from test_account_views import sent_code
+from support.buyers import sent_code
 from wapshop.forms.checkout import NAME_MAX, STREET_MAX
 from wapclient import (
     BrowserError,

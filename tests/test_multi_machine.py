@@ -23,11 +23,11 @@ from sqlalchemy import func, select
 
 import test_admin_images
 import test_featurephone_flows
-from admin_factories import PASSWORD, make_staff
 from conftest import PG_URL, _reset_postgres, make_app, require_tool, sibling_app
 from factories import make_product, make_regions
-from test_checkout_views import confirm_form
 from test_funnel import UA
+from support.buyers import confirm_form
+from support.staff import make_staff, PASSWORD
 from wapclient import HttpTransport, only_sid
 from wapshop import ROOT, create_app, images
 from wapshop.extensions import db

@@ -5,7 +5,8 @@ import re
 import pytest
 
 from factories import make_product, make_regions
-from test_checkout_views import confirm_form
+from support.buyers import confirm_form
+from support.pages import token_in
 
 PHONE = "13800138000"
 
@@ -25,7 +26,7 @@ def placed(app, client):
 
 def lookup(client, phone, number):
     page = client.get("/o/find")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    token = token_in(page.text)
     return client.post("/o/find", data={"csrf_token": token, "phone": phone, "number": number})
 
 

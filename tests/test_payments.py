@@ -12,7 +12,8 @@ from sqlalchemy import func, select, text
 
 from conftest import LiveServer, make_app
 from factories import COVERED, UNCOVERED, make_product, make_regions
-from test_checkout_views import confirm_form
+from support.buyers import confirm_form
+from support.pages import token_in
 from wapshop.extensions import db
 from wapshop.models import BalanceEntry, Order, OrderEvent, Payment, Product
 from wapshop.payments import signing
@@ -53,13 +54,9 @@ def place(client, product_id, payment, region=COVERED, **extra) -> str:
     return re.search(r"/(?:pay|buy/done)/(\d{10})", response.headers["Location"]).group(1)
 
 
-def csrf(page_text: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page_text).group(1)
-
-
 def start_bank(client, number) -> dict:
     """Press 去网银付款; returns the signed fields the shop sent the buyer to the bank with."""
-    token = csrf(client.get(f"/pay/{number}").text)
+    token = token_in(client.get(f"/pay/{number}").text)
     response = client.post(f"/pay/{number}/bank", data={"csrf_token": token})
     assert response.status_code == 303
     return {k: v[0] for k, v in parse_qs(urlsplit(response.headers["Location"]).query).items()}
@@ -155,7 +152,7 @@ def test_card_worth_less_than_the_order_is_refused_before_submission(app, client
     response = client.post(
         f"/pay/{number}/card",
         data={
-            "csrf_token": csrf(page),
+            "csrf_token": token_in(page),
             "operator": "cmcc",
             "face": "50",
             "serial": SERIAL_OK,
@@ -184,7 +181,7 @@ def test_card_formats_are_checked_per_operator(
     response = client.post(
         f"/pay/{number}/card",
         data={
-            "csrf_token": csrf(page),
+            "csrf_token": token_in(page),
             "operator": operator,
             "face": "100",
             "serial": serial,
@@ -197,11 +194,11 @@ def test_card_formats_are_checked_per_operator(
 
 def test_switching_to_cod_needs_a_covered_region(app, client, product_id):
     covered = place(client, product_id, "bank")
-    token = csrf(client.get(f"/pay/{covered}").text)
+    token = token_in(client.get(f"/pay/{covered}").text)
     assert client.post(f"/pay/{covered}/cod", data={"csrf_token": token}).status_code == 303
     assert state(app, covered)[0] == "placed"
     far = place(client, product_id, "bank", region=UNCOVERED)
-    token = csrf(client.get(f"/pay/{far}").text)
+    token = token_in(client.get(f"/pay/{far}").text)
     response = client.post(f"/pay/{far}/cod", data={"csrf_token": token})
     assert response.status_code == 409 and "不能货到付款" in response.text
     assert state(app, far)[0] == "awaiting_payment"
@@ -213,7 +210,7 @@ def test_an_unreachable_card_processor_leaves_the_order_payable(app, client, pro
     response = client.post(
         f"/pay/{number}/card",
         data={
-            "csrf_token": csrf(page),
+            "csrf_token": token_in(page),
             "operator": "cmcc",
             "face": "100",
             "serial": SERIAL_OK,
@@ -286,7 +283,7 @@ def test_card_payment_with_remainder_credited_end_to_end(app, shop_server, produ
         paid = browser.post(
             f"{shop_server.url}/pay/{number}/card",
             data={
-                "csrf_token": csrf(page.text),
+                "csrf_token": token_in(page.text),
                 "operator": "cmcc",
                 "face": "100",
                 "serial": SERIAL_OK,
@@ -317,7 +314,7 @@ def test_bank_payment_end_to_end_and_replayed_concurrently(app, shop_server, pro
     with requests.Session() as browser:
         number, page = http_place(browser, shop_server.url, product_id, "bank")
         bank = browser.post(
-            f"{shop_server.url}/pay/{number}/bank", data={"csrf_token": csrf(page.text)}
+            f"{shop_server.url}/pay/{number}/bank", data={"csrf_token": token_in(page.text)}
         )
         assert "沙箱网银" in bank.text and "￥79.00" in bank.text
         form = bank.text.split("</form>")[0]
@@ -341,7 +338,7 @@ def test_failed_card_then_cash_on_delivery(app, shop_server, product_id):
         browser.post(
             f"{shop_server.url}/pay/{number}/card",
             data={
-                "csrf_token": csrf(page.text),
+                "csrf_token": token_in(page.text),
                 "operator": "cmcc",
                 "face": "100",
                 "serial": "12345678901234563",
@@ -352,7 +349,7 @@ def test_failed_card_then_cash_on_delivery(app, shop_server, product_id):
         retry = browser.get(f"{shop_server.url}/pay/{number}")
         assert "这张卡已经用过了" in retry.text and "用充值卡付款" in retry.text
         switched = browser.post(
-            f"{shop_server.url}/pay/{number}/cod", data={"csrf_token": csrf(retry.text)}
+            f"{shop_server.url}/pay/{number}/cod", data={"csrf_token": token_in(retry.text)}
         )
         assert "客服将致电 138****8000 确认订单" in switched.text
     assert state(app, number)[0] == "placed"
@@ -405,7 +402,7 @@ def test_a_buyer_who_cancels_a_paid_order_gets_the_money_back_on_the_balance(
     assert client.post("/pay/notify/bank", data=bank_notice(start_bank(client, number))).text == (
         "success"
     )
-    token = csrf(client.get(f"/o/{number}").text)
+    token = token_in(client.get(f"/o/{number}").text)
     assert client.post(f"/o/{number}/cancel", data={"csrf_token": token}).status_code == 303
     again = client.post(f"/o/{number}/cancel", data={"csrf_token": token})
     assert again.status_code == 409
@@ -433,7 +430,7 @@ def test_card_tries_are_counted_before_they_are_tried(app, client, product_id):
     form = {"operator": "cmcc", "face": "100", "serial": SERIAL_OK, "password": PASSWORD}
 
     def try_card(**overrides):
-        token = csrf(client.get(f"/pay/{number}").text)
+        token = token_in(client.get(f"/pay/{number}").text)
         return client.post(f"/pay/{number}/card", data={**form, "csrf_token": token, **overrides})
 
     assert try_card(face="10").status_code in (400, 409)  # refused here, not counted

@@ -7,14 +7,13 @@ import io
 import pytest
 from lxml import html as lxml_html
 
-from admin_factories import log_in_as
-from test_reports_service import (
+from support.history import (
     EXPECTED_DAILY,
     EXPECTED_DAILY_FOOT,
     EXPECTED_METHODS,
     EXPECTED_METHODS_FOOT,
-    make_history,
 )
+from support.staff import log_in_as
 from wapshop.extensions import db
 from wapshop.models import Order, OrderEvent, OrderStatus
 from wapshop.reports_cli import reports_cli
@@ -22,14 +21,6 @@ from wapshop.reports_cli import reports_cli
 RANGE = "start=2025-03-01&end=2025-03-04"
 PAGES = ["/admin/reports/", "/admin/reports/daily", "/admin/reports/payments",
          "/admin/reports/funnel"]  # fmt: skip
-
-
-@pytest.fixture
-def history(app):
-    with app.app_context():
-        ids = make_history()
-        db.session.commit()
-    return ids
 
 
 def page_tables(text: str) -> dict[str, list[list[str]]]:

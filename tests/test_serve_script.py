@@ -72,6 +72,7 @@ def start(project, port):
             return process, lines
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+    process.stdout.close()
     pytest.fail("bin/serve printed no URL:\n" + "\n".join(lines))
 
 

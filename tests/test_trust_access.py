@@ -17,15 +17,18 @@ import requests
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-import test_ops_support
-from admin_factories import PASSWORD as STAFF_PASSWORD
-from admin_factories import csrf as staff_csrf
-from admin_factories import log_in_as, make_staff
-from admin_factories import login as staff_login
 from conftest import LiveServer, sid_of
-from factories import make_product, make_regions
-from test_account_views import PASSWORD, PHONE, csrf, login, register, sent_code
-from test_ops_support import place_order, staff_client
+from factories import COVERED, make_product, make_regions
+from support.buyers import login, PASSWORD, PHONE, register, sent_code
+from support.fulfilment import place_order
+from support.pages import csrf, token_in
+from support.staff import (
+    log_in_as,
+    login as staff_login,
+    make_staff,
+    PASSWORD as STAFF_PASSWORD,
+    staff_client,
+)
 from wapclient import FlaskTransport, WapClient, only_sid
 from wapshop import ROOT, logs
 from wapshop.extensions import db
@@ -33,7 +36,6 @@ from wapshop.models import Buyer, Order, OutboxMessage
 from wapshop.models.base import utcnow
 from wapshop.services import accounts, phones
 
-shop = test_ops_support.shop  # fixture
 OTHER_ADDR = "10.9.8.7"
 WML = ("UP.Browser/4.1.26l UP.Link/4.2.3.5", "text/vnd.wap.wml")
 
@@ -60,14 +62,10 @@ def cookieless_sid(app) -> str:
     return sid_of(attacker.get("/?ver=basic").text)
 
 
-def token_of(page_text: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page_text).group(1)
-
-
 def confirmation(client, pid, sid: str | None = None) -> tuple[str, dict]:
     """The order form's action and a good COD order (opened with this sid, if given)."""
     suffix = f"&sid={sid}" if sid else ""
-    page = client.get(f"/buy/{pid}?region={test_ops_support.COVERED}&ver=basic{suffix}")
+    page = client.get(f"/buy/{pid}?region={COVERED}&ver=basic{suffix}")
     hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', page.text))
     action = re.search(r'<form action="([^"]+)" method="post"', page.text).group(1)
     form = {**hidden, "quantity": "1", "name": "张三", "phone": "13800138000"}
@@ -96,7 +94,7 @@ def login_at(client, url: str, username: str | None = None):
     if username is None:
         fields = {"csrf_token": csrf(client, "/u/login"), "phone": PHONE, "password": PASSWORD}
     else:
-        token = staff_csrf(client, "/admin/login")
+        token = csrf(client, "/admin/login")
         fields = {"csrf_token": token, "username": username, "password": STAFF_PASSWORD}
     return client.post(url, data=fields)
 
@@ -163,7 +161,7 @@ def test_finding_an_order_moves_the_session_to_a_fresh_sid(app, product):
     sid = cookieless_sid(app)
     victim = app.test_client(use_cookies=False)
     page = victim.get(f"/o/find?sid={sid}&ver=basic")
-    token = token_of(page.text)
+    token = token_in(page.text)
     found = victim.post(
         f"/o/find?sid={sid}",
         data={"csrf_token": token, "phone": "13800138000", "number": number},
@@ -182,7 +180,7 @@ def test_staff_logging_in_on_a_shared_link_leaves_the_attacker_outside(app):
     sid = cookieless_sid(app)
     staff = app.test_client(use_cookies=False)
     page = staff.get(f"/admin/login?sid={sid}")
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
+    token = token_in(page.text)
     response = staff.post(
         f"/admin/login?next=/admin/deals/%3Fsid%3D{sid}&sid={sid}",
         data={"csrf_token": token, "username": username, "password": STAFF_PASSWORD},
@@ -201,7 +199,7 @@ def test_a_logged_in_sid_in_a_link_does_not_put_the_victim_in_the_attackers_acco
     attacker = app.test_client(use_cookies=False)
     attacker.environ_base["HTTP_USER_AGENT"] = "Nokia6300/2.0 (attacker)"
     page = attacker.get("/u/login?ver=basic")
-    fields = {"csrf_token": token_of(page.text), "phone": PHONE, "password": PASSWORD}
+    fields = {"csrf_token": token_in(page.text), "phone": PHONE, "password": PASSWORD}
     response = attacker.post(f"/u/login?sid={sid_of(page.text)}", data=fields)
     shared = sid_of(response.headers["Location"])
     assert PHONE in attacker.get(f"/u?sid={shared}").text  # the attacker's own phone goes on
@@ -317,7 +315,7 @@ def test_changing_ones_own_password_keeps_this_session_and_ends_the_others(app):
 def wrong_login(base_url: str) -> int:
     with requests.Session() as browser:
         page = browser.get(f"{base_url}/u/login?ver=basic", timeout=60)
-        token = token_of(page.text)
+        token = token_in(page.text)
         return browser.post(
             f"{base_url}/u/login",
             data={"csrf_token": token, "phone": PHONE, "password": "wrong-guess"},

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import text, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from admin_factories import log_in_as
 from conftest import PG_URL, sibling_app
 from factories import make_deal, make_product, make_regions, make_seller
-from test_checkout_views import confirm_form
-from test_reports_service import make_history
+from support.buyers import confirm_form
+from support.history import make_history
+from support.staff import log_in_as
 from wapshop.extensions import db
 from wapshop.models import OrderItem, Product, Seller
 from wapshop.services import csvfiles

@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 from conftest import LiveServer, make_app
 from factories import COVERED, make_product, make_regions
 from test_markup import BUDGET, validate  # sets the DTD catalog before lxml first loads one
-from test_payments import PASSWORD, PRICE, bank_notice, csrf, place, start_bank, state
+from support.pages import token_in
+from test_payments import PASSWORD, PRICE, bank_notice, place, start_bank, state
 from wapshop.extensions import db
 from wapshop.models import BalanceEntry, Order, Payment, SandboxNotification
 from wapshop.payments import by_code, http, signing
@@ -119,7 +120,7 @@ def four_cards_at_once(base: str, product_id: int) -> tuple[str, list[tuple[int,
     same session. Returns the order number and the (status, text) answers."""
     with requests.Session() as browser:
         number = http_order(browser, base, product_id)
-        token = csrf(browser.get(f"{base}/pay/{number}?ver=basic").text)
+        token = token_in(browser.get(f"{base}/pay/{number}?ver=basic").text)
         cookies = browser.cookies.get_dict()
     ready = threading.Barrier(len(CARDS))
 
@@ -152,7 +153,7 @@ def test_the_database_refuses_a_second_card_whose_check_ran_before_the_first_was
     from wapshop.services import payments
 
     number = place(client, product_id, "card")
-    token = csrf(client.get(f"/pay/{number}").text)
+    token = token_in(client.get(f"/pay/{number}").text)
     assert client.post(f"/pay/{number}/card", data=card_form(token, CARDS[0])).status_code == 303
     monkeypatch.setattr(payments, "payable", lambda order: None)
     again = client.post(f"/pay/{number}/card", data=card_form(token, CARDS[1]))
@@ -165,7 +166,7 @@ def test_a_second_card_while_one_is_pending_is_refused_before_it_is_sent(
     app, client, product_id, processor
 ):
     number = place(client, product_id, "card")
-    token = csrf(client.get(f"/pay/{number}").text)
+    token = token_in(client.get(f"/pay/{number}").text)
     assert client.post(f"/pay/{number}/card", data=card_form(token, CARDS[0])).status_code == 303
     again = client.post(f"/pay/{number}/card", data=card_form(token, CARDS[1]))
     assert again.status_code == 409 and "充值卡正在处理" in again.text
@@ -178,7 +179,7 @@ def test_a_second_card_while_one_is_pending_is_refused_before_it_is_sent(
 def stop_waiting(app, client, runner, number, how):
     """Make the order unable to take a payment: switched to COD, expired, or paid."""
     if how == "cod":
-        token = csrf(client.get(f"/pay/{number}").text)
+        token = token_in(client.get(f"/pay/{number}").text)
         assert client.post(f"/pay/{number}/cod", data={"csrf_token": token}).status_code == 303
     elif how == "expired":
         with app.app_context():
@@ -226,7 +227,7 @@ def test_a_card_the_processor_took_after_the_buyer_switched_to_cod_is_credited_i
 
     monkeypatch.setattr(http, "post_form", unreachable)
     number = place(client, product_id, "card")
-    token = csrf(client.get(f"/pay/{number}").text)
+    token = token_in(client.get(f"/pay/{number}").text)
     client.post(f"/pay/{number}/card", data=card_form(token))
     assert client.post(f"/pay/{number}/cod", data={"csrf_token": token}).status_code == 303
     notice = card_notice(only_payment(app, number).reference, "C-LATE", 10_000)
@@ -346,7 +347,7 @@ def forge_host(client, app) -> None:
 
 def test_a_forged_host_never_reaches_the_card_processor(app, client, product_id, processor):
     number = place(client, product_id, "card")
-    token = csrf(client.get(f"/pay/{number}").text)
+    token = token_in(client.get(f"/pay/{number}").text)
     forge_host(client, app)
     response = client.post(f"/pay/{number}/card", data=card_form(token), headers=EVIL)
     assert response.status_code == 303
@@ -358,7 +359,7 @@ def test_a_forged_host_never_reaches_the_card_processor(app, client, product_id,
 
 def test_a_forged_host_never_reaches_the_bank(app, client, product_id):
     number = place(client, product_id, "bank")
-    token = csrf(client.get(f"/pay/{number}").text)
+    token = token_in(client.get(f"/pay/{number}").text)
     forge_host(client, app)
     response = client.post(f"/pay/{number}/bank", data={"csrf_token": token}, headers=EVIL)
     target = response.headers["Location"]
@@ -403,7 +404,7 @@ def test_a_stranger_with_the_return_link_sees_the_state_but_cannot_act(app, clie
     assert "csrf_token" not in page.text and "改为货到付款" not in page.text
     # The link granted nothing: the order stays out of the stranger's reach.
     assert stranger.get(f"/o/{number}").status_code == 404
-    token = csrf(stranger.get("/o/find?ver=basic").text)  # a valid form token of their own
+    token = token_in(stranger.get("/o/find?ver=basic").text)  # a valid form token of their own
     assert stranger.post(f"/o/{number}/cancel", data={"csrf_token": token}).status_code == 404
     assert stranger.post(f"/pay/{number}/cod", data={"csrf_token": token}).status_code == 404
     assert state(app, number)[0] == "awaiting_payment"

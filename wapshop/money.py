@@ -1,7 +1,7 @@
 """Money is integer fen everywhere; this is the one place it becomes text and back."""
 
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 # An INTEGER column holds 2**31 - 1 fen: 21 million yuan, far beyond any one price or order.
 MAX_FEN = 2**31 - 1
@@ -9,11 +9,19 @@ MAX_FEN = 2**31 - 1
 YUAN = re.compile(r"[-+]?(?:[0-9]{1,12}(?:\.[0-9]{0,2}0*)?|\.[0-9]{1,2}0*)")
 
 
+def yuan_text(fen: int | Decimal) -> str:
+    """2550 -> '25.50': yuan with two decimals, no currency sign (CSV cells, reports). A
+    fraction of a fen (an average) rounds half up."""
+    whole = int(Decimal(fen).quantize(Decimal(1), ROUND_HALF_UP))
+    sign = "-" if whole < 0 else ""
+    yuan, cents = divmod(abs(whole), 100)
+    return f"{sign}{yuan}.{cents:02d}"
+
+
 def format_fen(fen: int) -> str:
     """2550 -> '￥25.50'. The only way a price reaches a page."""
-    sign = "-" if fen < 0 else ""
-    yuan, cents = divmod(abs(int(fen)), 100)
-    return f"{sign}￥{yuan}.{cents:02d}"
+    text = yuan_text(fen)
+    return f"-￥{text[1:]}" if text.startswith("-") else f"￥{text}"
 
 
 def parse_yuan(text: str) -> int:

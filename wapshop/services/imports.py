@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 from wapshop.extensions import db
 from wapshop.models import Deal, Product, Staff
 from wapshop.models.base import RENDITIONS
-from wapshop.money import parse_yuan
+from wapshop.money import parse_yuan, yuan_text
 from wapshop.parsing import bad_character, parse_datetime, parse_int
 from wapshop.services import catalog_admin, csvfiles, deals
 from wapshop.services.csvfiles import FileRefused
@@ -438,8 +438,8 @@ def product_rows(seller_id: int | None = None) -> Iterable[list[str]]:
             p.subtitle,
             category_path(p.category),
             p.seller.name,
-            _yuan(p.shop_price_fen),
-            _yuan(p.market_price_fen),
+            yuan_text(p.shop_price_fen),
+            yuan_text(p.market_price_fen),
             str(p.stock),
             catalog_admin.format_specs(p.specs),
             "是" if p.active else "否",
@@ -453,7 +453,7 @@ def deal_rows() -> Iterable[list[str]]:
         yield [
             str(d.id),
             str(d.product_id),
-            _yuan(d.deal_price_fen),
+            yuan_text(d.deal_price_fen),
             deals.to_cst(d.starts_at).strftime(TIME_FORMATS[0]),
             deals.to_cst(d.ends_at).strftime(TIME_FORMATS[0]),
             str(d.quantity),
@@ -461,7 +461,3 @@ def deal_rows() -> Iterable[list[str]]:
             d.renditions,
             str(d.position),
         ]
-
-
-def _yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"

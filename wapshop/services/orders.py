@@ -1,5 +1,7 @@
 """An order after it is placed: who may see it, finding it again, cancelling it."""
 
+from datetime import datetime
+
 from sqlalchemy import select, update
 
 from flask_babel import lazy_gettext as _l
@@ -7,7 +9,6 @@ from flask_babel import lazy_gettext as _l
 from wapshop.extensions import db
 from wapshop.models import Deal, Order, OrderEvent, OrderStatus, Product
 from wapshop.models.orders import BUYER_CANCELLABLE
-from wapshop.models.base import utcnow
 
 # What a first-time buyer reads for each status.
 STATUS_TEXT = {
@@ -70,14 +71,17 @@ def of_buyer(buyer_id: int, limit: int = 50) -> list[Order]:
     )
 
 
-def cancel(order: Order, actor: str, note: str = "", from_statuses=BUYER_CANCELLABLE) -> None:
+def cancel(
+    order: Order, actor: str, note: str = "", from_statuses=BUYER_CANCELLABLE, *, now: datetime
+) -> None:
     """Cancel before shipping and put the stock and deal units back, exactly once even when
     two requests race (the status change is a conditional UPDATE). Staff pass the one status
-    they saw as `from_statuses`, so a change made meanwhile wins. Raises NotCancellable."""
+    they saw as `from_statuses`, so a change made meanwhile wins. The change and its event
+    are stamped `now`. Raises NotCancellable."""
     moved = db.session.execute(
         update(Order)
         .where(Order.id == order.id, Order.status.in_([str(s) for s in from_statuses]))
-        .values(status=OrderStatus.CANCELLED, updated_at=utcnow())
+        .values(status=OrderStatus.CANCELLED, updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     if moved != 1:
@@ -87,6 +91,7 @@ def cancel(order: Order, actor: str, note: str = "", from_statuses=BUYER_CANCELL
     db.session.add(
         OrderEvent(
             order_id=order.id,
+            at=now,
             actor=actor,
             from_status=previous,
             to_status=OrderStatus.CANCELLED,

@@ -287,7 +287,7 @@ def expire_unpaid(now: datetime, timeout: timedelta) -> list[str]:
     expired = []
     for order in stale:
         try:
-            orders.cancel(order, "system", "unpaid")
+            orders.cancel(order, "system", "unpaid", now=now)
         except orders.NotCancellable:
             continue  # paid or switched in the meantime
         db.session.execute(

@@ -62,9 +62,10 @@ def cancel(number):
         ), 400
     actor = f"buyer:{current_user.id}" if current_user.is_authenticated else "guest"
     try:
-        orders.cancel(order, actor, form.reason.data or "")
+        now = utcnow()
+        orders.cancel(order, actor, form.reason.data or "", now=now)
         # Paid online already: the money goes back to the payer's balance, in this unit of work.
-        fulfilment.refund_if_paid(order, actor, utcnow(), "买家取消")
+        fulfilment.refund_if_paid(order, actor, now, "买家取消")
     except orders.NotCancellable:
         db.session.rollback()
         form.form_errors.append(_("订单已发货或已取消，不能再取消。如需帮助请联系客服。"))

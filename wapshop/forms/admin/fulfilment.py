@@ -1,0 +1,109 @@
+"""Back-office forms for orders, queues, shipping and settlement (Chinese only).
+
+Every form that changes an order carries `expected`, the status the staff member was
+looking at: the service moves the order only from that status, so whoever acts second on a
+stale page is told, not obeyed."""
+
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
+from wtforms import ValidationError
+from wtforms.validators import DataRequired, Length, Optional
+
+from wapshop.forms import ShopForm
+from wapshop.forms.admin import MultiCheckboxField
+from wapshop.models.ops import CallOutcome
+from wapshop.money import parse_yuan
+from wapshop.services.fulfilment import OUTCOME_LABELS
+
+
+class OrderActionForm(ShopForm):
+    expected = HiddenField(validators=[DataRequired("页面已过期，请刷新后再试。")])
+    next = HiddenField()
+
+
+class AddressForm(OrderActionForm):
+    verdict = RadioField(
+        "地址",
+        choices=[SelectChoice("ok", "可以送达"), SelectChoice("invalid", "送不到")],
+        validators=[DataRequired("请选择地址能否送达。")],
+    )
+    reason = StringField("说明（送不到时必填）", validators=[Length(max=200)])
+
+
+class CallForm(OrderActionForm):
+    outcome = RadioField(
+        "通话结果",
+        choices=[SelectChoice(str(o), OUTCOME_LABELS[o]) for o in CallOutcome],
+        validators=[DataRequired("请选择通话结果。")],
+    )
+    note = StringField("备注", validators=[Length(max=200)])
+
+
+class ShipForm(OrderActionForm):
+    # The service says why a carrier does not fit the order (it checks cash-on-delivery cover).
+    carrier = SelectField(
+        "快递公司", validators=[DataRequired("请选择快递公司。")], validate_choice=False
+    )
+    tracking = StringField("运单号", validators=[DataRequired("请填写运单号。"), Length(max=40)])
+
+    def __init__(self, *args, carriers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.carrier.choices = [SelectChoice(c, c) for c in carriers]
+
+
+class DeliveryForm(OrderActionForm):
+    outcome = RadioField(
+        "配送结果",
+        choices=[SelectChoice("delivered", "已签收，货款已收"), SelectChoice("refused", "拒收")],
+        validators=[DataRequired("请选择配送结果。")],
+    )
+    reason = StringField("拒收原因（拒收时必填）", validators=[Length(max=200)])
+
+
+class CancelForm(OrderActionForm):
+    reason = StringField("取消原因", validators=[DataRequired("请写明取消原因。"), Length(max=200)])
+
+
+class ButtonForm(ShopForm):
+    """A button that needs nothing but its CSRF token (next call, put back in the queue)."""
+
+    next = HiddenField()
+
+
+class BulkShipForm(ShopForm):
+    file = FileField("CSV 文件", validators=[FileRequired("请选择 CSV 文件。")])
+    carrier = SelectField("只有两列时用的快递公司", validators=[Optional()])
+
+    def __init__(self, *args, carriers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.carrier.choices = [SelectChoice("", "—"), *(SelectChoice(c, c) for c in carriers)]
+
+
+class SettleForm(ShopForm):
+    carrier = HiddenField(validators=[DataRequired("请先选择快递公司。")])
+    reference = StringField(
+        "汇款单号", validators=[DataRequired("请填写汇款单号。"), Length(max=40)]
+    )
+    order_ids = MultiCheckboxField("订单", coerce=int)
+    fee = StringField("代收手续费（元，留空按费率计算）", validators=[Optional(), Length(max=20)])
+
+    def __init__(self, *args, order_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order_ids.choices = [SelectChoice(value, label) for value, label in order_choices]
+
+    def validate_fee(self, field):
+        if (field.data or "").strip():
+            try:
+                parse_yuan(field.data)
+            except ValueError:
+                raise ValidationError("请填金额，单位元，例如 3.50。") from None
+
+    def fee_fen(self) -> int | None:
+        """The typed fee in fen, None when left blank (then the rate decides)."""
+        return parse_yuan(self.fee.data) if (self.fee.data or "").strip() else None

@@ -1,0 +1,228 @@
+"""Orders in the back office: finding one, its page with the whole timeline, and every action
+on it (address check, call outcome, shipping, delivery outcome, cancelling). Sellers see and
+act on their own orders only: any other id is the same 404 as a missing one.
+
+The queue pages post to these actions with `next` set, and come back to the queue."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from sqlalchemy.exc import IntegrityError
+
+from wapshop.extensions import db
+from wapshop.forms.admin import refuse
+from wapshop.forms.admin.fulfilment import (
+    AddressForm,
+    ButtonForm,
+    CallForm,
+    CancelForm,
+    DeliveryForm,
+    ShipForm,
+)
+from wapshop.models import OrderStatus
+from wapshop.clock import utcnow
+from wapshop.services import aftersales, fulfilment
+from wapshop.views.admin.access import current_staff, seller_scope, staff_required
+from wapshop.views.admin.helpers import (
+    CONFLICT,
+    ROLES,
+    expecting,
+    fulfilment_settings,
+    next_url,
+    order_flags,
+    page_of,
+)
+
+bp = Blueprint("fulfilment_orders", __name__, url_prefix="/orders")
+
+
+def order_or_404(order_id: int):
+    try:
+        return fulfilment.get_order(order_id, seller_scope())
+    except fulfilment.NotFound:
+        abort(404)
+
+
+def forms_for(order, staff, overrides=None) -> dict:
+    """The action forms the order's page offers, by action, with any re-shown after an error."""
+    offered = fulfilment.actions_for(staff, order)
+    forms = {}
+    if "address" in offered:
+        forms["address"] = expecting(order, AddressForm)
+    if "call" in offered:
+        forms["call"] = expecting(order, CallForm)
+    if "ship" in offered:
+        forms["ship"] = expecting(order, ShipForm, carriers=fulfilment.carriers_for(order))
+        forms["ship"].carrier.data = order.carrier
+    if "delivery" in offered:
+        forms["delivery"] = expecting(order, DeliveryForm)
+    if "cancel" in offered:
+        forms["cancel"] = expecting(order, CancelForm)
+    forms.update(overrides or {})
+    return forms
+
+
+def render_order(order, overrides=None, errors=(), status=200):
+    staff = current_staff()
+    task = fulfilment.call_task(order)
+    return render_template(
+        "admin/fulfilment/orders/show.html",
+        title=f"订单 {order.number}",
+        order=order,
+        labels=fulfilment.STATUS_LABELS,
+        flags=order_flags([order])[order.id],
+        parcel=fulfilment.shipment_of(order),
+        sellers=fulfilment.seller_names(order),
+        task=task,
+        parked=task is not None and task.parked_at is not None,
+        confirmer="卖家" if fulfilment.confirmed_by_seller(order) else "商城客服",
+        timeline=fulfilment.timeline(order),
+        tickets=aftersales.tickets_of(order),
+        ticket_labels=aftersales.STATUS_LABELS,
+        kind_labels=aftersales.KIND_LABELS,
+        forms=forms_for(order, staff, overrides),
+        button=ButtonForm(),
+        errors=errors,
+    ), status
+
+
+def act(order_id: int, action: str, form, perform, done: str):
+    """Validate, run the service, commit once, go back. A refusal shows the order as it is
+    now with the message, and nothing of the attempt is kept."""
+    order = order_or_404(order_id)
+    if not form.validate_on_submit():
+        return render_order(order, {action: form}, status=400)
+    try:
+        perform(order, form)
+        db.session.commit()
+    except fulfilment.OpsError as refused:
+        db.session.rollback()
+        order = order_or_404(order_id)
+        if refused.field and hasattr(form, refused.field):
+            refuse(form, refused)
+            return render_order(order, {action: form}, status=refused.status)
+        return render_order(order, errors=[refused.message], status=refused.status)
+    except IntegrityError:
+        # A unique waybill or refund taken by a colleague in the same instant.
+        db.session.rollback()
+        return render_order(order_or_404(order_id), errors=[CONFLICT], status=409)
+    flash(done.format(number=order.number))
+    return redirect(next_url(url_for("admin.fulfilment_orders.show", order_id=order.id)), 303)
+
+
+@bp.get("/")
+@staff_required(*ROLES["view"])
+def index():
+    query = request.args.get("q", "")[:20].strip()
+    status = request.args.get("status", "")
+    if status and status not in tuple(OrderStatus):
+        abort(400, "没有这种状态。")
+    page = page_of(fulfilment.search, seller_scope(), query=query, status=status)
+    return render_template(
+        "admin/fulfilment/orders/index.html",
+        title="订单",
+        page=page,
+        query=query,
+        status=status,
+        labels=fulfilment.STATUS_LABELS,
+        flags=order_flags(page.items),
+    )
+
+
+@bp.get("/<int:order_id>")
+@staff_required(*ROLES["view"])
+def show(order_id):
+    return render_order(order_or_404(order_id))
+
+
+@bp.post("/<int:order_id>/address")
+@staff_required(*ROLES["address"])
+def address(order_id):
+    def perform(order, form):
+        fulfilment.check_address(
+            order,
+            form.expected.data,
+            form.verdict.data == "ok",
+            form.reason.data or "",
+            current_staff(),
+            utcnow(),
+            fulfilment_settings(),
+        )
+
+    return act(order_id, "address", AddressForm(), perform, "订单 {number} 地址已审核。")
+
+
+@bp.post("/<int:order_id>/call")
+@staff_required(*ROLES["call"])
+def call(order_id):
+    def perform(order, form):
+        fulfilment.record_call(
+            order,
+            form.expected.data,
+            form.outcome.data,
+            form.note.data or "",
+            current_staff(),
+            utcnow(),
+            fulfilment_settings(),
+        )
+
+    return act(order_id, "call", CallForm(), perform, "订单 {number} 的通话结果已记录。")
+
+
+@bp.post("/<int:order_id>/requeue")
+@staff_required(*ROLES["call"])
+def requeue(order_id):
+    order = order_or_404(order_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400, "页面已过期，请刷新后再试。")
+    try:
+        fulfilment.requeue(order, current_staff(), utcnow())
+    except fulfilment.OpsError as refused:
+        db.session.rollback()
+        return render_order(order_or_404(order_id), errors=[refused.message], status=refused.status)
+    db.session.commit()
+    flash(f"订单 {order.number} 已放回待拨打队列。")
+    return redirect(next_url(url_for("admin.fulfilment_orders.show", order_id=order.id)), 303)
+
+
+@bp.post("/<int:order_id>/ship")
+@staff_required(*ROLES["ship"])
+def ship(order_id):
+    order = order_or_404(order_id)
+
+    def perform(order, form):
+        fulfilment.ship(
+            order,
+            form.expected.data,
+            form.carrier.data,
+            form.tracking.data,
+            current_staff(),
+            utcnow(),
+        )
+
+    form = ShipForm(carriers=fulfilment.carriers_for(order))
+    return act(order_id, "ship", form, perform, "订单 {number} 已发货。")
+
+
+@bp.post("/<int:order_id>/delivery")
+@staff_required(*ROLES["delivery"])
+def delivery(order_id):
+    def perform(order, form):
+        fulfilment.close_delivery(
+            order,
+            form.expected.data,
+            form.outcome.data == "delivered",
+            form.reason.data or "",
+            current_staff(),
+            utcnow(),
+        )
+
+    return act(order_id, "delivery", DeliveryForm(), perform, "订单 {number} 的配送结果已记录。")
+
+
+@bp.post("/<int:order_id>/cancel")
+@staff_required(*ROLES["cancel"])
+def cancel(order_id):
+    def perform(order, form):
+        fulfilment.cancel(order, form.expected.data, form.reason.data, current_staff(), utcnow())
+
+    return act(order_id, "cancel", CancelForm(), perform, "订单 {number} 已取消，库存已退回。")
