@@ -11,9 +11,9 @@ from wapshop.extensions import db
 from wapshop.forms.checkout import OrderForm
 from wapshop.models import OrderStatus
 from wapshop.models.base import utcnow
-from wapshop.payments import by_code, methods
+from wapshop.payments import online, registry
 from wapshop.rendering import render_page
-from wapshop.services import accounts, catalog, checkout, regions
+from wapshop.services import accounts, catalog, checkout, payments, regions
 from wapshop.services.phones import normalise
 from wapshop.sessions import regenerate
 from wapshop.views.orders import remember_order, viewable_order
@@ -43,8 +43,12 @@ def _gateway_phone() -> str | None:
     return None
 
 
+def _settings() -> online.Settings:
+    return online.Settings.from_config(current_app.config)
+
+
 def _render_confirm(form: OrderForm, quote: checkout.Quote, region, status: int = 200):
-    options = [(m, m.availability(region, _buyer_phone())) for m in methods()]
+    options = payments.offers(region, _buyer_phone(), _settings())
     offered = [m.code for m, offer in options if offer.offered]
     if offered and form.payment.data not in offered:
         form.payment.data = offered[0]  # e.g. no COD here: the first way that works
@@ -122,7 +126,7 @@ def place(product_id):
         rendition=g.rendition,
     )
     try:
-        order = checkout.place_order(request_, utcnow())
+        order = checkout.place_order(request_, utcnow(), _settings())
         if request_.buyer_id:
             accounts.remember_address(
                 request_.buyer_id, form.name.data, form.phone.data, region.code, form.street.data
@@ -156,5 +160,7 @@ def place(product_id):
 def placed(number):
     order = viewable_order(number)
     return render_page(
-        "checkout/placed.html", order=order, method_label=by_code(order.payment_method).label
+        "checkout/placed.html",
+        order=order,
+        method_label=registry.by_code(order.payment_method, _settings()).label,
     )

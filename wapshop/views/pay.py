@@ -24,7 +24,7 @@ bp = Blueprint("pay", __name__)
 
 
 def _settings() -> online.Settings:
-    return online.settings(current_app.config)
+    return online.Settings.from_config(current_app.config)
 
 
 def _return_tokens() -> URLSafeTimedSerializer:
@@ -81,6 +81,7 @@ def pay_by_card(number):
         payment = payments.start(
             order,
             "card",
+            _settings(),
             card_operator=form.operator.data,
             card_face_fen=face_fen,
             card_last4=form.serial.data[-4:],
@@ -107,7 +108,7 @@ def pay_by_bank(number):
     if not PayForm().validate_on_submit():
         return _render(order, status=400, message=_("页面已过期，请再提交一次。"))
     try:
-        payment = payments.start(order, "bank")
+        payment = payments.start(order, "bank", _settings())
     except payments.PaymentError as refused:
         db.session.rollback()
         return _render(order, status=409, message=refused.message)
