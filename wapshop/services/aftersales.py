@@ -27,7 +27,7 @@ from wapshop.models import (
 )
 from wapshop.models.ops import TicketKind, TicketStatus
 from wapshop.money import format_fen
-from wapshop.services import Refusal, fulfilment, notify, orders
+from wapshop.services import NotFound, Refusal, fulfilment, notify, orders
 from wapshop.services.pagination import Page, PageOutOfRange, paginate
 
 S = OrderStatus
@@ -75,10 +75,6 @@ class AftersalesError(Refusal):
 
 class OutsideWindow(AftersalesError):
     pass
-
-
-class NotFound(AftersalesError):
-    status = 404
 
 
 # --- The buyer's side.

@@ -25,7 +25,7 @@ from wapshop.models import (
     collection_products,
 )
 from wapshop.models.base import RENDITIONS
-from wapshop.services import Refusal, admin_audit, search
+from wapshop.services import NotFound, Refusal, admin_audit, search
 from wapshop.services.pagination import Page, paginate
 
 PRODUCT_AUDITED = (
@@ -43,14 +43,8 @@ MAX_SPECS = 20
 
 
 class CatalogError(Refusal):
-    """A refusal; `field` names the form field (or CSV column) it belongs to."""
-
-    def __init__(self, field: str, message: str):  # field first, as its callers write it
-        super().__init__(message, field)
-
-
-class NotFound(LookupError):
-    """No such product, category or collection, or not this seller's."""
+    """A refusal of a product, category or collection; `field` names the form field (or CSV
+    column) it belongs to. (No such thing, or not this seller's: NotFound.)"""
 
 
 # --- Products
@@ -89,23 +83,23 @@ class Lookups:
 def check_product(data: ProductInput, lookups: Lookups) -> None:
     """The rules a product must meet; raises CatalogError naming the field at fault."""
     if not data.title.strip():
-        raise CatalogError("title", "请填写标题。")
+        raise CatalogError("请填写标题。", "title")
     if len(data.title) > 120:
-        raise CatalogError("title", "标题最多 120 个字。")
+        raise CatalogError("标题最多 120 个字。", "title")
     if len(data.subtitle) > 200:
-        raise CatalogError("subtitle", "副标题最多 200 个字。")
+        raise CatalogError("副标题最多 200 个字。", "subtitle")
     if data.category_id not in lookups.subcategories:
-        raise CatalogError("category_id", "请选择一个二级分类。")
+        raise CatalogError("请选择一个二级分类。", "category_id")
     if data.seller_id not in lookups.sellers:
-        raise CatalogError("seller_id", "没有这个卖家。")
+        raise CatalogError("没有这个卖家。", "seller_id")
     if data.shop_price_fen <= 0:
-        raise CatalogError("shop_price", "商城价必须大于 0。")
+        raise CatalogError("商城价必须大于 0。", "shop_price")
     if data.market_price_fen < data.shop_price_fen:
-        raise CatalogError("market_price", "市场价不能低于商城价。")
+        raise CatalogError("市场价不能低于商城价。", "market_price")
     if data.stock < 0:
-        raise CatalogError("stock", "库存不能是负数。")
+        raise CatalogError("库存不能是负数。", "stock")
     if len(data.specs) > MAX_SPECS or any(not n or not v for n, v in data.specs):
-        raise CatalogError("specs", f"规格每行“名称：值”，最多 {MAX_SPECS} 行。")
+        raise CatalogError(f"规格每行“名称：值”，最多 {MAX_SPECS} 行。", "specs")
 
 
 def parse_specs(text: str) -> tuple[tuple[str, str], ...]:
@@ -118,7 +112,7 @@ def parse_specs(text: str) -> tuple[tuple[str, str], ...]:
         name, sep, value = part.replace("：", ":").partition(":")
         if not sep or not name.strip() or not value.strip():
             raise CatalogError(
-                "specs", "规格写成“名称:值”，多项用分号或换行隔开，例如 颜色:黑色;产地:深圳。"
+                "规格写成“名称:值”，多项用分号或换行隔开，例如 颜色:黑色;产地:深圳。", "specs"
             )
         pairs.append((name.strip(), value.strip()))
     return tuple(pairs)
@@ -145,7 +139,7 @@ def get_product(product_id: int, seller_id: int | None = None) -> Product:
     """A product, or NotFound when it does not exist or belongs to another seller."""
     found = db.session.get(Product, product_id)
     if found is None or (seller_id is not None and found.seller_id != seller_id):
-        raise NotFound(product_id)
+        raise NotFound("没有这个商品。")
     return found
 
 
@@ -217,7 +211,7 @@ def update_product(
         db.session.refresh(product)
         if written != 1:
             raise CatalogError(
-                "stock", f"库存刚刚变了（现在 {product.stock} 件），请确认后再保存。"
+                f"库存刚刚变了（现在 {product.stock} 件），请确认后再保存。", "stock"
             )
     retitled = product.title != data.title
     product.title = data.title
@@ -266,7 +260,7 @@ def category_tree() -> list[Category]:
 def get_category(category_id: int) -> Category:
     found = db.session.get(Category, category_id)
     if found is None:
-        raise NotFound(category_id)
+        raise NotFound("没有这个分类。")
     return found
 
 
@@ -276,15 +270,15 @@ def save_category(
     """Create (category None) or change a category. Raises CatalogError: the parent must be
     a top-level category, and a category with subcategories stays top-level."""
     if not name.strip():
-        raise CatalogError("name", "请填写分类名称。")
+        raise CatalogError("请填写分类名称。", "name")
     if parent_id is not None:
         parent = db.session.get(Category, parent_id)
         if parent is None or parent.parent_id is not None:
-            raise CatalogError("parent_id", "上级只能是一级分类（分类只有两级）。")
+            raise CatalogError("上级只能是一级分类（分类只有两级）。", "parent_id")
         if category is not None and (parent.id == category.id or category.children):
-            raise CatalogError("parent_id", "这个分类下还有二级分类，不能再挂到别的分类下。")
+            raise CatalogError("这个分类下还有二级分类，不能再挂到别的分类下。", "parent_id")
     if category is not None and parent_id is None and _has_products(category.id):
-        raise CatalogError("parent_id", "这个分类下有商品，商品只能放在二级分类里。")
+        raise CatalogError("这个分类下有商品，商品只能放在二级分类里。", "parent_id")
     fields = ("name", "parent_id", "position")
     before = admin_audit.snapshot(category, fields) if category is not None else None
     if category is None:
@@ -301,7 +295,7 @@ def save_category(
 def delete_category(category: Category, actor) -> None:
     """Only an empty category goes. Raises CatalogError."""
     if category.children or _has_products(category.id):
-        raise CatalogError("name", "分类下还有子分类或商品，不能删除。")
+        raise CatalogError("分类下还有子分类或商品，不能删除。", "name")
     before = admin_audit.snapshot(category, ("name", "parent_id", "position"))
     db.session.delete(category)
     db.session.flush()
@@ -339,7 +333,7 @@ def collections() -> list[Collection]:
 def get_collection(collection_id: int) -> Collection:
     found = db.session.get(Collection, collection_id)
     if found is None:
-        raise NotFound(collection_id)
+        raise NotFound("没有这个专场。")
     return found
 
 
@@ -348,15 +342,15 @@ def save_collection(collection: Collection | None, data: CollectionInput, actor)
     Raises CatalogError."""
     taken = db.session.scalar(select(Collection.id).where(Collection.slug == data.slug))
     if taken is not None and (collection is None or taken != collection.id):
-        raise CatalogError("slug", "这个网址名已被别的专场使用。")
+        raise CatalogError("这个网址名已被别的专场使用。", "slug")
     if not data.renditions or not set(data.renditions) <= set(RENDITIONS):
-        raise CatalogError("renditions", "请至少选择一个版本。")
+        raise CatalogError("请至少选择一个版本。", "renditions")
     if len(set(data.product_ids)) != len(data.product_ids):
-        raise CatalogError("product_ids", "商品 ID 有重复。")
+        raise CatalogError("商品 ID 有重复。", "product_ids")
     known = set(db.session.scalars(select(Product.id).where(Product.id.in_(data.product_ids))))
     missing = [str(i) for i in data.product_ids if i not in known]
     if missing:
-        raise CatalogError("product_ids", f"没有这些商品：{'、'.join(missing)}。")
+        raise CatalogError(f"没有这些商品：{'、'.join(missing)}。", "product_ids")
     before = None
     if collection is None:
         collection = Collection()
@@ -395,6 +389,9 @@ def save_collection(collection: Collection | None, data: CollectionInput, actor)
 
 class ImageRefused(Refusal):
     """The upload is not an image we take; the message says why, for the uploader."""
+
+    field = "image"
+    status = 422
 
 
 @dataclass(frozen=True)

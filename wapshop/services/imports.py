@@ -16,7 +16,7 @@ from wapshop.extensions import db
 from wapshop.models import Deal, Product, Staff
 from wapshop.models.base import RENDITIONS
 from wapshop.money import parse_yuan
-from wapshop.services import catalog_admin, csvfiles, deals
+from wapshop.services import NotFound, catalog_admin, csvfiles, deals
 from wapshop.services.csvfiles import FileRefused
 
 KINDS = ("products", "deals")
@@ -383,7 +383,7 @@ def import_deals(
                 else:
                     deals.create_deal(values, actor, action="import")
                     report.created += 1
-            except deals.NotFound:
+            except NotFound:
                 cells.errors.append(sheet.error(row, "id", f"没有 ID 为 {deal_id} 的特价。"))
             except deals.DealError as refused:
                 cells.errors.append(sheet.error(row, refused.field, refused.message))

@@ -42,6 +42,9 @@ CODE_DIGITS = 6
 class CodeRefused(Refusal):
     """The code cannot prove the phone: wrong, expired, used, or tried too often."""
 
+    field = "code"
+    status = 400
+
 
 @dataclass(frozen=True)
 class ProvenPhone:

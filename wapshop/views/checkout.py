@@ -8,12 +8,13 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from wapshop.extensions import db
+from wapshop.forms import take_refusal
 from wapshop.forms.checkout import OrderForm
 from wapshop.models import OrderStatus
 from wapshop.models.base import utcnow
 from wapshop.payments import online, registry
 from wapshop.rendering import render_page
-from wapshop.services import accounts, catalog, checkout, payments, regions
+from wapshop.services import NotFound, accounts, checkout, payments, regions
 from wapshop.services.phones import normalise
 from wapshop.sessions import regenerate
 from wapshop.views.orders import remember_order, viewable_order
@@ -24,7 +25,7 @@ bp = Blueprint("checkout", __name__)
 def _quote(product_id: int) -> checkout.Quote:
     try:
         return checkout.quote(product_id, utcnow())
-    except catalog.NotFound:
+    except NotFound:
         abort(404, _("这个商品不存在或已下架。"))
 
 
@@ -143,12 +144,11 @@ def place(product_id):
     except checkout.CheckoutError as refused:
         db.session.rollback()
         quote = _quote(product_id)
-        field = getattr(form, refused.field) if refused.field else None
-        (field.errors if field is not None else form.form_errors).append(refused.message)
+        take_refusal(form, refused)
         if isinstance(refused, checkout.QuoteChanged):
             form.price.data = str(quote.unit_price_fen)
             form.deal.data = str(quote.deal_id or "")
-        return _render_confirm(form, quote, region, 409)
+        return _render_confirm(form, quote, region, refused.status)
     remember_order(order.number)
     regenerate()  # a grant of access: whoever knew the old sid (a shared link) sees nothing
     if order.status == OrderStatus.AWAITING_PAYMENT:

@@ -90,7 +90,7 @@ def pay_by_card(number):
         db.session.rollback()
         throttle.release(keys)  # refused before any card reached the processor
         db.session.commit()
-        return _render(order, form, 409, refused.message)
+        return _render(order, form, refused.status, refused.message)
     db.session.commit()  # never hold a transaction open across the processor's network call
     try:
         payments.accepted(
@@ -111,7 +111,7 @@ def pay_by_bank(number):
         payment = payments.start(order, "bank", _settings())
     except payments.PaymentError as refused:
         db.session.rollback()
-        return _render(order, status=409, message=refused.message)
+        return _render(order, status=refused.status, message=refused.message)
     db.session.commit()
     # The return address carries no sid (it goes to another site). Its token, short-lived,
     # shows whoever holds it this payment's state and nothing more (see bank_return).
@@ -164,7 +164,7 @@ def switch_to_cod(number):
         payments.switch_to_cod(order, f"buyer:{order.buyer_id}" if order.buyer_id else "guest")
     except payments.PaymentError as refused:
         db.session.rollback()
-        return _render(order, status=409, message=refused.message)
+        return _render(order, status=refused.status, message=refused.message)
     db.session.commit()
     return redirect(url_for("checkout.placed", number=number), 303)
 

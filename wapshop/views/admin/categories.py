@@ -3,9 +3,10 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from wapshop.extensions import db
-from wapshop.forms.admin import ActionForm, refuse
+from wapshop.forms import take_refusal
+from wapshop.forms.admin import ActionForm
 from wapshop.forms.admin.categories import CategoryForm
-from wapshop.services import catalog_admin
+from wapshop.services import NotFound, catalog_admin
 from wapshop.views.admin.access import OPERATORS, current_staff, staff_required
 
 bp = Blueprint("categories", __name__, url_prefix="/categories")
@@ -14,7 +15,7 @@ bp = Blueprint("categories", __name__, url_prefix="/categories")
 def _category_or_404(category_id: int):
     try:
         return catalog_admin.get_category(category_id)
-    except catalog_admin.NotFound:
+    except NotFound:
         abort(404)
 
 
@@ -28,8 +29,8 @@ def _save(category, form: CategoryForm, title: str):
             category, form.name.data, form.parent(), form.position.data or 0, current_staff()
         )
     except catalog_admin.CatalogError as refused:
-        refuse(form, refused)
-        return render_template(page, title=title, form=form, category=category), 409
+        take_refusal(form, refused)
+        return render_template(page, title=title, form=form, category=category), refused.status
     db.session.commit()
     flash(f"已保存分类“{saved.name}”。")
     return redirect(url_for("admin.categories.index"), 303)

@@ -3,9 +3,9 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from wapshop.extensions import db
-from wapshop.forms.admin import refuse
+from wapshop.forms import take_refusal
 from wapshop.forms.admin.collections import CollectionForm
-from wapshop.services import catalog_admin
+from wapshop.services import NotFound, catalog_admin
 from wapshop.views.admin.access import OPERATORS, current_staff, staff_required
 
 bp = Blueprint("collections", __name__, url_prefix="/collections")
@@ -19,8 +19,8 @@ def _save(collection, form: CollectionForm, title: str):
     try:
         saved = catalog_admin.save_collection(collection, form.data_for_service(), current_staff())
     except catalog_admin.CatalogError as refused:
-        refuse(form, refused)
-        return render_template(page, title=title, form=form, collection=collection), 409
+        take_refusal(form, refused)
+        return render_template(page, title=title, form=form, collection=collection), refused.status
     db.session.commit()
     flash(f"已保存专场“{saved.name}”。")
     return redirect(url_for("admin.collections.index"), 303)
@@ -50,7 +50,7 @@ def new():
 def edit(collection_id):
     try:
         collection = catalog_admin.get_collection(collection_id)
-    except catalog_admin.NotFound:
+    except NotFound:
         abort(404)
     title = f"专场“{collection.name}”"
     if request.method == "POST":

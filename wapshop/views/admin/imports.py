@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from wapshop.extensions import db
+from wapshop.forms import take_refusal
 from wapshop.forms.admin.imports import KIND_LABELS, ImportForm
 from wapshop.models.base import utcnow
 from wapshop.services import csvfiles, deals, imports
@@ -52,8 +53,8 @@ def index():
     try:
         report = imports.import_file(form.kind.data, data, current_staff(), dry_run)
     except imports.FileRefused as refused:
-        form.file.errors.append(refused.message)
-        return _page(form, status=422)
+        take_refusal(form, refused)
+        return _page(form, status=refused.status)
     if not report.ok or dry_run:
         db.session.rollback()  # all or nothing: a deal row may have been written to check it
         return _page(form, report, 200 if report.ok else 422)

@@ -5,9 +5,9 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from wapshop.extensions import db
-from wapshop.forms.admin import refuse
+from wapshop.forms import take_refusal
 from wapshop.forms.admin.products import ImageForm, ProductForm
-from wapshop.services import catalog_admin
+from wapshop.services import NotFound, catalog_admin
 from wapshop.services.pagination import PageOutOfRange
 from wapshop.views import page_arg
 from wapshop.views.admin.access import CATALOG_EDITORS, current_staff, seller_scope, staff_required
@@ -20,7 +20,7 @@ UPLOAD_OVERHEAD = 64 * 1024
 def _product_or_404(product_id: int):
     try:
         return catalog_admin.get_product(product_id, seller_scope())
-    except catalog_admin.NotFound:
+    except NotFound:
         abort(404)
 
 
@@ -67,8 +67,8 @@ def new():
     try:
         product = catalog_admin.create_product(form.data_for_service(), current_staff())
     except catalog_admin.CatalogError as refused:
-        refuse(form, refused)
-        return render_template(page, title="新建商品", form=form, product=None), 409
+        take_refusal(form, refused)
+        return render_template(page, title="新建商品", form=form, product=None), refused.status
     db.session.commit()
     flash(f"已创建商品 #{product.id}，可以上传图片了。")
     return redirect(url_for("admin.products.edit", product_id=product.id), 303)
@@ -102,9 +102,9 @@ def edit(product_id):
             product, form.data_for_service(), form.seen_stock_value(), current_staff()
         )
     except catalog_admin.CatalogError as refused:
-        refuse(form, refused)
+        take_refusal(form, refused)
         form.seen_stock.data = str(product.stock)  # as it is now: the editor decides again
-        return _edit_page(product, form, ImageForm(formdata=None), 409)
+        return _edit_page(product, form, ImageForm(formdata=None), refused.status)
     db.session.commit()
     flash(f"已保存商品 #{product.id}。")
     return redirect(url_for("admin.products.edit", product_id=product.id), 303)
@@ -128,8 +128,8 @@ def upload_image(product_id):
     try:
         sizes = catalog_admin.store_image(product, form.image.data.stream, limits, current_staff())
     except catalog_admin.ImageRefused as refused:
-        form.image.errors.append(refused.message)
-        return _edit_page(product, None, form, 422)
+        take_refusal(form, refused)
+        return _edit_page(product, None, form, refused.status)
     db.session.commit()
     flash("图片已上传，各版本的缩略图已生成。")
     for size, (written, within) in sizes.items():
