@@ -34,7 +34,6 @@ S = OrderStatus
 K = TicketKind
 T = TicketStatus
 
-RETURN_WINDOW = timedelta(days=7)
 BODY_MAX = 100  # what a buyer types on a phone keypad; the form says so too
 REPLY_MAX = 120  # two of them and the form fit a WML deck's 2,000 bytes
 OPEN_PER_ORDER = 3
@@ -98,7 +97,7 @@ def tickets_of(order: Order) -> list[Ticket]:
     )
 
 
-def may_return(order: Order, now: datetime, window: timedelta = RETURN_WINDOW) -> bool:
+def may_return(order: Order, now: datetime, window: timedelta) -> bool:
     at = delivered_at(order) if order.status in RETURNABLE else None
     return at is not None and now <= at + window
 
@@ -109,10 +108,10 @@ def open_ticket(
     body: str,
     actor: str,
     now: datetime,
-    window: timedelta = RETURN_WINDOW,
+    window: timedelta,
 ) -> Ticket:
     """A buyer's question, complaint, or return or exchange request. Returns and exchanges
-    only after delivery and within `window` of it (OutsideWindow); a return moves the order
+    only after delivery and within `window` (RETURN_WINDOW) of it (OutsideWindow); a return moves the order
     to return_requested. Raises AftersalesError."""
     body = body.strip()
     if kind not in tuple(TicketKind):

@@ -27,7 +27,7 @@ ON_ORDER_PAGE = 3  # requests summed up on the order and after-sales pages, newe
 
 
 def _window():
-    return current_app.config.get("RETURN_WINDOW", aftersales.RETURN_WINDOW)
+    return current_app.config["RETURN_WINDOW"]
 
 
 def _actor() -> str:
