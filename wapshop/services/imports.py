@@ -16,7 +16,7 @@ from wapshop.extensions import db
 from wapshop.models import Deal, Product, Staff
 from wapshop.models.base import RENDITIONS
 from wapshop.money import parse_yuan
-from wapshop.services import NotFound, catalog_admin, csvfiles, deals
+from wapshop.services import NotFound, products, csvfiles, deals
 from wapshop.services.csvfiles import FileRefused
 
 KINDS = ("products", "deals")
@@ -230,7 +230,7 @@ class _Cells:
             return None
         try:
             return parse(text)
-        except (BadCell, catalog_admin.CatalogError) as bad:
+        except (BadCell, products.ProductError) as bad:
             self.errors.append(self.sheet.error(self.row, key, str(bad)))
             return None
 
@@ -241,7 +241,7 @@ class _Cells:
 class _Resolver:
     """Category and seller cells: an id, or a name ('一级/二级' or a unique subcategory name)."""
 
-    def __init__(self, lookups: catalog_admin.Lookups):
+    def __init__(self, lookups: products.Lookups):
         self.paths: dict[str, int] = {}
         self.names: dict[str, list[int]] = {}
         for sub in lookups.subcategories.values():
@@ -285,16 +285,16 @@ def import_products(
     an id. Raises FileRefused."""
     sheet = Sheet(csvfiles.decode(data), "products")
     report = Report("products")
-    lookups = catalog_admin.Lookups.load()
+    lookups = products.Lookups.load()
     resolve = _Resolver(lookups)
-    new: list[catalog_admin.ProductInput] = []
-    changes: list[tuple[Row, int, catalog_admin.ProductInput]] = []
+    new: list[products.ProductInput] = []
+    changes: list[tuple[Row, int, products.ProductInput]] = []
     seen_ids: dict[int, int] = {}
     for row in sheet.rows():
         report.rows += 1
         cells = _Cells(sheet, row)
         product_id = cells.get("id", lambda t: _int(t, 1), default=0)
-        values = catalog_admin.ProductInput(
+        values = products.ProductInput(
             title=cells.get("title", str),
             subtitle=cells.get("subtitle", str, default=""),
             category_id=cells.get("category", resolve.category),
@@ -302,13 +302,13 @@ def import_products(
             shop_price_fen=cells.get("shop_price", _fen),
             market_price_fen=cells.get("market_price", _fen),
             stock=cells.get("stock", _int),
-            specs=cells.get("specs", catalog_admin.parse_specs, default=()),
+            specs=cells.get("specs", products.parse_specs, default=()),
             active=cells.get("active", _bool, default=True),
         )
         if not cells.errors:
             try:
-                catalog_admin.check_product(values, lookups)
-            except catalog_admin.CatalogError as refused:
+                products.check_product(values, lookups)
+            except products.ProductError as refused:
                 cells.errors.append(sheet.error(row, refused.field, refused.message))
         if product_id and not cells.errors:
             if product_id in seen_ids:
@@ -330,11 +330,11 @@ def import_products(
     if report.errors or dry_run:
         report.created, report.updated = len(new), len(changes)
         return report
-    report.created = catalog_admin.create_products(new, actor, lookups)
+    report.created = products.create_products(new, actor, lookups)
     for row, product_id, values in changes:
         try:
-            catalog_admin.update_product(existing[product_id], values, None, actor, lookups)
-        except catalog_admin.CatalogError as refused:
+            products.update_product(existing[product_id], values, None, actor, lookups)
+        except products.ProductError as refused:
             report.errors.append(sheet.error(row, refused.field, refused.message))
     report.updated = len(changes)
     return report
@@ -423,7 +423,7 @@ def product_rows(seller_id: int | None = None) -> Iterable[list[str]]:
             _yuan(p.shop_price_fen),
             _yuan(p.market_price_fen),
             str(p.stock),
-            catalog_admin.format_specs(p.specs),
+            products.format_specs(p.specs),
             "是" if p.active else "否",
         ]
 

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from wapshop.extensions import db
 from wapshop.forms import take_refusal
 from wapshop.forms.admin.collections import CollectionForm
-from wapshop.services import NotFound, catalog_admin
+from wapshop.services import NotFound, collections
 from wapshop.views.admin.access import OPERATORS, current_staff, staff_required
 
 bp = Blueprint("collections", __name__, url_prefix="/collections")
@@ -17,8 +17,8 @@ def _save(collection, form: CollectionForm, title: str):
     if not form.validate_on_submit():
         return render_template(page, title=title, form=form, collection=collection), 400
     try:
-        saved = catalog_admin.save_collection(collection, form.data_for_service(), current_staff())
-    except catalog_admin.CatalogError as refused:
+        saved = collections.save_collection(collection, form.data_for_service(), current_staff())
+    except collections.CollectionError as refused:
         take_refusal(form, refused)
         return render_template(page, title=title, form=form, collection=collection), refused.status
     db.session.commit()
@@ -30,7 +30,7 @@ def _save(collection, form: CollectionForm, title: str):
 @staff_required(*OPERATORS)
 def index():
     return render_template(
-        "admin/collections/index.html", title="专场", collections=catalog_admin.collections()
+        "admin/collections/index.html", title="专场", collections=collections.listing()
     )
 
 
@@ -49,7 +49,7 @@ def new():
 @staff_required(*OPERATORS)
 def edit(collection_id):
     try:
-        collection = catalog_admin.get_collection(collection_id)
+        collection = collections.get_collection(collection_id)
     except NotFound:
         abort(404)
     title = f"专场“{collection.name}”"

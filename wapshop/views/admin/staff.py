@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from wapshop.extensions import db
 from wapshop.forms import take_refusal
 from wapshop.forms.admin.staff import NO_SELLER, LoginForm, LogoutForm, StaffForm
-from wapshop.services import NotFound, catalog_admin, throttle
+from wapshop.services import NotFound, products, throttle
 from wapshop.services import staff as staff_service
 from wapshop.sessions import local_target, with_current_sid
 from wapshop.views import take_attempt
@@ -71,7 +71,7 @@ def index():
 @bp.route("/staff/new", methods=["GET", "POST"])
 @staff_required(*ADMINS)
 def new():
-    form = StaffForm(sellers=catalog_admin.sellers())
+    form = StaffForm(sellers=products.sellers())
     page = "admin/staff/edit.html"
     if request.method == "GET":
         return render_template(page, title="添加员工", form=form)
@@ -96,7 +96,7 @@ def edit(staff_id):
         person = staff_service.get(staff_id)
     except NotFound:
         abort(404)
-    form = StaffForm(obj=person, sellers=catalog_admin.sellers())
+    form = StaffForm(obj=person, sellers=products.sellers())
     page, title = "admin/staff/edit.html", f"员工 {person}"
     if request.method == "GET":
         form.seller_id.data = person.seller_id or NO_SELLER
