@@ -81,6 +81,7 @@ def latest(order: Order) -> Payment | None:
 
 
 CARD_IN_FLIGHT = _l("充值卡正在处理，请稍后刷新查看结果。")
+CARD_TOO_SMALL = _l("卡面额小于订单金额，请换一张面额更大的卡，或改用其他付款方式。")
 
 
 def payable(order: Order) -> None:
@@ -102,7 +103,10 @@ def start(order: Order, method_code: str, settings: Settings, **card) -> Payment
 
     Raises PaymentError, also when another card for the order is in flight: the database's
     one-card-in-flight index decides between simultaneous submissions, so at most one card
-    ever reaches the processor. After a PaymentError the caller rolls back."""
+    ever reaches the processor, and when a card's face value is below the order's total
+    (refused before anything is sent). After a PaymentError the caller rolls back."""
+    if card.get("card_face_fen") is not None and card["card_face_fen"] < order.total_fen:
+        raise PaymentError(CARD_TOO_SMALL)
     payable(order)
     method = registry.by_code(method_code, settings)
     if method is None or not method.online:

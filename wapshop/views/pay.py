@@ -77,7 +77,6 @@ def pay_by_card(number):
         return _render(order, form, 429, _("充值卡尝试太多次，请 %(m)d 分钟后再试。", m=wait))
     face_fen = int(form.face.data) * 100
     try:
-        card.check_face_value(order, face_fen)
         payment = payments.start(
             order,
             "card",
@@ -86,7 +85,7 @@ def pay_by_card(number):
             card_face_fen=face_fen,
             card_last4=form.serial.data[-4:],
         )
-    except (card.CardRefused, payments.PaymentError) as refused:
+    except payments.PaymentError as refused:
         db.session.rollback()
         throttle.release(keys)  # refused before any card reached the processor
         db.session.commit()
