@@ -17,7 +17,7 @@ from support.staff import log_in_as
 from wapshop import images
 from wapshop.extensions import db
 from wapshop.models import AuditEntry, MediaFile, Product
-from wapshop.services import catalog_admin
+from wapshop.services import products
 
 
 def photo(width=1600, height=1200, fmt="JPEG") -> bytes:
@@ -159,11 +159,11 @@ def test_a_photo_keeps_its_original_and_gets_variants_within_budget(
         assert "max-age=31536000" in served.headers["Cache-Control"]
         with Image.open(io.BytesIO(served.data)) as written:
             assert (written.format, written.size) == ("JPEG", box)
-        assert len(served.data) <= catalog_admin.VARIANT_BUDGETS[size]
+        assert len(served.data) <= products.VARIANT_BUDGETS[size]
         again = guest.get(served.request.path, headers={"If-None-Match": served.headers["ETag"]})
         assert again.status_code == 304
     # Eight thumbnails beside the largest markup allowed still fit the color page's 20 KB.
-    assert 10240 + 8 * catalog_admin.VARIANT_BUDGETS["s"] <= 20480
+    assert 10240 + 8 * products.VARIANT_BUDGETS["s"] <= 20480
     buyer = app.test_client().get(f"/p/{product_id}?ver=color").text
     assert f"{name}-s.jpg" in buyer
 

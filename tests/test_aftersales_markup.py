@@ -59,7 +59,9 @@ def fill_after_sales(app, order_id: int) -> int:
         )
         tickets = {}
         for kind in ("return", "complaint", "question"):
-            tickets[kind] = ticket = aftersales.open_ticket(order, kind, LONG_BODY, "guest", now)
+            tickets[kind] = ticket = aftersales.open_ticket(
+                order, kind, LONG_BODY, "guest", now, app.config["RETURN_WINDOW"]
+            )
             for _ in range(3):
                 aftersales.reply(ticket, LONG_REPLY, staff, now)
                 aftersales.buyer_reply(ticket, LONG_BODY, "guest", now)

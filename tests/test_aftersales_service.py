@@ -7,10 +7,13 @@ from sqlalchemy import select
 
 from support.fulfilment import pay_online, place_order, state, walk
 from support.staff import add_staff, staff_named
+from wapshop.config import Defaults
 from wapshop.extensions import db
 from wapshop.models import BalanceEntry, Order, OutboxMessage, Product, Refund, Shipment, Ticket
 from wapshop.models.base import utcnow
 from wapshop.services import aftersales, balances, fulfilment
+
+WINDOW = Defaults.RETURN_WINDOW
 
 
 def order(order_id):
@@ -24,7 +27,7 @@ def test_a_return_paid_online_is_refunded_to_the_balance_once(app, shop):
     walk(app, order_id, "delivered", agent)
     with app.app_context():
         staff, now = staff_named(agent), utcnow()
-        ticket = aftersales.open_ticket(order(order_id), "return", "不合适", "guest", now)
+        ticket = aftersales.open_ticket(order(order_id), "return", "不合适", "guest", now, WINDOW)
         aftersales.accept(ticket, "请寄回", staff, now)
         with pytest.raises(aftersales.AftersalesError, match="退货还没入库"):
             aftersales.refund(ticket, "", staff, now)
@@ -52,7 +55,7 @@ def test_a_rejected_return_puts_the_order_back_where_it_was(app, shop, remitted)
     walk(app, order_id, "delivered", agent)
     with app.app_context():
         staff, now = staff_named(agent), utcnow()
-        ticket = aftersales.open_ticket(order(order_id), "return", "想退", "guest", now)
+        ticket = aftersales.open_ticket(order(order_id), "return", "想退", "guest", now, WINDOW)
         with pytest.raises(aftersales.AftersalesError, match="请写明拒绝的原因"):
             aftersales.reject(ticket, "", staff, now)
         if remitted:  # the courier's money came in while the return was pending
@@ -72,7 +75,7 @@ def test_an_exchange_sends_a_replacement_from_stock(app, shop):
     walk(app, order_id, "delivered", agent)
     with app.app_context():
         staff, now = staff_named(agent), utcnow()
-        ticket = aftersales.open_ticket(order(order_id), "exchange", "有破损", "guest", now)
+        ticket = aftersales.open_ticket(order(order_id), "exchange", "有破损", "guest", now, WINDOW)
         with pytest.raises(aftersales.AftersalesError, match="已同意的换货"):
             aftersales.complete_exchange(ticket, "EMS", "EA123456785CN", staff, now)
         aftersales.accept(ticket, "请寄回，收到后补发", staff, now)
@@ -96,7 +99,9 @@ def test_an_exchange_with_nothing_on_the_shelf_is_refused(app, shop):
     walk(app, order_id, "delivered", agent)
     with app.app_context():
         staff, now = staff_named(agent), utcnow()
-        ticket = aftersales.open_ticket(order(order_id), "exchange", "尺码不对", "guest", now)
+        ticket = aftersales.open_ticket(
+            order(order_id), "exchange", "尺码不对", "guest", now, WINDOW
+        )
         aftersales.accept(ticket, "请寄回", staff, now)
         db.session.get(Product, shop["small_product"]).stock = 0
         db.session.commit()
@@ -114,17 +119,17 @@ def test_only_one_return_or_exchange_at_a_time_and_a_few_open_questions(app, sho
     walk(app, order_id, "delivered")
     with app.app_context():
         now = utcnow()
-        aftersales.open_ticket(order(order_id), "exchange", "坏了", "guest", now)
+        aftersales.open_ticket(order(order_id), "exchange", "坏了", "guest", now, WINDOW)
         with pytest.raises(aftersales.AftersalesError) as refused:
-            aftersales.open_ticket(order(order_id), "return", "还是退吧", "guest", now)
+            aftersales.open_ticket(order(order_id), "return", "还是退吧", "guest", now, WINDOW)
         with app.test_request_context():  # the message is translated when shown
             assert "已经有退换货申请" in str(refused.value.message)
-        aftersales.open_ticket(order(order_id), "question", "多久到？", "guest", now)
-        aftersales.open_ticket(order(order_id), "complaint", "太慢", "guest", now)
+        aftersales.open_ticket(order(order_id), "question", "多久到？", "guest", now, WINDOW)
+        aftersales.open_ticket(order(order_id), "complaint", "太慢", "guest", now, WINDOW)
         with pytest.raises(aftersales.AftersalesError):
-            aftersales.open_ticket(order(order_id), "question", "还有", "guest", now)
+            aftersales.open_ticket(order(order_id), "question", "还有", "guest", now, WINDOW)
         with pytest.raises(aftersales.AftersalesError):
-            aftersales.open_ticket(order(order_id), "refund", "?", "guest", now)
+            aftersales.open_ticket(order(order_id), "refund", "?", "guest", now, WINDOW)
         db.session.commit()
         assert db.session.scalar(select(Refund)) is None
 
@@ -135,7 +140,7 @@ def test_a_return_already_taken_back_into_stock_can_only_be_refunded(app, shop):
     walk(app, order_id, "delivered", agent)
     with app.app_context():
         staff, now = staff_named(agent), utcnow()
-        ticket = aftersales.open_ticket(order(order_id), "return", "退", "guest", now)
+        ticket = aftersales.open_ticket(order(order_id), "return", "退", "guest", now, WINDOW)
         aftersales.accept(ticket, "请寄回", staff, now)
         aftersales.receive_return(ticket, staff, now)
         with pytest.raises(aftersales.AftersalesError, match="只能退款"):

@@ -19,9 +19,13 @@ from factories import COVERED, make_product, make_regions
 from test_markup import BUDGET, validate  # sets the DTD catalog before lxml first loads one
 from support.pages import token_in
 from test_payments import PASSWORD, PRICE, bank_notice, place, start_bank, state
+from wapshop.clock import utcnow
 from wapshop.extensions import db
 from wapshop.models import BalanceEntry, Order, Payment, SandboxNotification
-from wapshop.payments import by_code, http, signing
+from wapshop.payments import http, signing
+from wapshop.payments.online import Settings
+from wapshop.payments.registry import by_code
+from wapshop.services import checkout
 
 BASE = "http://shop.test"  # PUBLIC_BASE_URL of the in-process shop
 CARDS = ["11111111111111111", "22222222222222221", "33333333333333331", "44444444444444441"]
@@ -373,16 +377,48 @@ def test_a_forged_host_never_reaches_the_bank(app, client, product_id):
 def test_payment_methods_are_known_outside_a_request(app):
     """Issue 13: a script placing an order with the sandboxes on reached url_for."""
     with app.app_context():
-        assert by_code("card") is not None and by_code("bank") is not None
+        settings = Settings.from_config(app.config)
+        assert by_code("card", settings) is not None and by_code("bank", settings) is not None
+
+
+def test_a_script_places_orders_outside_a_request(tmp_path):
+    """Issue 13: with the sandboxes on, a script or cron job (an app, no request) places a
+    cash-on-delivery order and a bank one."""
+    app = make_app(tmp_path, SANDBOX_PAYMENTS=True)
+    with app.app_context():
+        make_regions()
+        pid = make_product(shop_price_fen=PRICE, stock=10).id
+        db.session.commit()
+    with app.app_context():
+        settings = Settings.from_config(app.config)
+        for method in ("cod", "bank"):
+            wanted = checkout.OrderRequest(
+                product_id=pid,
+                quantity=1,
+                receiver_name="张三",
+                phone="13800138000",
+                region_code=COVERED,
+                street="科技园 1 号",
+                payment_method=method,
+                form_token=f"script-{method}",
+                seen_price_fen=PRICE,
+                seen_deal_id=None,
+            )
+            checkout.place_order(wanted, utcnow(), settings)
+        db.session.commit()
+    with app.app_context():
+        placed = dict(db.session.execute(select(Order.payment_method, Order.status)).all())
+        assert placed == {"cod": "placed", "bank": "awaiting_payment"}
+        db.engine.dispose()
 
 
 def test_without_a_public_address_real_processors_stay_off(tmp_path):
     app = make_app(tmp_path, CARD_PROCESSOR_URL="https://cards.example/submit", CARD_KEY="k")
     with app.app_context():
-        assert by_code("card") is None
+        assert by_code("card", Settings.from_config(app.config)) is None
     with app.app_context():
         app.config["PUBLIC_BASE_URL"] = "https://shop.example"
-        assert by_code("card") is not None
+        assert by_code("card", Settings.from_config(app.config)) is not None
         db.engine.dispose()
 
 

@@ -53,6 +53,16 @@ class WholeNumberField(IntegerField):
             raise ValueError(_l("请填数字（0-9）。")) from None
 
 
+def take_refusal(form, refusal) -> None:
+    """Show a service's Refusal on the form field it names, or above the form when it names
+    none (or one this form does not have). The view answers with refusal.status."""
+    field = getattr(form, refusal.field, None) if refusal.field else None
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [*field.errors, refusal.message]
+    else:
+        form.form_errors.append(refusal.message)
+
+
 def mainland_mobile(form, field) -> None:
     """Accept +86/spaces/dashes; store the normalised 11 digits."""
     normalised = phones.normalise(field.data or "")

@@ -1,13 +1,15 @@
-"""Ways to pay, behind one small interface; one module per way.
+"""Ways to pay, behind one small interface; one module per way, listed in registry.py.
 
-A method says whether it is offered (and why not), what status a new order paid this way
-starts in, and what happens once the order is written. Online methods also name their
-processor and check the fields of its notifications. Adding a way to pay means adding a
-module and listing it in methods()."""
+A leaf under the services: nothing here reads the app's configuration, the request or the
+services. A method says whether it is offered (and why not) from facts the services looked
+up (Situation), and what status a new order paid this way starts in. Online methods also
+name their processor and check the fields of its notifications; their settings (URLs, keys)
+are passed in (online.Settings). Adding a way to pay means adding a module and listing it in
+registry.py."""
 
 from dataclasses import dataclass
 
-from wapshop.models import Order, Payment, Region
+from wapshop.models import Payment, Region
 
 
 @dataclass(frozen=True)
@@ -15,6 +17,15 @@ class Availability:
     offered: bool
     reason: str = ""  # shown to the buyer when not offered
     carrier: str | None = None
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What a way to pay may ask about an order being placed, looked up by the services."""
+
+    region: Region
+    cod_carrier: str | None  # who collects cash in the region, if anyone
+    balance_fen: int  # the logged-in account's balance (0 for a guest: a phone proves nothing)
 
 
 class NotificationRefused(Exception):
@@ -26,37 +37,20 @@ class PaymentMethod:
     label: str  # marked for translation in the module
     online = False  # the order waits for a processor's notification
     processor: str | None = None
+    from_balance = False  # paid at placing from the buyer's balance: the checkout debits it
 
-    def enabled(self) -> bool:
-        """Switched on in this shop at all (a processor configured)? Others are not listed."""
+    def enabled(self, settings) -> bool:
+        """Switched on in this shop at all, given the processors' online.Settings? Others
+        are not listed."""
         return True
 
-    def availability(self, region: Region, phone: str | None) -> Availability:
-        """Offered for this delivery region and (logged-in) buyer phone? An empty reason
-        means there is nothing worth telling the buyer about it."""
+    def availability(self, situation: Situation) -> Availability:
+        """Offered in this situation? An empty reason means there is nothing worth telling
+        the buyer about it."""
         raise NotImplementedError
 
     def initial_status(self) -> str:
         raise NotImplementedError
 
-    def after_placed(self, order: Order) -> None:
-        """Inside the order's transaction, once it is written. May raise a CheckoutError."""
-
     def check_notification(self, fields: dict, payment: Payment) -> None:
         """Method-specific checks of a verified notification; raise NotificationRefused."""
-
-
-def methods() -> list[PaymentMethod]:
-    """The ways to pay this shop has switched on, in the order buyers see them."""
-    from wapshop.payments import balance, bank, card, cod
-
-    every = [cod.CashOnDelivery(), card.PrepaidCard(), bank.BankPayment(), balance.BalancePayment()]
-    return [m for m in every if m.enabled()]
-
-
-def by_code(code: str) -> PaymentMethod | None:
-    return next((m for m in methods() if m.code == code), None)
-
-
-def by_processor(processor: str) -> PaymentMethod | None:
-    return next((m for m in methods() if m.processor == processor), None)

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from wapshop.models import Order, Payment
+from wapshop.models import Payment
 from wapshop.payments import NotificationRefused, http, signing
 from wapshop.payments.online import OnlineMethod, Settings
-from wapshop.services import Refusal
 
 
 @dataclass(frozen=True)
@@ -39,10 +38,6 @@ FAILURES = {
 }
 
 
-class CardRefused(Refusal):
-    """Refused before anything is sent (face value too small)."""
-
-
 class PrepaidCard(OnlineMethod):
     code = "card"
     label = _l("手机充值卡")
@@ -51,11 +46,6 @@ class PrepaidCard(OnlineMethod):
     def check_notification(self, fields: dict, payment: Payment) -> None:
         if fields.get("face_fen") != str(payment.card_face_fen):
             raise NotificationRefused("face value does not match the submitted card")
-
-
-def check_face_value(order: Order, face_fen: int) -> None:
-    if face_fen < order.total_fen:
-        raise CardRefused(_l("卡面额小于订单金额，请换一张面额更大的卡，或改用其他付款方式。"))
 
 
 def submit(payment: Payment, serial: str, password: str, settings: Settings) -> str:

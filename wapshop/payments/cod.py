@@ -2,20 +2,18 @@
 
 from flask_babel import lazy_gettext as _l
 
-from wapshop.models import OrderStatus, Region
-from wapshop.payments import Availability, PaymentMethod
-from wapshop.services import regions
+from wapshop.models import OrderStatus
+from wapshop.payments import Availability, PaymentMethod, Situation
 
 
 class CashOnDelivery(PaymentMethod):
     code = "cod"
     label = _l("货到付款")
 
-    def availability(self, region: Region, phone: str | None) -> Availability:
-        carrier = regions.cod_carrier(region)
-        if carrier is None:
+    def availability(self, situation: Situation) -> Availability:
+        if situation.cod_carrier is None:
             return Availability(False, _l("本地区暂无快递代收货款，不能货到付款。"))
-        return Availability(True, carrier=carrier)
+        return Availability(True, carrier=situation.cod_carrier)
 
     def initial_status(self) -> str:
         return OrderStatus.PLACED

@@ -1,16 +1,15 @@
 """What the online ways to pay share: offered where configured, the order waits for payment.
 
-Processors' settings come from configuration only (see Settings): never from the request,
-so a forged Host header cannot redirect a card or a buyer, and a script or cron job with an
-app but no request can place orders."""
+Processors' settings come from configuration only (Settings.from_config, built by whoever
+holds the app's config and passed in): never from the request, so a forged Host header
+cannot redirect a card or a buyer, and a script or cron job with an app but no request can
+place orders."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from flask import current_app
-
-from wapshop.models import OrderStatus, Region
-from wapshop.payments import Availability, PaymentMethod
+from wapshop.models import OrderStatus
+from wapshop.payments import Availability, PaymentMethod, Situation
 
 DEMO_BIND = "127.0.0.1:8000"  # gunicorn.conf.py's default bind
 NOTIFY_PATH = "/pay/notify/<processor>"  # the pay blueprint's route for notifications
@@ -36,31 +35,32 @@ class Settings:
     def notify_url(self, processor: str) -> str:
         return self.public_url(NOTIFY_PATH.replace("<processor>", processor))
 
-
-def settings(config: Mapping) -> Settings:
-    """The settings in force: configured ones, else (SANDBOX_PAYMENTS) the sandboxes'."""
-    base = public_base_url(config)
-    keys = {"card": config["CARD_KEY"], "bank": config["BANK_KEY"]}
-    urls = {"card": config["CARD_PROCESSOR_URL"], "bank": config["BANK_GATEWAY_URL"]}
-    if config["SANDBOX_PAYMENTS"]:
-        keys["card"] = keys["card"] or config["SANDBOX_CARD_KEY"]
-        keys["bank"] = keys["bank"] or config["SANDBOX_BANK_KEY"]
-        urls["card"] = urls["card"] or base + SANDBOX_CARD_SUBMIT_PATH
-        urls["bank"] = urls["bank"] or base + SANDBOX_BANK_PAGE_PATH
-    return Settings(
-        merchant_id=config["MERCHANT_ID"],
-        keys=keys,
-        urls=urls,
-        public_base_url=base,
-        notify_max_age=int(config["NOTIFY_MAX_AGE"]),
-    )
+    @classmethod
+    def from_config(cls, config: Mapping) -> "Settings":
+        """The settings in force: configured ones, else (SANDBOX_PAYMENTS) the sandboxes'."""
+        base = public_base_url(config)
+        keys = {"card": config["CARD_KEY"], "bank": config["BANK_KEY"]}
+        urls = {"card": config["CARD_PROCESSOR_URL"], "bank": config["BANK_GATEWAY_URL"]}
+        if config["SANDBOX_PAYMENTS"]:
+            keys["card"] = keys["card"] or config["SANDBOX_CARD_KEY"]
+            keys["bank"] = keys["bank"] or config["SANDBOX_BANK_KEY"]
+            urls["card"] = urls["card"] or base + SANDBOX_CARD_SUBMIT_PATH
+            urls["bank"] = urls["bank"] or base + SANDBOX_BANK_PAGE_PATH
+        return cls(
+            merchant_id=config["MERCHANT_ID"],
+            keys=keys,
+            urls=urls,
+            public_base_url=base,
+            notify_max_age=int(config["NOTIFY_MAX_AGE"]),
+        )
 
 
 def public_base_url(config: Mapping) -> str:
     """PUBLIC_BASE_URL; for the sandbox demo without one, http:// and gunicorn's bind
-    (WAPSHOP_BIND arrives in the config as BIND). Never the request's Host."""
-    base = config.get("PUBLIC_BASE_URL") or ""
-    if not base and config.get("SANDBOX_PAYMENTS"):
+    (WAPSHOP_BIND arrives in the config as BIND, which only the environment sets). Never
+    the request's Host."""
+    base = config["PUBLIC_BASE_URL"] or ""
+    if not base and config["SANDBOX_PAYMENTS"]:
         base = f"http://{config.get('BIND') or DEMO_BIND}"
     return base.rstrip("/")
 
@@ -68,12 +68,11 @@ def public_base_url(config: Mapping) -> str:
 class OnlineMethod(PaymentMethod):
     online = True
 
-    def enabled(self) -> bool:
+    def enabled(self, settings: Settings) -> bool:
         # The processor must be configured, and must be able to reach us back.
-        found = settings(current_app.config)
-        return bool(found.urls[self.processor] and found.public_base_url)
+        return bool(settings.urls[self.processor] and settings.public_base_url)
 
-    def availability(self, region: Region, phone: str | None) -> Availability:
+    def availability(self, situation: Situation) -> Availability:
         return Availability(True)
 
     def initial_status(self) -> str:

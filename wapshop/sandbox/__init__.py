@@ -29,16 +29,8 @@ CARD_OUTCOMES = {"1": "success", "2": "wrong_password", "3": "used", "4": "wrong
 REQUEST_MAX_AGE = 15 * 60
 
 
-def _keys() -> tuple[str, str]:
-    config = current_app.config
-    return config["CARD_KEY"] or config["SANDBOX_CARD_KEY"], config["BANK_KEY"] or config[
-        "SANDBOX_BANK_KEY"
-    ]
-
-
 def _key(processor: str) -> str:
-    card_key, bank_key = _keys()
-    return card_key if processor == "card" else bank_key
+    return online.Settings.from_config(current_app.config).keys[processor]
 
 
 def record(processor: str, url: str, fields: dict) -> SandboxNotification:
@@ -82,7 +74,7 @@ def _deliver_later(app, note_id: int, delay: float) -> None:
 
 @bp.post(online.SANDBOX_CARD_SUBMIT_PATH)
 def card_submit():
-    card_key, _bank = _keys()
+    card_key = _key("card")
     fields = request.form.to_dict()
     if not signing.verify(fields, card_key, REQUEST_MAX_AGE):
         return "refused: bad signature", 400
@@ -107,7 +99,7 @@ def card_submit():
 
 @bp.get(online.SANDBOX_BANK_PAGE_PATH)
 def bank_page():
-    _card, bank_key = _keys()
+    bank_key = _key("bank")
     fields = request.args.to_dict()
     if not signing.verify(fields, bank_key, REQUEST_MAX_AGE):
         abort(400, "签名无效或已过期")
@@ -116,7 +108,7 @@ def bank_page():
 
 @bp.post("/sandbox/bank/decide")
 def bank_decide():
-    _card, bank_key = _keys()
+    bank_key = _key("bank")
     fields = {k: v for k, v in request.form.items() if k != "outcome"}
     if not signing.verify(fields, bank_key):
         abort(400, "签名无效")

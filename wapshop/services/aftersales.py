@@ -27,14 +27,13 @@ from wapshop.models import (
 )
 from wapshop.models.ops import TicketKind, TicketStatus
 from wapshop.money import format_fen
-from wapshop.services import Refusal, fulfilment, notify, orders
+from wapshop.services import NotFound, Refusal, fulfilment, notify, orders
 from wapshop.services.pagination import Page, PageOutOfRange, paginate
 
 S = OrderStatus
 K = TicketKind
 T = TicketStatus
 
-RETURN_WINDOW = timedelta(days=7)
 BODY_MAX = 100  # what a buyer types on a phone keypad; the form says so too
 REPLY_MAX = 120  # two of them and the form fit a WML deck's 2,000 bytes
 OPEN_PER_ORDER = 3
@@ -77,10 +76,6 @@ class OutsideWindow(AftersalesError):
     pass
 
 
-class NotFound(AftersalesError):
-    status = 404
-
-
 # --- The buyer's side.
 
 
@@ -102,7 +97,7 @@ def tickets_of(order: Order) -> list[Ticket]:
     )
 
 
-def may_return(order: Order, now: datetime, window: timedelta = RETURN_WINDOW) -> bool:
+def may_return(order: Order, now: datetime, window: timedelta) -> bool:
     at = delivered_at(order) if order.status in RETURNABLE else None
     return at is not None and now <= at + window
 
@@ -113,10 +108,10 @@ def open_ticket(
     body: str,
     actor: str,
     now: datetime,
-    window: timedelta = RETURN_WINDOW,
+    window: timedelta,
 ) -> Ticket:
     """A buyer's question, complaint, or return or exchange request. Returns and exchanges
-    only after delivery and within `window` of it (OutsideWindow); a return moves the order
+    only after delivery and within `window` (RETURN_WINDOW) of it (OutsideWindow); a return moves the order
     to return_requested. Raises AftersalesError."""
     body = body.strip()
     if kind not in tuple(TicketKind):

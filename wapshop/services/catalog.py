@@ -3,21 +3,18 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from wapshop.extensions import db
 from wapshop.models import Category, Collection, Deal, Product
 from wapshop.models import collection_products as collection_links
-from wapshop.services import search
+from wapshop.services import NotFound, search
 from wapshop.services.pagination import Page, paginate
 
 
 SEARCH_MAX_HITS = 500  # nobody pages past this on a phone; refine the words instead
-
-
-class NotFound(LookupError):
-    """No such active product, category or collection."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +63,7 @@ def top_categories() -> list[Category]:
 def category(category_id: int) -> Category:
     found = db.session.get(Category, category_id)
     if found is None:
-        raise NotFound(category_id)
+        raise NotFound(_l("没有这个分类。"))
     return found
 
 
@@ -84,7 +81,7 @@ def category_products(cat: Category, number: int, per_page: int) -> Page:
 def collection(slug: str, rendition: str) -> Collection:
     found = db.session.scalar(select(Collection).where(Collection.slug == slug))
     if found is None or not found.active or not found.shown_to(rendition):
-        raise NotFound(slug)
+        raise NotFound(_l("这个专场不存在或已结束。"))
     return found
 
 
@@ -102,7 +99,7 @@ def collection_products(coll: Collection, number: int, per_page: int) -> Page:
 def product(product_id: int) -> Product:
     found = db.session.get(Product, product_id)
     if found is None or not found.active:
-        raise NotFound(product_id)
+        raise NotFound(_l("这个商品不存在或已下架。"))
     return found
 
 

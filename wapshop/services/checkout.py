@@ -12,8 +12,9 @@ from sqlalchemy import func, select, update
 
 from wapshop.extensions import db
 from wapshop.models import Deal, Order, OrderEvent, OrderItem, OrderStatus, Product
-from wapshop.payments import by_code
-from wapshop.services import Refusal, catalog, regions
+from wapshop.payments import PaymentMethod, registry
+from wapshop.payments.online import Settings
+from wapshop.services import Refusal, balances, catalog, payments, regions
 
 MAX_QUANTITY = 99
 
@@ -118,8 +119,10 @@ def new_order_number() -> str:
             return number
 
 
-def place_order(req: OrderRequest, now: datetime) -> Order:
-    """Take stock (and deal units) atomically and write the order with its first event.
+def place_order(req: OrderRequest, now: datetime, settings: Settings) -> Order:
+    """Take stock (and deal units) atomically and write the order with its first event;
+    an order paid from the balance is paid here. `settings`: the processors' (which ways
+    to pay are switched on).
 
     Raises AlreadyPlaced, catalog.NotFound, RegionInvalid, PaymentUnavailable, QuoteChanged,
     SoldOut or OverLimit. Flushes; the caller commits (or rolls back on IntegrityError, which
@@ -132,10 +135,10 @@ def place_order(req: OrderRequest, now: datetime) -> Order:
     region = regions.get(req.region_code)
     if region is None or region.level != regions.DISTRICT:
         raise RegionInvalid(_l("请选择收货地区（省、市、区县）。"))
-    method = by_code(req.payment_method)
+    method = registry.by_code(req.payment_method, settings)
     if method is None:
         raise PaymentUnavailable(_l("请选择付款方式。"))
-    offer = method.availability(region, req.buyer_phone)
+    offer = method.availability(payments.situation(region, req.buyer_phone))
     if not offer.offered:
         raise PaymentUnavailable(offer.reason or _l("这种付款方式现在不能用，请换一种。"))
 
@@ -188,8 +191,21 @@ def place_order(req: OrderRequest, now: datetime) -> Order:
     )
     db.session.add(order)
     db.session.flush()
-    method.after_placed(order)
+    if method.from_balance:
+        _pay_from_balance(order, method)
     return order
+
+
+def _pay_from_balance(order: Order, method: PaymentMethod) -> None:
+    """Debit the payer's balance by the order's total, in the order's transaction.
+    Raises PaymentUnavailable when the balance no longer covers it."""
+    payment = payments.new_payment(order, method.code, "balance", status="succeeded")
+    try:
+        balances.debit(
+            payments.payer_phone(order), order.total_fen, "order_payment", payment.id, order.id
+        )
+    except balances.InsufficientBalance as exc:
+        raise PaymentUnavailable(_l("余额不足，请选择其他付款方式。")) from exc
 
 
 def _take_deal_units(deal: Deal, req: OrderRequest, now: datetime) -> None:

@@ -14,7 +14,7 @@ from wapshop.extensions import db
 from wapshop.models import Deal, Product, Staff
 from wapshop.models.base import RENDITIONS
 from wapshop.money import format_fen
-from wapshop.services import Refusal, admin_audit
+from wapshop.services import NotFound, Refusal, admin_audit
 
 CST = ZoneInfo("Asia/Shanghai")
 AUDITED = (
@@ -32,14 +32,7 @@ STATE_LABELS = {"running": "进行中", "scheduled": "未开始", "ended": "已�
 
 
 class DealError(Refusal):
-    """A refusal; `field` names the form field (or CSV column) it belongs to."""
-
-    def __init__(self, field: str, message: str):  # field first, as its callers write it
-        super().__init__(message, field)
-
-
-class NotFound(LookupError):
-    pass
+    """A refusal of a deal; `field` names the form field (or CSV column) it belongs to."""
 
 
 def to_utc(local: datetime) -> datetime:
@@ -77,7 +70,7 @@ class DealInput:
 def get(deal_id: int) -> Deal:
     found = db.session.get(Deal, deal_id)
     if found is None:
-        raise NotFound(deal_id)
+        raise NotFound("没有这个特价。")
     return found
 
 
@@ -127,8 +120,8 @@ def update_deal(deal: Deal, data: DealInput, actor: Staff | None) -> None:
     db.session.refresh(deal)
     if changed != 1:
         if deal.stopped:
-            raise DealError("product_id", "这个特价已停止，不能再修改。")
-        raise DealError("quantity", f"刚刚又卖出了，已售 {deal.sold} 件：数量不能少于已售。")
+            raise DealError("这个特价已停止，不能再修改。", "product_id")
+        raise DealError(f"刚刚又卖出了，已售 {deal.sold} 件：数量不能少于已售。", "quantity")
     admin_audit.record(
         actor, "update", "deal", deal.id, before, admin_audit.snapshot(deal, AUDITED)
     )
@@ -157,28 +150,28 @@ def _renditions(chosen) -> str:
 def _check(data: DealInput, deal: Deal | None) -> Product:
     """The rules a deal must meet; raises DealError naming the field at fault."""
     if deal is not None and deal.stopped:
-        raise DealError("product_id", "这个特价已停止，不能再修改。")
+        raise DealError("这个特价已停止，不能再修改。", "product_id")
     product = db.session.get(Product, data.product_id)
     if product is None:
-        raise DealError("product_id", f"没有 ID 为 {data.product_id} 的商品。")
+        raise DealError(f"没有 ID 为 {data.product_id} 的商品。", "product_id")
     if not product.active:
-        raise DealError("product_id", "这个商品已下架，不能做特价。")
+        raise DealError("这个商品已下架，不能做特价。", "product_id")
     sold = deal.sold if deal is not None else 0
     if deal is not None and sold and data.product_id != deal.product_id:
-        raise DealError("product_id", "已经有人买了，不能更换商品。")
+        raise DealError("已经有人买了，不能更换商品。", "product_id")
     if not 0 < data.deal_price_fen < product.shop_price_fen:
-        raise DealError("deal_price", f"特价必须低于商城价 {format_fen(product.shop_price_fen)}。")
+        raise DealError(f"特价必须低于商城价 {format_fen(product.shop_price_fen)}。", "deal_price")
     if data.ends_at <= data.starts_at:
-        raise DealError("ends_at", "结束时间必须晚于开始时间。")
+        raise DealError("结束时间必须晚于开始时间。", "ends_at")
     if data.quantity < max(sold, 1):
-        raise DealError("quantity", f"数量至少 {max(sold, 1)} 件（已售 {sold} 件）。")
+        raise DealError(f"数量至少 {max(sold, 1)} 件（已售 {sold} 件）。", "quantity")
     if data.per_buyer_limit < 1:
-        raise DealError("per_buyer_limit", "每人限购至少 1 件。")
+        raise DealError("每人限购至少 1 件。", "per_buyer_limit")
     if not data.renditions or not set(data.renditions) <= set(RENDITIONS):
-        raise DealError("renditions", "请至少选择一个版本（wml、basic、color、touch）。")
+        raise DealError("请至少选择一个版本（wml、basic、color、touch）。", "renditions")
     if data.quantity - sold > product.stock:
         raise DealError(
-            "quantity", f"特价还要卖 {data.quantity - sold} 件，库存只有 {product.stock} 件。"
+            f"特价还要卖 {data.quantity - sold} 件，库存只有 {product.stock} 件。", "quantity"
         )
     overlapping = db.session.scalar(
         select(Deal.id).where(
@@ -190,7 +183,7 @@ def _check(data: DealInput, deal: Deal | None) -> Product:
         )
     )
     if overlapping is not None:
-        raise DealError("starts_at", f"这个商品在这段时间已有特价（#{overlapping}）。")
+        raise DealError(f"这个商品在这段时间已有特价（#{overlapping}）。", "starts_at")
     return product
 
 

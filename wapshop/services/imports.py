@@ -17,7 +17,7 @@ from wapshop.models import Deal, Product, Staff
 from wapshop.models.base import RENDITIONS
 from wapshop.money import parse_yuan, yuan_text
 from wapshop.parsing import bad_character, parse_datetime, parse_int
-from wapshop.services import catalog_admin, csvfiles, deals
+from wapshop.services import NotFound, csvfiles, deals, products
 from wapshop.services.csvfiles import FileRefused
 
 KINDS = ("products", "deals")
@@ -241,7 +241,7 @@ class _Cells:
             return None
         try:
             return parse(text)
-        except (BadCell, catalog_admin.CatalogError) as bad:
+        except (BadCell, products.ProductError) as bad:
             self.errors.append(self.sheet.error(self.row, key, str(bad)))
             return None
 
@@ -252,7 +252,7 @@ class _Cells:
 class _Resolver:
     """Category and seller cells: an id, or a name ('一级/二级' or a unique subcategory name)."""
 
-    def __init__(self, lookups: catalog_admin.Lookups):
+    def __init__(self, lookups: products.Lookups):
         self.paths: dict[str, int] = {}
         self.names: dict[str, list[int]] = {}
         for sub in lookups.subcategories.values():
@@ -296,16 +296,16 @@ def import_products(
     an id. Raises FileRefused."""
     sheet = Sheet(csvfiles.decode(data), "products")
     report = Report("products")
-    lookups = catalog_admin.Lookups.load()
+    lookups = products.Lookups.load()
     resolve = _Resolver(lookups)
-    new: list[catalog_admin.ProductInput] = []
-    changes: list[tuple[Row, int, catalog_admin.ProductInput]] = []
+    new: list[products.ProductInput] = []
+    changes: list[tuple[Row, int, products.ProductInput]] = []
     seen_ids: dict[int, int] = {}
     for row in sheet.rows():
         report.rows += 1
         cells = _Cells(sheet, row)
         product_id = cells.get("id", lambda t: _int(t, 1), default=0)
-        values = catalog_admin.ProductInput(
+        values = products.ProductInput(
             title=cells.get("title", str),
             subtitle=cells.get("subtitle", str, default=""),
             category_id=cells.get("category", resolve.category),
@@ -313,13 +313,13 @@ def import_products(
             shop_price_fen=cells.get("shop_price", _fen),
             market_price_fen=cells.get("market_price", _fen),
             stock=cells.get("stock", _int),
-            specs=cells.get("specs", catalog_admin.parse_specs, default=()),
+            specs=cells.get("specs", products.parse_specs, default=()),
             active=cells.get("active", _bool, default=True),
         )
         if not cells.errors:
             try:
-                catalog_admin.check_product(values, lookups)
-            except catalog_admin.CatalogError as refused:
+                products.check_product(values, lookups)
+            except products.ProductError as refused:
                 cells.errors.append(sheet.error(row, refused.field, refused.message))
         if product_id and not cells.errors:
             if product_id in seen_ids:
@@ -342,15 +342,13 @@ def import_products(
         report.created, report.updated = len(new), len(changes)
         return report
     for start in range(0, len(new), WRITE_BATCH):
-        report.created += catalog_admin.create_products(
-            new[start : start + WRITE_BATCH], actor, lookups
-        )
+        report.created += products.create_products(new[start : start + WRITE_BATCH], actor, lookups)
         if progress:
             progress(0)  # written, not newly checked: only a chance to give up
     for n, (row, product_id, values) in enumerate(changes, 1):
         try:
-            catalog_admin.update_product(existing[product_id], values, None, actor, lookups)
-        except catalog_admin.CatalogError as refused:
+            products.update_product(existing[product_id], values, None, actor, lookups)
+        except products.ProductError as refused:
             report.errors.append(sheet.error(row, refused.field, refused.message))
         if progress and n % WRITE_BATCH == 0:
             progress(0)
@@ -401,7 +399,7 @@ def import_deals(
                 else:
                     deals.create_deal(values, actor, action="import")
                     report.created += 1
-            except deals.NotFound:
+            except NotFound:
                 cells.errors.append(sheet.error(row, "id", f"没有 ID 为 {deal_id} 的特价。"))
             except deals.DealError as refused:
                 cells.errors.append(sheet.error(row, refused.field, refused.message))
@@ -441,7 +439,7 @@ def product_rows(seller_id: int | None = None) -> Iterable[list[str]]:
             yuan_text(p.shop_price_fen),
             yuan_text(p.market_price_fen),
             str(p.stock),
-            catalog_admin.format_specs(p.specs),
+            products.format_specs(p.specs),
             "是" if p.active else "否",
         ]
 

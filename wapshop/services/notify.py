@@ -6,10 +6,11 @@ Placement is written by services/checkout.py and services/payments.py, which kno
 SMS: a mapper hook below queues the "order placed" message whenever an order event says an
 order was placed (cash on delivery) or paid."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, has_app_context
+from flask import current_app
 from sqlalchemy import and_, event, insert, or_, select, update
 
 from wapshop.extensions import db
@@ -35,15 +36,27 @@ KIND_LABELS = {
 STATUS_LABELS = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败"}
 
 
-def _signature() -> tuple[str, str]:
-    config = current_app.config if has_app_context() else {}
-    return config.get("SHOP_NAME", "WapShop"), config.get("HOTLINE", "")
+@dataclass(frozen=True)
+class Signature:
+    """How the shop signs its SMS: 【shop】 first, 客服 hotline (if any) last."""
+
+    shop: str
+    hotline: str
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> "Signature":
+        return cls(config["SHOP_NAME"], config["HOTLINE"])
+
+
+def signature() -> Signature:
+    """The app's signature. (SMS are written in a flush hook, where nothing is passed in.)"""
+    return Signature.from_config(current_app.config)
 
 
 def compose(kind: str, number: str, total_fen: int, cod: bool, **extra) -> str:
     """The text of one SMS, at most about two messages long."""
-    shop, hotline = _signature()
-    head, tail = f"【{shop}】", f"客服{hotline}" if hotline else ""
+    signed = signature()
+    head, tail = f"【{signed.shop}】", f"客服{signed.hotline}" if signed.hotline else ""
     total = format_fen(total_fen)
     if kind == "placed" and cod:
         body = f"订单{number}已收到，货到付款{total}。客服将致电确认，请保持电话畅通。"

@@ -10,8 +10,16 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from wapshop.extensions import db
-from wapshop.models import BalanceEntry, Buyer, Order, OrderEvent, OrderStatus, Payment
-from wapshop.payments import NotificationRefused, by_code, by_processor, signing
+from wapshop.models import BalanceEntry, Buyer, Order, OrderEvent, OrderStatus, Payment, Region
+from wapshop.payments import (
+    Availability,
+    NotificationRefused,
+    PaymentMethod,
+    Situation,
+    cod,
+    registry,
+    signing,
+)
 from wapshop.payments.online import Settings
 from wapshop.services import Refusal, balances, orders, regions
 
@@ -23,6 +31,20 @@ LATE_PAYMENT = "late_payment"  # the balance ledger's kind for a credited late s
 
 class PaymentError(Refusal):
     """A buyer-facing refusal (the message says what to do)."""
+
+
+def situation(region: Region, buyer_phone: str | None) -> Situation:
+    """What the ways to pay need to know to say whether they are offered: the region's cash
+    carrier and the logged-in buyer's balance (a guest's typed phone proves nothing)."""
+    return Situation(region, regions.cod_carrier(region), balances.amount(buyer_phone))
+
+
+def offers(
+    region: Region, buyer_phone: str | None, settings: Settings
+) -> list[tuple[PaymentMethod, Availability]]:
+    """Every way to pay switched on, with whether it is offered to this buyer and region."""
+    found = situation(region, buyer_phone)
+    return [(m, m.availability(found)) for m in registry.methods(settings)]
 
 
 def payer_phone(order: Order) -> str:
@@ -59,6 +81,7 @@ def latest(order: Order) -> Payment | None:
 
 
 CARD_IN_FLIGHT = _l("充值卡正在处理，请稍后刷新查看结果。")
+CARD_TOO_SMALL = _l("卡面额小于订单金额，请换一张面额更大的卡，或改用其他付款方式。")
 
 
 def payable(order: Order) -> None:
@@ -75,14 +98,19 @@ def payable(order: Order) -> None:
         raise PaymentError(CARD_IN_FLIGHT)
 
 
-def start(order: Order, method_code: str, **card) -> Payment:
+def start(order: Order, method_code: str, settings: Settings, **card) -> Payment:
     """A pending payment of the order by card or bank (flushes; the caller commits).
 
     Raises PaymentError, also when another card for the order is in flight: the database's
     one-card-in-flight index decides between simultaneous submissions, so at most one card
-    ever reaches the processor. After a PaymentError the caller rolls back."""
+    ever reaches the processor, and when a card's face value is below the order's total
+    (refused before anything is sent). After a PaymentError the caller rolls back."""
+    if card.get("card_face_fen") is not None and card["card_face_fen"] < order.total_fen:
+        raise PaymentError(CARD_TOO_SMALL)
     payable(order)
-    method = by_code(method_code)
+    method = registry.by_code(method_code, settings)
+    if method is None or not method.online:
+        raise PaymentError(_l("这种付款方式现在不能用，请换一种。"))
     try:
         return new_payment(order, method.code, method.processor, **card)
     except IntegrityError as twin:
@@ -118,7 +146,7 @@ def take_notification(processor: str, fields: dict, settings: Settings, now: flo
     timestamp is older than settings.notify_max_age is refused, unless it repeats what was
     already taken (then 'success': nothing to do, and the processor may stop retrying).
     The caller commits, or rolls back on IntegrityError (a transaction id used twice)."""
-    method = by_processor(processor)
+    method = registry.by_processor(processor, settings)
     if method is None:
         raise NotificationRefused("unknown processor")
     key = settings.keys.get(processor)
@@ -242,7 +270,7 @@ def switch_to_cod(order: Order, actor: str) -> None:
     """An unpaid online order becomes cash on delivery, where a carrier collects cash; its
     pending attempts become void. Raises PaymentError. Flushes; the caller commits."""
     payable(order)
-    offer = by_code("cod").availability(regions.get(order.region_code), None)
+    offer = cod.CashOnDelivery().availability(situation(regions.get(order.region_code), None))
     if not offer.offered:
         raise PaymentError(offer.reason)
     moved = db.session.execute(

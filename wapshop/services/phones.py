@@ -8,13 +8,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, has_app_context
+
 from flask_babel import gettext as _
 from sqlalchemy import update
 
 from wapshop.extensions import db
 from wapshop.models import OutboxMessage, PhoneCode
-from wapshop.services import Refusal
+from wapshop.services import Refusal, notify
 
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _NOISE = re.compile(r"[\s\-()（）]")
@@ -41,6 +41,9 @@ CODE_DIGITS = 6
 
 class CodeRefused(Refusal):
     """The code cannot prove the phone: wrong, expired, used, or tried too often."""
+
+    field = "code"
+    status = 400
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ def send_code(phone: str, purpose: str, secret: str, now: datetime, lifetime: ti
     )
     db.session.add(row)
     minutes = int(lifetime.total_seconds() // 60)
-    shop = current_app.config.get("SHOP_NAME", "WapShop") if has_app_context() else "WapShop"
+    shop = notify.signature().shop
     body = f"【{shop}】验证码{code}，{minutes}分钟内有效，仅用于验证手机号，请勿告诉他人。"
     db.session.add(OutboxMessage(phone=phone, kind=f"code_{purpose}", body=body))
     db.session.flush()

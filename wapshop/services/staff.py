@@ -8,7 +8,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wapshop.extensions import db
 from wapshop.models import Seller, Staff, StaffRole
 from wapshop.models.base import utcnow
-from wapshop.services import Refusal, admin_audit
+from wapshop.services import NotFound, Refusal, admin_audit
 
 MIN_PASSWORD = 8
 # Checked against when the username is unknown, so a miss costs as long as a wrong password.
@@ -17,14 +17,7 @@ AUDITED = ("username", "name", "role", "seller_id", "active")
 
 
 class StaffError(Refusal):
-    """A refusal; `field` names the form field it belongs to."""
-
-    def __init__(self, field: str, message: str):  # field first, as its callers write it
-        super().__init__(message, field)
-
-
-class NotFound(LookupError):
-    pass
+    """A refusal of a staff account's change; `field` names the form field it belongs to."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +45,7 @@ def authenticate(username: str, password: str) -> Staff | None:
 def get(staff_id: int) -> Staff:
     found = db.session.get(Staff, staff_id)
     if found is None:
-        raise NotFound(staff_id)
+        raise NotFound("没有这个员工账号。")
     return found
 
 
@@ -91,7 +84,7 @@ def update_staff(staff: Staff, data: StaffInput, password: str | None, actor: St
     (someone must be able to manage staff). Raises StaffError."""
     _check(data, password, staff_id=staff.id)
     if staff.id == actor.id and (data.role != StaffRole.ADMIN or not data.active):
-        raise StaffError("role", "不能取消自己的管理员权限或停用自己。")
+        raise StaffError("不能取消自己的管理员权限或停用自己。", "role")
     before = admin_audit.snapshot(staff, AUDITED)
     staff.username = data.username
     staff.name = data.name
@@ -109,15 +102,15 @@ def update_staff(staff: Staff, data: StaffInput, password: str | None, actor: St
 
 def _check(data: StaffInput, password: str | None, staff_id: int | None) -> None:
     if data.role not in tuple(StaffRole):
-        raise StaffError("role", "请选择角色。")
+        raise StaffError("请选择角色。", "role")
     if data.role == StaffRole.SELLER and (
         data.seller_id is None or db.session.get(Seller, data.seller_id) is None
     ):
-        raise StaffError("seller_id", "卖家账号必须选择所属卖家。")
+        raise StaffError("卖家账号必须选择所属卖家。", "seller_id")
     if password is not None and password != "" and len(password) < MIN_PASSWORD:
-        raise StaffError("password", f"密码至少 {MIN_PASSWORD} 位。")
+        raise StaffError(f"密码至少 {MIN_PASSWORD} 位。", "password")
     if staff_id is None and not password:
-        raise StaffError("password", "请设置密码。")
+        raise StaffError("请设置密码。", "password")
     taken = db.session.scalar(select(Staff.id).where(Staff.username == data.username))
     if taken is not None and taken != staff_id:
-        raise StaffError("username", "这个用户名已被使用。")
+        raise StaffError("这个用户名已被使用。", "username")

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 
 from wapshop.extensions import db, login
+from wapshop.forms import take_refusal
 from wapshop.forms.account import CodeForm, LoginForm, LogoutForm, RegisterForm
 from wapshop.models import Buyer
 from wapshop.models.base import utcnow
@@ -129,8 +130,8 @@ def register_code():
         db.session.commit()
     except phones.CodeRefused as refused:
         db.session.commit()  # the try stays counted
-        form.code.errors.append(refused.message)
-        return render_page("account/code.html", **page), 400
+        take_refusal(form, refused)
+        return render_page("account/code.html", **page), refused.status
     except (accounts.PhoneTaken, IntegrityError):
         db.session.rollback()
         session.pop(PENDING_KEY, None)

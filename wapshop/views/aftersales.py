@@ -9,11 +9,12 @@ from flask import Blueprint, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 
 from wapshop.extensions import db
+from wapshop.forms import take_refusal
 from wapshop.forms.aftersales import TicketForm, TicketReplyForm
 from wapshop.models import Order, TicketReply
 from wapshop.models.base import utcnow
 from wapshop.rendering import render_page
-from wapshop.services import aftersales
+from wapshop.services import NotFound, aftersales
 from wapshop.services.pagination import PageOutOfRange
 from wapshop.views import page_arg
 from wapshop.views.orders import viewable_order
@@ -26,7 +27,7 @@ ON_ORDER_PAGE = 3  # requests summed up on the order and after-sales pages, newe
 
 
 def _window():
-    return current_app.config.get("RETURN_WINDOW", aftersales.RETURN_WINDOW)
+    return current_app.config["RETURN_WINDOW"]
 
 
 def _actor() -> str:
@@ -72,14 +73,6 @@ def aftersales_for(order: Order) -> OnOrder:
     return OnOrder(lines, len(tickets), open_until, window.days)
 
 
-def _refused(form, refusal) -> None:
-    field = getattr(form, refusal.field, None) if refusal.field else None
-    if field is not None:
-        field.errors = [*field.errors, refusal.message]
-    else:
-        form.form_errors.append(refusal.message)
-
-
 @bp.route("/o/<number>/help", methods=["GET", "POST"])
 def new(number):
     order = viewable_order(number)
@@ -96,7 +89,7 @@ def new(number):
     except aftersales.AftersalesError as refused:
         db.session.rollback()
         order = viewable_order(number)
-        _refused(form, refused)
+        take_refusal(form, refused)
         page = render_page("aftersales/new.html", order=order, form=form, on=aftersales_for(order))
         return page, refused.status
     db.session.commit()
@@ -108,7 +101,7 @@ def ticket(number, ticket_id):
     order = viewable_order(number)
     try:
         found = aftersales.ticket_of(order, ticket_id)
-    except aftersales.NotFound as missing:
+    except NotFound as missing:
         abort(404, str(missing.message))
     form = TicketReplyForm()
     status = 200
@@ -119,7 +112,7 @@ def ticket(number, ticket_id):
             except aftersales.AftersalesError as refused:
                 db.session.rollback()
                 found = aftersales.ticket_of(viewable_order(number), ticket_id)
-                _refused(form, refused)
+                take_refusal(form, refused)
                 status = refused.status
             else:
                 db.session.commit()

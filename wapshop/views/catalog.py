@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 
 from wapshop.models.base import utcnow
 from wapshop.rendering import render_page
-from wapshop.services import catalog
+from wapshop.services import NotFound, catalog
 from wapshop.services.pagination import PageOutOfRange
 from wapshop.views import page_arg, per_page
 
@@ -32,7 +32,7 @@ def home():
 def category(category_id):
     try:
         cat = catalog.category(category_id)
-    except catalog.NotFound:
+    except NotFound:
         abort(404, _("没有这个分类。"))
     page = _page(catalog.category_products, cat)
     return render_page("catalog/category.html", category=cat, page=page)
@@ -42,7 +42,7 @@ def category(category_id):
 def collection(slug):
     try:
         coll = catalog.collection(slug, g.rendition)
-    except catalog.NotFound:
+    except NotFound:
         abort(404, _("这个专场不存在或已结束。"))
     page = _page(catalog.collection_products, coll)
     return render_page("catalog/collection.html", collection=coll, page=page)
@@ -52,7 +52,7 @@ def collection(slug):
 def product(product_id):
     try:
         item = catalog.product(product_id)
-    except catalog.NotFound:
+    except NotFound:
         abort(404, _("这个商品不存在或已下架。"))
     now = utcnow()
     deal = catalog.current_deal(item.id, now)

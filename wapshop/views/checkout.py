@@ -8,12 +8,13 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from wapshop.extensions import db
+from wapshop.forms import take_refusal
 from wapshop.forms.checkout import OrderForm
 from wapshop.models import OrderStatus
 from wapshop.models.base import utcnow
-from wapshop.payments import by_code, methods
+from wapshop.payments import online, registry
 from wapshop.rendering import render_page
-from wapshop.services import accounts, catalog, checkout, regions
+from wapshop.services import NotFound, accounts, checkout, payments, regions
 from wapshop.services.phones import normalise
 from wapshop.sessions import regenerate
 from wapshop.views.orders import remember_order, viewable_order
@@ -24,7 +25,7 @@ bp = Blueprint("checkout", __name__)
 def _quote(product_id: int) -> checkout.Quote:
     try:
         return checkout.quote(product_id, utcnow())
-    except catalog.NotFound:
+    except NotFound:
         abort(404, _("这个商品不存在或已下架。"))
 
 
@@ -43,8 +44,12 @@ def _gateway_phone() -> str | None:
     return None
 
 
+def _settings() -> online.Settings:
+    return online.Settings.from_config(current_app.config)
+
+
 def _render_confirm(form: OrderForm, quote: checkout.Quote, region, status: int = 200):
-    options = [(m, m.availability(region, _buyer_phone())) for m in methods()]
+    options = payments.offers(region, _buyer_phone(), _settings())
     offered = [m.code for m, offer in options if offer.offered]
     if offered and form.payment.data not in offered:
         form.payment.data = offered[0]  # e.g. no COD here: the first way that works
@@ -122,7 +127,7 @@ def place(product_id):
         rendition=g.rendition,
     )
     try:
-        order = checkout.place_order(request_, utcnow())
+        order = checkout.place_order(request_, utcnow(), _settings())
         if request_.buyer_id:
             accounts.remember_address(
                 request_.buyer_id, form.name.data, form.phone.data, region.code, form.street.data
@@ -139,12 +144,11 @@ def place(product_id):
     except checkout.CheckoutError as refused:
         db.session.rollback()
         quote = _quote(product_id)
-        field = getattr(form, refused.field) if refused.field else None
-        (field.errors if field is not None else form.form_errors).append(refused.message)
+        take_refusal(form, refused)
         if isinstance(refused, checkout.QuoteChanged):
             form.price.data = str(quote.unit_price_fen)
             form.deal.data = str(quote.deal_id or "")
-        return _render_confirm(form, quote, region, 409)
+        return _render_confirm(form, quote, region, refused.status)
     remember_order(order.number)
     regenerate()  # a grant of access: whoever knew the old sid (a shared link) sees nothing
     if order.status == OrderStatus.AWAITING_PAYMENT:
@@ -156,5 +160,7 @@ def place(product_id):
 def placed(number):
     order = viewable_order(number)
     return render_page(
-        "checkout/placed.html", order=order, method_label=by_code(order.payment_method).label
+        "checkout/placed.html",
+        order=order,
+        method_label=registry.by_code(order.payment_method, _settings()).label,
     )

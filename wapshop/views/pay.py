@@ -24,7 +24,7 @@ bp = Blueprint("pay", __name__)
 
 
 def _settings() -> online.Settings:
-    return online.settings(current_app.config)
+    return online.Settings.from_config(current_app.config)
 
 
 def _return_tokens() -> URLSafeTimedSerializer:
@@ -77,19 +77,19 @@ def pay_by_card(number):
         return _render(order, form, 429, _("充值卡尝试太多次，请 %(m)d 分钟后再试。", m=wait))
     face_fen = int(form.face.data) * 100
     try:
-        card.check_face_value(order, face_fen)
         payment = payments.start(
             order,
             "card",
+            _settings(),
             card_operator=form.operator.data,
             card_face_fen=face_fen,
             card_last4=form.serial.data[-4:],
         )
-    except (card.CardRefused, payments.PaymentError) as refused:
+    except payments.PaymentError as refused:
         db.session.rollback()
         throttle.release(keys)  # refused before any card reached the processor
         db.session.commit()
-        return _render(order, form, 409, refused.message)
+        return _render(order, form, refused.status, refused.message)
     db.session.commit()  # never hold a transaction open across the processor's network call
     try:
         payments.accepted(
@@ -107,10 +107,10 @@ def pay_by_bank(number):
     if not PayForm().validate_on_submit():
         return _render(order, status=400, message=_("页面已过期，请再提交一次。"))
     try:
-        payment = payments.start(order, "bank")
+        payment = payments.start(order, "bank", _settings())
     except payments.PaymentError as refused:
         db.session.rollback()
-        return _render(order, status=409, message=refused.message)
+        return _render(order, status=refused.status, message=refused.message)
     db.session.commit()
     # The return address carries no sid (it goes to another site). Its token, short-lived,
     # shows whoever holds it this payment's state and nothing more (see bank_return).
@@ -163,7 +163,7 @@ def switch_to_cod(number):
         payments.switch_to_cod(order, f"buyer:{order.buyer_id}" if order.buyer_id else "guest")
     except payments.PaymentError as refused:
         db.session.rollback()
-        return _render(order, status=409, message=refused.message)
+        return _render(order, status=refused.status, message=refused.message)
     db.session.commit()
     return redirect(url_for("checkout.placed", number=number), 303)
 

@@ -6,7 +6,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from wapshop.forms import ShopForm, WholeNumberField
 from wapshop.forms.admin import renditions_field
 from wapshop.models import Collection
-from wapshop.services.catalog_admin import CollectionInput
+from wapshop.services.collections import CollectionInput
 
 
 class CollectionForm(ShopForm):

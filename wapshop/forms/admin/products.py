@@ -13,8 +13,8 @@ from wapshop.forms import ShopForm, WholeNumberField
 from wapshop.forms.admin import CHOOSE_FROM_LIST, YuanField
 from wapshop.models import Product
 from wapshop.parsing import parse_int
-from wapshop.services import catalog_admin
-from wapshop.services.catalog_admin import ProductInput
+from wapshop.services import products
+from wapshop.services.products import ProductInput
 
 
 class ProductForm(ShopForm):
@@ -65,8 +65,8 @@ class ProductForm(ShopForm):
 
     def validate_specs(self, field):
         try:
-            self.parsed_specs = catalog_admin.parse_specs(field.data or "")
-        except catalog_admin.CatalogError as bad:
+            self.parsed_specs = products.parse_specs(field.data or "")
+        except products.ProductError as bad:
             raise ValidationError(bad.message) from None
 
     def seen_stock_value(self) -> int | None:

@@ -3,9 +3,10 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from wapshop.extensions import db
-from wapshop.forms.admin import ActionForm, refuse
+from wapshop.forms import take_refusal
+from wapshop.forms.admin import ActionForm
 from wapshop.forms.admin.categories import CategoryForm
-from wapshop.services import catalog_admin
+from wapshop.services import NotFound, categories
 from wapshop.views.admin.access import OPERATORS, current_staff, staff_required
 
 bp = Blueprint("categories", __name__, url_prefix="/categories")
@@ -13,8 +14,8 @@ bp = Blueprint("categories", __name__, url_prefix="/categories")
 
 def _category_or_404(category_id: int):
     try:
-        return catalog_admin.get_category(category_id)
-    except catalog_admin.NotFound:
+        return categories.get_category(category_id)
+    except NotFound:
         abort(404)
 
 
@@ -24,12 +25,12 @@ def _save(category, form: CategoryForm, title: str):
     if not form.validate_on_submit():
         return render_template(page, title=title, form=form, category=category), 400
     try:
-        saved = catalog_admin.save_category(
+        saved = categories.save_category(
             category, form.name.data, form.parent(), form.position.data or 0, current_staff()
         )
-    except catalog_admin.CatalogError as refused:
-        refuse(form, refused)
-        return render_template(page, title=title, form=form, category=category), 409
+    except categories.CategoryError as refused:
+        take_refusal(form, refused)
+        return render_template(page, title=title, form=form, category=category), refused.status
     db.session.commit()
     flash(f"已保存分类“{saved.name}”。")
     return redirect(url_for("admin.categories.index"), 303)
@@ -41,7 +42,7 @@ def index():
     return render_template(
         "admin/categories/index.html",
         title="分类",
-        tree=catalog_admin.category_tree(),
+        tree=categories.category_tree(),
         action_form=ActionForm(),
     )
 
@@ -49,7 +50,7 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 @staff_required(*OPERATORS)
 def new():
-    form = CategoryForm(tops=catalog_admin.category_tree())
+    form = CategoryForm(tops=categories.category_tree())
     if request.method == "POST":
         return _save(None, form, "新建分类")
     return render_template("admin/categories/edit.html", title="新建分类", form=form, category=None)
@@ -59,7 +60,7 @@ def new():
 @staff_required(*OPERATORS)
 def edit(category_id):
     category = _category_or_404(category_id)
-    tops = [c for c in catalog_admin.category_tree() if c.id != category.id]
+    tops = [c for c in categories.category_tree() if c.id != category.id]
     title = f"分类“{category.name}”"
     if request.method == "POST":
         return _save(category, CategoryForm(tops=tops), title)
@@ -76,8 +77,8 @@ def delete(category_id):
     if not ActionForm().validate_on_submit():
         abort(400, "页面已过期，请刷新后再试。")
     try:
-        catalog_admin.delete_category(category, current_staff())
-    except catalog_admin.CatalogError as refused:
+        categories.delete_category(category, current_staff())
+    except categories.CategoryError as refused:
         flash(refused.message, "warning")
         return redirect(url_for("admin.categories.index"), 303)
     db.session.commit()

@@ -3,9 +3,9 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from wapshop.extensions import db
-from wapshop.forms.admin import refuse
+from wapshop.forms import take_refusal
 from wapshop.forms.admin.collections import CollectionForm
-from wapshop.services import catalog_admin
+from wapshop.services import NotFound, collections
 from wapshop.views.admin.access import OPERATORS, current_staff, staff_required
 
 bp = Blueprint("collections", __name__, url_prefix="/collections")
@@ -17,10 +17,10 @@ def _save(collection, form: CollectionForm, title: str):
     if not form.validate_on_submit():
         return render_template(page, title=title, form=form, collection=collection), 400
     try:
-        saved = catalog_admin.save_collection(collection, form.data_for_service(), current_staff())
-    except catalog_admin.CatalogError as refused:
-        refuse(form, refused)
-        return render_template(page, title=title, form=form, collection=collection), 409
+        saved = collections.save_collection(collection, form.data_for_service(), current_staff())
+    except collections.CollectionError as refused:
+        take_refusal(form, refused)
+        return render_template(page, title=title, form=form, collection=collection), refused.status
     db.session.commit()
     flash(f"已保存专场“{saved.name}”。")
     return redirect(url_for("admin.collections.index"), 303)
@@ -30,7 +30,7 @@ def _save(collection, form: CollectionForm, title: str):
 @staff_required(*OPERATORS)
 def index():
     return render_template(
-        "admin/collections/index.html", title="专场", collections=catalog_admin.collections()
+        "admin/collections/index.html", title="专场", collections=collections.listing()
     )
 
 
@@ -49,8 +49,8 @@ def new():
 @staff_required(*OPERATORS)
 def edit(collection_id):
     try:
-        collection = catalog_admin.get_collection(collection_id)
-    except catalog_admin.NotFound:
+        collection = collections.get_collection(collection_id)
+    except NotFound:
         abort(404)
     title = f"专场“{collection.name}”"
     if request.method == "POST":

@@ -17,12 +17,13 @@ from flask import (
 )
 
 from wapshop.extensions import db
-from wapshop.forms.admin import TIME_FORMATS, ActionForm, refuse
+from wapshop.forms import take_refusal
+from wapshop.forms.admin import TIME_FORMATS, ActionForm
 from wapshop.forms.admin.deals import DealForm
 from wapshop.models.base import RENDITIONS, utcnow
 from wapshop.parsing import parse_date, parse_datetime, parse_id
 from wapshop.rendering import RENDITION_LABELS, render_page
-from wapshop.services import catalog, deals
+from wapshop.services import NotFound, catalog, deals
 from wapshop.views.admin.access import OPERATORS, current_staff, staff_required
 
 bp = Blueprint("deals", __name__, url_prefix="/deals")
@@ -52,7 +53,7 @@ def _at_arg() -> datetime:
 def _deal_or_404(deal_id: int):
     try:
         return deals.get(deal_id)
-    except deals.NotFound:
+    except NotFound:
         abort(404)
 
 
@@ -93,8 +94,8 @@ def new():
     try:
         deal = deals.create_deal(form.data_for_service(), current_staff())
     except deals.DealError as refused:
-        refuse(form, refused)
-        return render_template(page, title="新建特价", form=form, deal=None), 409
+        take_refusal(form, refused)
+        return render_template(page, title="新建特价", form=form, deal=None), refused.status
     db.session.commit()
     flash(f"已创建特价 #{deal.id}。")
     return redirect(_day_url(deal.starts_at), 303)
@@ -113,8 +114,8 @@ def edit(deal_id):
     try:
         deals.update_deal(deal, form.data_for_service(), current_staff())
     except deals.DealError as refused:
-        refuse(form, refused)
-        return render_template(page, title=title, form=form, deal=deal), 409
+        take_refusal(form, refused)
+        return render_template(page, title=title, form=form, deal=deal), refused.status
     db.session.commit()
     flash(f"已保存特价 #{deal.id}。")
     return redirect(_day_url(deal.starts_at), 303)

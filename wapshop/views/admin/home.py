@@ -3,7 +3,7 @@
 from flask import Blueprint, current_app, render_template
 
 from wapshop.models.base import utcnow
-from wapshop.services import catalog_admin, deals
+from wapshop.services import products, deals
 from wapshop.views.admin import access
 
 bp = Blueprint("home", __name__)
@@ -21,6 +21,6 @@ def index():
         summary["scheduled"] = sum(d.state == "scheduled" for d in listing)
     if access.may(staff, access.CATALOG_EDITORS):
         threshold = current_app.config["STOCK_WARNING_THRESHOLD"]
-        low = catalog_admin.low_stock(1, 1, threshold, access.seller_scope())
+        low = products.low_stock(1, 1, threshold, access.seller_scope())
         summary["low_stock"], summary["threshold"] = low.total, threshold
     return render_template("admin/index.html", title="后台首页", summary=summary)

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from wapshop.extensions import db
+from wapshop.forms import take_refusal
 from wapshop.forms.admin.imports import KIND_LABELS, ImportForm
 from wapshop.models.base import utcnow
 from wapshop.services import csvfiles, deals, imports
@@ -68,8 +69,8 @@ def index():
             form.kind.data, data, current_staff(), dry_run, _deadline(seconds)
         )
     except imports.FileRefused as refused:
-        form.file.errors.append(refused.message)
-        return _page(form, status=422)
+        take_refusal(form, refused)
+        return _page(form, status=refused.status)
     except imports.TooSlow:
         db.session.rollback()  # nothing of the file is kept
         form.file.errors.append(

@@ -5,10 +5,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from wapshop.extensions import db
-from wapshop.forms.admin import refuse
+from wapshop.forms import take_refusal
 from wapshop.forms.admin.products import ImageForm, ProductForm
 from wapshop.parsing import parse_int
-from wapshop.services import catalog_admin
+from wapshop.services import NotFound, categories, products
 from wapshop.services.pagination import PageOutOfRange
 from wapshop.views import page_arg
 from wapshop.views.admin.access import CATALOG_EDITORS, current_staff, seller_scope, staff_required
@@ -20,16 +20,16 @@ UPLOAD_OVERHEAD = 64 * 1024
 
 def _product_or_404(product_id: int):
     try:
-        return catalog_admin.get_product(product_id, seller_scope())
-    except catalog_admin.NotFound:
+        return products.get_product(product_id, seller_scope())
+    except NotFound:
         abort(404)
 
 
 def _choices() -> dict:
     """The form's categories, and the sellers this staff member may assign."""
     scope = seller_scope()
-    sellers = [s for s in catalog_admin.sellers() if scope is None or s.id == scope]
-    return {"categories": catalog_admin.category_tree(), "sellers": sellers}
+    sellers = [s for s in products.sellers() if scope is None or s.id == scope]
+    return {"categories": categories.category_tree(), "sellers": sellers}
 
 
 def _page(fetch, *args, **kwargs):
@@ -39,20 +39,15 @@ def _page(fetch, *args, **kwargs):
         abort(404)
 
 
-def _image_limits() -> catalog_admin.ImageLimits:
-    config = current_app.config
-    return catalog_admin.ImageLimits(
-        config["ADMIN_IMAGE_MAX_BYTES"],
-        config["ADMIN_IMAGE_MAX_PIXELS"],
-        config["ADMIN_IMAGE_MAX_SIDE"],
-    )
+def _image_limits() -> products.ImageLimits:
+    return products.ImageLimits.from_config(current_app.config)
 
 
 @bp.get("/")
 @staff_required(*CATALOG_EDITORS)
 def index():
     query = request.args.get("q", "")[:60]
-    page = _page(catalog_admin.products, seller_id=seller_scope(), query=query)
+    page = _page(products.listing, seller_id=seller_scope(), query=query)
     return render_template("admin/products/index.html", title="商品", page=page, query=query)
 
 
@@ -66,10 +61,10 @@ def new():
     if not form.validate_on_submit():
         return render_template(page, title="新建商品", form=form, product=None), 400
     try:
-        product = catalog_admin.create_product(form.data_for_service(), current_staff())
-    except catalog_admin.CatalogError as refused:
-        refuse(form, refused)
-        return render_template(page, title="新建商品", form=form, product=None), 409
+        product = products.create_product(form.data_for_service(), current_staff())
+    except products.ProductError as refused:
+        take_refusal(form, refused)
+        return render_template(page, title="新建商品", form=form, product=None), refused.status
     db.session.commit()
     flash(f"已创建商品 #{product.id}，可以上传图片了。")
     return redirect(url_for("admin.products.edit", product_id=product.id), 303)
@@ -99,13 +94,13 @@ def edit(product_id):
     if not form.validate_on_submit():
         return _edit_page(product, form, ImageForm(formdata=None), 400)
     try:
-        catalog_admin.update_product(
+        products.update_product(
             product, form.data_for_service(), form.seen_stock_value(), current_staff()
         )
-    except catalog_admin.CatalogError as refused:
-        refuse(form, refused)
+    except products.ProductError as refused:
+        take_refusal(form, refused)
         form.seen_stock.data = str(product.stock)  # as it is now: the editor decides again
-        return _edit_page(product, form, ImageForm(formdata=None), 409)
+        return _edit_page(product, form, ImageForm(formdata=None), refused.status)
     db.session.commit()
     flash(f"已保存商品 #{product.id}。")
     return redirect(url_for("admin.products.edit", product_id=product.id), 303)
@@ -127,15 +122,15 @@ def upload_image(product_id):
     if not valid:
         return _edit_page(product, None, form, 400)
     try:
-        sizes = catalog_admin.store_image(product, form.image.data.stream, limits, current_staff())
-    except catalog_admin.ImageRefused as refused:
-        form.image.errors.append(refused.message)
-        return _edit_page(product, None, form, 422)
+        sizes = products.store_image(product, form.image.data.stream, limits, current_staff())
+    except products.ImageRefused as refused:
+        take_refusal(form, refused)
+        return _edit_page(product, None, form, refused.status)
     db.session.commit()
     flash("图片已上传，各版本的缩略图已生成。")
     for size, (written, within) in sizes.items():
         if not within:
-            budget = catalog_admin.VARIANT_BUDGETS[size]
+            budget = products.VARIANT_BUDGETS[size]
             flash(f"{size} 缩略图 {written} 字节，超过预算 {budget} 字节。", "warning")
     return redirect(url_for("admin.products.edit", product_id=product.id), 303)
 
@@ -145,7 +140,7 @@ def upload_image(product_id):
 def stock():
     default = current_app.config["STOCK_WARNING_THRESHOLD"]
     threshold = request.args.get("threshold", default, type=parse_int)
-    page = _page(catalog_admin.low_stock, threshold, seller_id=seller_scope())
+    page = _page(products.low_stock, threshold, seller_id=seller_scope())
     return render_template(
         "admin/products/stock.html", title="库存预警", page=page, threshold=threshold
     )

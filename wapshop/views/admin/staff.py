@@ -3,9 +3,9 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from wapshop.extensions import db
-from wapshop.forms.admin import refuse
+from wapshop.forms import take_refusal
 from wapshop.forms.admin.staff import NO_SELLER, LoginForm, LogoutForm, StaffForm
-from wapshop.services import catalog_admin, throttle
+from wapshop.services import NotFound, products, throttle
 from wapshop.services import staff as staff_service
 from wapshop.sessions import local_target, with_current_sid
 from wapshop.views import take_attempt
@@ -71,7 +71,7 @@ def index():
 @bp.route("/staff/new", methods=["GET", "POST"])
 @staff_required(*ADMINS)
 def new():
-    form = StaffForm(sellers=catalog_admin.sellers())
+    form = StaffForm(sellers=products.sellers())
     page = "admin/staff/edit.html"
     if request.method == "GET":
         return render_template(page, title="添加员工", form=form)
@@ -82,8 +82,8 @@ def new():
             form.data_for_service(), form.password.data, current_staff()
         )
     except staff_service.StaffError as refused:
-        refuse(form, refused)
-        return render_template(page, title="添加员工", form=form), 409
+        take_refusal(form, refused)
+        return render_template(page, title="添加员工", form=form), refused.status
     db.session.commit()
     flash(f"已添加员工 {person}。")
     return redirect(url_for("admin.staff.index"), 303)
@@ -94,9 +94,9 @@ def new():
 def edit(staff_id):
     try:
         person = staff_service.get(staff_id)
-    except staff_service.NotFound:
+    except NotFound:
         abort(404)
-    form = StaffForm(obj=person, sellers=catalog_admin.sellers())
+    form = StaffForm(obj=person, sellers=products.sellers())
     page, title = "admin/staff/edit.html", f"员工 {person}"
     if request.method == "GET":
         form.seller_id.data = person.seller_id or NO_SELLER
@@ -108,8 +108,8 @@ def edit(staff_id):
             person, form.data_for_service(), form.password.data, current_staff()
         )
     except staff_service.StaffError as refused:
-        refuse(form, refused)
-        return render_template(page, title=title, form=form), 409
+        take_refusal(form, refused)
+        return render_template(page, title=title, form=form), refused.status
     db.session.commit()
     if person.id == current_staff().id:
         keep_session(person)  # a new password ends one's other sessions, not this one

@@ -1,5 +1,5 @@
-"""The catalogue in the back office: products, two-level categories, collections (专场),
-product images and stock warnings.
+"""Products in the back office: editing, listing, stock warnings and images. (Categories
+and collections: services/categories.py, services/collections.py.)
 
 A seller's staff see only that seller's products: functions that take `seller_id` treat
 another seller's product as not found. Every change flushes and writes the audit log; the
@@ -8,24 +8,22 @@ caller commits."""
 import hashlib
 import json
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from io import BytesIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import or_, select, update
 
 from wapshop import images
 from wapshop.extensions import db
 from wapshop.models import (
     Category,
-    Collection,
     Product,
     Seller,
     Staff,
-    collection_products,
 )
-from wapshop.models.base import RENDITIONS
-from wapshop.services import Refusal, admin_audit, search
+from wapshop.services import NotFound, Refusal, admin_audit, search
 from wapshop.services.pagination import Page, paginate
 
 PRODUCT_AUDITED = (
@@ -42,15 +40,9 @@ PRODUCT_AUDITED = (
 MAX_SPECS = 20
 
 
-class CatalogError(Refusal):
-    """A refusal; `field` names the form field (or CSV column) it belongs to."""
-
-    def __init__(self, field: str, message: str):  # field first, as its callers write it
-        super().__init__(message, field)
-
-
-class NotFound(LookupError):
-    """No such product, category or collection, or not this seller's."""
+class ProductError(Refusal):
+    """A refusal of a product; `field` names the form field (or CSV column) it belongs to.
+    (No such product, or not this seller's: NotFound.)"""
 
 
 # --- Products
@@ -87,38 +79,38 @@ class Lookups:
 
 
 def check_product(data: ProductInput, lookups: Lookups) -> None:
-    """The rules a product must meet; raises CatalogError naming the field at fault."""
+    """The rules a product must meet; raises ProductError naming the field at fault."""
     if not data.title.strip():
-        raise CatalogError("title", "请填写标题。")
+        raise ProductError("请填写标题。", "title")
     if len(data.title) > 120:
-        raise CatalogError("title", "标题最多 120 个字。")
+        raise ProductError("标题最多 120 个字。", "title")
     if len(data.subtitle) > 200:
-        raise CatalogError("subtitle", "副标题最多 200 个字。")
+        raise ProductError("副标题最多 200 个字。", "subtitle")
     if data.category_id not in lookups.subcategories:
-        raise CatalogError("category_id", "请选择一个二级分类。")
+        raise ProductError("请选择一个二级分类。", "category_id")
     if data.seller_id not in lookups.sellers:
-        raise CatalogError("seller_id", "没有这个卖家。")
+        raise ProductError("没有这个卖家。", "seller_id")
     if data.shop_price_fen <= 0:
-        raise CatalogError("shop_price", "商城价必须大于 0。")
+        raise ProductError("商城价必须大于 0。", "shop_price")
     if data.market_price_fen < data.shop_price_fen:
-        raise CatalogError("market_price", "市场价不能低于商城价。")
+        raise ProductError("市场价不能低于商城价。", "market_price")
     if data.stock < 0:
-        raise CatalogError("stock", "库存不能是负数。")
+        raise ProductError("库存不能是负数。", "stock")
     if len(data.specs) > MAX_SPECS or any(not n or not v for n, v in data.specs):
-        raise CatalogError("specs", f"规格每行“名称：值”，最多 {MAX_SPECS} 行。")
+        raise ProductError(f"规格每行“名称：值”，最多 {MAX_SPECS} 行。", "specs")
 
 
 def parse_specs(text: str) -> tuple[tuple[str, str], ...]:
     """'颜色:黑色;产地:深圳', one per line, or with full-width ：；, → name/value pairs.
-    Raises CatalogError."""
+    Raises ProductError."""
     pairs = []
     for part in text.replace("；", ";").replace("\n", ";").split(";"):
         if not part.strip():
             continue
         name, sep, value = part.replace("：", ":").partition(":")
         if not sep or not name.strip() or not value.strip():
-            raise CatalogError(
-                "specs", "规格写成“名称:值”，多项用分号或换行隔开，例如 颜色:黑色;产地:深圳。"
+            raise ProductError(
+                "规格写成“名称:值”，多项用分号或换行隔开，例如 颜色:黑色;产地:深圳。", "specs"
             )
         pairs.append((name.strip(), value.strip()))
     return tuple(pairs)
@@ -128,7 +120,7 @@ def format_specs(pairs) -> str:
     return ";".join(f"{name}:{value}" for name, value in pairs)
 
 
-def products(number: int, per_page: int, seller_id: int | None = None, query: str = "") -> Page:
+def listing(number: int, per_page: int, seller_id: int | None = None, query: str = "") -> Page:
     """Newest first; a number finds that id, words search titles. Raises PageOutOfRange."""
     stmt = select(Product).order_by(Product.id.desc())
     if seller_id is not None:
@@ -145,7 +137,7 @@ def get_product(product_id: int, seller_id: int | None = None) -> Product:
     """A product, or NotFound when it does not exist or belongs to another seller."""
     found = db.session.get(Product, product_id)
     if found is None or (seller_id is not None and found.seller_id != seller_id):
-        raise NotFound(product_id)
+        raise NotFound("没有这个商品。")
     return found
 
 
@@ -164,7 +156,7 @@ def _new_product(data: ProductInput) -> Product:
 
 
 def create_product(data: ProductInput, actor: Staff | None) -> Product:
-    """Add a product and index its title. Raises CatalogError."""
+    """Add a product and index its title. Raises ProductError."""
     check_product(data, Lookups.load())
     product = _new_product(data)
     db.session.add(product)
@@ -180,7 +172,7 @@ def create_products(
 ) -> int:
     """Add many products (an import): all checked first, then inserted, indexed and audited
     a batch at a time, which keeps every statement's parameters within the database's limits.
-    Raises CatalogError. Returns how many were added."""
+    Raises ProductError. Returns how many were added."""
     for data in inputs:
         check_product(data, lookups)
     for start in range(0, len(inputs), batch):
@@ -200,7 +192,7 @@ def update_product(
     actor: Staff | None,
     lookups: Lookups | None = None,
 ) -> None:
-    """Change a product. Raises CatalogError.
+    """Change a product. Raises ProductError.
 
     Checkouts take stock meanwhile, so a new stock figure is written only if the stock is
     still what the editor saw (`seen_stock`; None: whatever it is now), never over a sale."""
@@ -216,8 +208,8 @@ def update_product(
         ).rowcount
         db.session.refresh(product)
         if written != 1:
-            raise CatalogError(
-                "stock", f"库存刚刚变了（现在 {product.stock} 件），请确认后再保存。"
+            raise ProductError(
+                f"库存刚刚变了（现在 {product.stock} 件），请确认后再保存。", "stock"
             )
     retitled = product.title != data.title
     product.title = data.title
@@ -251,150 +243,14 @@ def sellers() -> list[Seller]:
     return list(db.session.scalars(select(Seller).order_by(Seller.name)))
 
 
-# --- Categories: two levels, products sit in the second
-
-
-def category_tree() -> list[Category]:
-    """Top-level categories in order; each has .children in order."""
-    return list(
-        db.session.scalars(
-            select(Category).where(Category.parent_id.is_(None)).order_by(Category.position)
-        )
-    )
-
-
-def get_category(category_id: int) -> Category:
-    found = db.session.get(Category, category_id)
-    if found is None:
-        raise NotFound(category_id)
-    return found
-
-
-def save_category(
-    category: Category | None, name: str, parent_id: int | None, position: int, actor
-) -> Category:
-    """Create (category None) or change a category. Raises CatalogError: the parent must be
-    a top-level category, and a category with subcategories stays top-level."""
-    if not name.strip():
-        raise CatalogError("name", "请填写分类名称。")
-    if parent_id is not None:
-        parent = db.session.get(Category, parent_id)
-        if parent is None or parent.parent_id is not None:
-            raise CatalogError("parent_id", "上级只能是一级分类（分类只有两级）。")
-        if category is not None and (parent.id == category.id or category.children):
-            raise CatalogError("parent_id", "这个分类下还有二级分类，不能再挂到别的分类下。")
-    if category is not None and parent_id is None and _has_products(category.id):
-        raise CatalogError("parent_id", "这个分类下有商品，商品只能放在二级分类里。")
-    fields = ("name", "parent_id", "position")
-    before = admin_audit.snapshot(category, fields) if category is not None else None
-    if category is None:
-        category = Category()
-        db.session.add(category)
-    category.name, category.parent_id, category.position = name.strip(), parent_id, position
-    db.session.flush()
-    after = admin_audit.snapshot(category, fields)
-    action = "create" if before is None else "update"
-    admin_audit.record(actor, action, "category", category.id, before, after)
-    return category
-
-
-def delete_category(category: Category, actor) -> None:
-    """Only an empty category goes. Raises CatalogError."""
-    if category.children or _has_products(category.id):
-        raise CatalogError("name", "分类下还有子分类或商品，不能删除。")
-    before = admin_audit.snapshot(category, ("name", "parent_id", "position"))
-    db.session.delete(category)
-    db.session.flush()
-    admin_audit.record(actor, "delete", "category", category.id, before, None)
-
-
-def _has_products(category_id: int) -> bool:
-    return (
-        db.session.scalar(select(Product.id).where(Product.category_id == category_id).limit(1))
-        is not None
-    )
-
-
-# --- Collections (专场)
-
-
-@dataclass(frozen=True)
-class CollectionInput:
-    slug: str
-    name: str
-    blurb: str
-    renditions: tuple[str, ...]
-    position: int
-    active: bool
-    product_ids: tuple[int, ...]
-
-
-COLLECTION_AUDITED = ("slug", "name", "blurb", "renditions", "position", "active")
-
-
-def collections() -> list[Collection]:
-    return list(db.session.scalars(select(Collection).order_by(Collection.position, Collection.id)))
-
-
-def get_collection(collection_id: int) -> Collection:
-    found = db.session.get(Collection, collection_id)
-    if found is None:
-        raise NotFound(collection_id)
-    return found
-
-
-def save_collection(collection: Collection | None, data: CollectionInput, actor) -> Collection:
-    """Create (collection None) or change a collection and its products, in the order given.
-    Raises CatalogError."""
-    taken = db.session.scalar(select(Collection.id).where(Collection.slug == data.slug))
-    if taken is not None and (collection is None or taken != collection.id):
-        raise CatalogError("slug", "这个网址名已被别的专场使用。")
-    if not data.renditions or not set(data.renditions) <= set(RENDITIONS):
-        raise CatalogError("renditions", "请至少选择一个版本。")
-    if len(set(data.product_ids)) != len(data.product_ids):
-        raise CatalogError("product_ids", "商品 ID 有重复。")
-    known = set(db.session.scalars(select(Product.id).where(Product.id.in_(data.product_ids))))
-    missing = [str(i) for i in data.product_ids if i not in known]
-    if missing:
-        raise CatalogError("product_ids", f"没有这些商品：{'、'.join(missing)}。")
-    before = None
-    if collection is None:
-        collection = Collection()
-        db.session.add(collection)
-    else:
-        before = {
-            **admin_audit.snapshot(collection, COLLECTION_AUDITED),
-            "products": [p.id for p in collection.products],
-        }
-    collection.slug, collection.name, collection.blurb = data.slug, data.name, data.blurb
-    collection.renditions = ",".join(r for r in RENDITIONS if r in data.renditions)
-    collection.position, collection.active = data.position, data.active
-    db.session.flush()
-    link = collection_products
-    db.session.execute(delete(link).where(link.c.collection_id == collection.id))
-    if data.product_ids:
-        db.session.execute(
-            insert(link),
-            [
-                {"collection_id": collection.id, "product_id": pid, "position": i}
-                for i, pid in enumerate(data.product_ids)
-            ],
-        )
-    db.session.expire(collection, ["products"])
-    after = {
-        **admin_audit.snapshot(collection, COLLECTION_AUDITED),
-        "products": list(data.product_ids),
-    }
-    action = "create" if before is None else "update"
-    admin_audit.record(actor, action, "collection", collection.id, before, after)
-    return collection
-
-
 # --- Product images
 
 
 class ImageRefused(Refusal):
     """The upload is not an image we take; the message says why, for the uploader."""
+
+    field = "image"
+    status = 422
 
 
 @dataclass(frozen=True)
@@ -402,6 +258,14 @@ class ImageLimits:
     max_bytes: int
     max_pixels: int
     max_side: int
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> "ImageLimits":
+        return cls(
+            config["ADMIN_IMAGE_MAX_BYTES"],
+            config["ADMIN_IMAGE_MAX_PIXELS"],
+            config["ADMIN_IMAGE_MAX_SIDE"],
+        )
 
 
 ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
