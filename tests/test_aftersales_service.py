@@ -9,7 +9,7 @@ import test_ops_support
 from test_ops_support import make_staff, pay_online, place_order, staff_named, state, walk
 from wapshop.extensions import db
 from wapshop.models import BalanceEntry, Order, OutboxMessage, Product, Refund, Shipment, Ticket
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.services import aftersales, balances, fulfilment
 
 shop = test_ops_support.shop  # fixture

@@ -11,7 +11,7 @@ import test_ops_support
 from test_ops_support import act, form_fields, place_order, staff_client, state
 from wapshop.extensions import db
 from wapshop.models import CallAttempt, OrderEvent
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.models.staff import Staff
 from wapshop.services import fulfilment
 

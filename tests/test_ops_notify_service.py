@@ -10,7 +10,7 @@ import test_ops_support
 from test_ops_support import act, place_order, staff_client, walk
 from wapshop.extensions import db
 from wapshop.models import OutboxMessage
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.services import notify
 from wapshop.sms import SmsError
 

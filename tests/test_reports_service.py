@@ -34,6 +34,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from factories import make_deal, make_product, make_regions
+from wapshop.clock import from_china
 from wapshop.extensions import db
 from wapshop.models import Order, OrderEvent, OrderItem, OrderStatus, Product
 from wapshop.models.reports import (
@@ -43,7 +44,7 @@ from wapshop.models.reports import (
     ProductDayStat,
     ReportRefresh,
 )
-from wapshop.services import deals, reports
+from wapshop.services import reports
 from wapshop.services import funnel as funnel_service
 
 S = OrderStatus
@@ -55,7 +56,7 @@ _numbers = iter(range(1_000_000_000, 2_000_000_000))
 
 def cst(*args) -> datetime:
     """A China Standard Time wall-clock time as the naive UTC the database keeps."""
-    return deals.to_utc(datetime(*args))
+    return from_china(datetime(*args))
 
 
 def make_order(

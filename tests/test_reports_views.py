@@ -17,7 +17,7 @@ from test_reports_service import (
 )
 from wapshop.extensions import db
 from wapshop.models import Order, OrderEvent, OrderStatus
-from wapshop.reports_cli import reports_cli
+from wapshop.cli.reports import reports_cli
 
 RANGE = "start=2025-03-01&end=2025-03-04"
 PAGES = ["/admin/reports/", "/admin/reports/daily", "/admin/reports/payments",

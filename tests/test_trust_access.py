@@ -27,10 +27,11 @@ from factories import make_product, make_regions
 from test_account_views import PASSWORD, PHONE, csrf, login, register, sent_code
 from test_ops_support import place_order, staff_client
 from wapclient import FlaskTransport, WapClient, only_sid
-from wapshop import ROOT, logs
+from wapshop import ROOT
+from wapshop.web import logs
 from wapshop.extensions import db
 from wapshop.models import Buyer, Order, OutboxMessage
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.services import accounts, phones
 
 shop = test_ops_support.shop  # fixture

@@ -24,7 +24,7 @@ from wapshop.models import (
     Staff,
     collection_products,
 )
-from wapshop.models.base import RENDITIONS
+from wapshop.renditions import RENDITIONS
 from wapshop.services import Refusal, admin_audit, search
 from wapshop.services.pagination import Page, paginate
 

@@ -12,9 +12,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from wapshop.clock import from_china, to_china
 from wapshop.extensions import db
 from wapshop.models import Deal, Product, Staff
-from wapshop.models.base import RENDITIONS
+from wapshop.renditions import RENDITIONS
 from wapshop.money import parse_yuan
 from wapshop.services import catalog_admin, csvfiles, deals
 from wapshop.services.csvfiles import FileRefused
@@ -199,7 +200,7 @@ def _bool(text: str) -> bool:
 def _time(text: str) -> datetime:
     for layout in TIME_FORMATS:
         try:
-            return deals.to_utc(datetime.strptime(text, layout))
+            return from_china(datetime.strptime(text, layout))
         except ValueError:
             continue
     raise BadCell("请填北京时间，例如 2013-05-01 10:00。")
@@ -436,8 +437,8 @@ def deal_rows() -> Iterable[list[str]]:
             str(d.id),
             str(d.product_id),
             _yuan(d.deal_price_fen),
-            deals.to_cst(d.starts_at).strftime(TIME_FORMATS[0]),
-            deals.to_cst(d.ends_at).strftime(TIME_FORMATS[0]),
+            to_china(d.starts_at).strftime(TIME_FORMATS[0]),
+            to_china(d.ends_at).strftime(TIME_FORMATS[0]),
             str(d.quantity),
             str(d.per_buyer_limit),
             d.renditions,

@@ -4,7 +4,8 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 from wapshop.forms import ShopForm
 from wapshop.forms.admin import TIME_FORMATS, YuanField, renditions_field
 from wapshop.models import Deal
-from wapshop.services.deals import DealInput, to_cst, to_utc
+from wapshop.clock import from_china, to_china
+from wapshop.services.deals import DealInput
 
 
 def _cst_time(label: str) -> DateTimeLocalField:
@@ -43,8 +44,8 @@ class DealForm(ShopForm):
         return cls(
             product_id=deal.product_id,
             deal_price=deal.deal_price_fen,
-            starts_at=to_cst(deal.starts_at),
-            ends_at=to_cst(deal.ends_at),
+            starts_at=to_china(deal.starts_at),
+            ends_at=to_china(deal.ends_at),
             quantity=deal.quantity,
             per_buyer_limit=deal.per_buyer_limit,
             renditions=deal.renditions.split(","),
@@ -55,8 +56,8 @@ class DealForm(ShopForm):
         return DealInput(
             product_id=self.product_id.data,
             deal_price_fen=self.deal_price.fen,
-            starts_at=to_utc(self.starts_at.data),
-            ends_at=to_utc(self.ends_at.data),
+            starts_at=from_china(self.starts_at.data),
+            ends_at=from_china(self.ends_at.data),
             quantity=self.quantity.data,
             per_buyer_limit=self.per_buyer_limit.data,
             renditions=tuple(self.renditions.data),

@@ -10,7 +10,7 @@ from wapshop.extensions import db
 from wapshop.forms.admin import refuse
 from wapshop.forms.admin.ops import CashRefundForm, DecisionForm, ExchangeForm, ReplyForm
 from wapshop.models import OrderStatus, StaffRole
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.models.ops import TicketKind, TicketStatus
 from wapshop.services import aftersales, fulfilment
 from wapshop.views.admin.access import current_staff, staff_required

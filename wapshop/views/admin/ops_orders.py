@@ -19,10 +19,10 @@ from wapshop.forms.admin.ops import (
     ShipForm,
 )
 from wapshop.models import OrderStatus
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.services import aftersales, fulfilment, risk
 from wapshop.services.pagination import PageOutOfRange
-from wapshop.sessions import local_target
+from wapshop.web.sessions import local_target
 from wapshop.views import page_arg
 from wapshop.views.admin.access import current_staff, seller_scope, staff_required
 

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from wapshop.extensions import db
 from wapshop.forms.admin.ops import AddressForm, ButtonForm, DeliveryForm, ShipForm
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.services import fulfilment
 from wapshop.views.admin.access import current_staff, seller_scope, staff_required
 from wapshop.views.admin.ops_orders import ROLES, expecting, order_flags, page_of, settings

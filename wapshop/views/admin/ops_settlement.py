@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from wapshop.extensions import db
 from wapshop.forms.admin import refuse
 from wapshop.forms.admin.ops import SettleForm
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.money import format_fen
 from wapshop.services import fulfilment
 from wapshop.views.admin.access import current_staff, staff_required

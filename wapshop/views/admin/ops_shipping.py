@@ -5,7 +5,7 @@ from flask import Blueprint, render_template, request
 
 from wapshop.extensions import db
 from wapshop.forms.admin.ops import BulkShipForm
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.services import csvfiles, fulfilment
 from wapshop.views.admin.access import current_staff, seller_scope, staff_required
 from wapshop.views.admin.ops_orders import ROLES

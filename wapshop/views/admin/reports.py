@@ -16,8 +16,8 @@ from pygal.style import Style
 
 from wapshop.extensions import db
 from wapshop.models import StaffRole
-from wapshop.models.base import utcnow
-from wapshop.services import csvfiles, deals, reports
+from wapshop.clock import china_day, utcnow
+from wapshop.services import csvfiles, reports
 from wapshop.services import funnel as funnel_service
 from wapshop.views.admin.access import staff_required
 
@@ -207,7 +207,7 @@ BUILDERS = {"overview": _overview, "daily": _daily, "payments": _payments, "funn
 def _range() -> tuple[date, date]:
     try:
         return reports.parse_range(
-            request.args.get("start"), request.args.get("end"), deals.cst_day(utcnow())
+            request.args.get("start"), request.args.get("end"), china_day(utcnow())
         )
     except reports.BadRange as bad:
         abort(400, bad.message)
@@ -246,7 +246,7 @@ def _page(report: str):
         pages=PAGES,
         first=first,
         last=last,
-        shortcuts=_shortcuts(deals.cst_day(utcnow())),
+        shortcuts=_shortcuts(china_day(utcnow())),
         tables=tables,
         charts=charts,
         csv_urls={

@@ -13,8 +13,8 @@ import click
 from flask.cli import AppGroup
 
 from wapshop.extensions import db
-from wapshop.models.base import utcnow
-from wapshop.services import csvfiles, deals, reports
+from wapshop.clock import china_day, utcnow
+from wapshop.services import csvfiles, reports
 
 reports_cli = AppGroup("reports", help="Reports: the daily order report and its rollups.")
 
@@ -48,7 +48,7 @@ def aligned(table: reports.Table) -> str:
 def daily_command(start, end, as_csv):
     """Print the daily order report (DESIGN.md section 7) with its total and daily average,
     for order dates in China Standard Time. Brings the rollups up to date first."""
-    today = deals.cst_day(utcnow())
+    today = china_day(utcnow())
     yesterday = (today - timedelta(days=1)).isoformat()
     try:
         first, last = reports.parse_range(
