@@ -18,14 +18,14 @@ accesslog = os.environ.get("WAPSHOP_ACCESS_LOG", "-")
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss "%(a)s"'
 # The request line holds the query string, and with it a live sid: this logger removes it
 # (and the bank return's token) from every atom before the line is written.
-logger_class = "wapshop.logs.AccessLogger"
+logger_class = "wapshop.web.logs.AccessLogger"
 
 
 def worker_exit(server, worker):
     """A worker stopping (graceful stop or restart, max_requests recycling) writes the funnel's
-    page views it still holds; wapshop/funnel.py's atexit handler is the second line."""
+    page views it still holds; wapshop/web/pageviews.py's atexit handler is the second line."""
     app = getattr(worker, "wsgi", None)
-    if app is not None and "funnel" in getattr(app, "extensions", {}):
-        from wapshop import funnel
+    if app is not None and "pageviews" in getattr(app, "extensions", {}):
+        from wapshop.web import pageviews
 
-        funnel.flush(app)
+        pageviews.flush(app)

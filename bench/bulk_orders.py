@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 
 from wapshop.extensions import db
 from wapshop.models import Deal, Order, OrderEvent, OrderItem, OrderStatus, Product, Region
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 
 SEED = 90
 DEALS_PER_DAY = 12

@@ -31,9 +31,10 @@ from sqlalchemy import create_engine, select, text
 from wapshop import ROOT, create_app
 from wapshop.extensions import db
 from wapshop.models import Category, Deal, Product
-from wapshop.models.base import ALL_RENDITIONS, utcnow
+from wapshop.clock import utcnow
+from wapshop.renditions import ALL_RENDITIONS
 
-# User-Agents that wapshop.devices maps to these renditions (bench.throughput checks it), so
+# User-Agents that wapshop.web.devices maps to these renditions (bench.throughput checks it), so
 # load generators that keep no cookies get a rendition without a session row per request.
 UA = {
     "basic": "SonyEricssonT610/R201 Profile/MIDP-1.0 Configuration/CLDC-1.0",

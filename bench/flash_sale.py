@@ -20,7 +20,7 @@ from bench.common import COD_DISTRICT, machine, make_app, order_form, phone_numb
 from bench.common import workdir
 from wapshop.extensions import db
 from wapshop.models import Deal, Order, OrderItem, Product
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 
 STOCK = 100_000
 

@@ -33,9 +33,9 @@ from bench.common import Databases, load_demo, machine, make_app, percentile, re
 from bench.common import workdir
 from wapshop.extensions import db
 from wapshop.models import Order, OrderEvent, Staff
-from wapshop.models.base import utcnow
+from wapshop.clock import china_day, china_day_bounds, utcnow
 from wapshop.models.reports import ORDER_INDEXES
-from wapshop.services import deals, reports
+from wapshop.services import reports
 from wapshop.views import admin as admin_views
 from wapshop.views.admin import reports as report_views
 
@@ -96,11 +96,11 @@ def touch_recent_orders(app, days: int, per_day: int) -> int:
     """A burst of back-office work: one new event for `per_day` orders of each of the last
     `days` order dates. Returns the events written."""
     now = utcnow()
-    today = deals.cst_day(now)
+    today = china_day(now)
     rows = []
     with app.app_context():
         for back in range(days):
-            lo, hi = deals.day_bounds(today - timedelta(days=back))
+            lo, hi = china_day_bounds(today - timedelta(days=back))
             ids = db.session.scalars(
                 select(Order.id)
                 .where(Order.created_at >= lo, Order.created_at < hi)
@@ -160,7 +160,7 @@ def main() -> None:
             db.session.remove()
         analyze(app)
 
-        today = deals.cst_day(utcnow())
+        today = china_day(utcnow())
         first, last = today - timedelta(days=29), today
         span = f"start={first.isoformat()}&end={last.isoformat()}"
         with app.app_context():

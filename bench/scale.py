@@ -26,7 +26,7 @@ from bench.common import machine, make_app, order_form, percentile, phone_number
 from bench.common import workdir
 from wapshop.extensions import db
 from wapshop.models import Category, Deal, Order, Product
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.services.demo import make_bulk_catalog
 
 RARE_QUERY = "正宗碧根果"

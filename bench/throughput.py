@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from bench.common import UA, Browser, Databases, Gunicorn, Stack, load_demo, machine, make_app
 from bench.common import COD_DISTRICT, order_form, percentile, phone_number, report, table
 from bench.common import demo_pages, load_average, post_action, workdir
-from wapshop.devices import rendition_for_ua
+from wapshop.web.devices import rendition_for_ua
 from wapshop.extensions import db
 from wapshop.models import Order, Product, WebSession
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from bench.common import SEARCH_QUERY, demo_pages, hidden_fields, load_demo, machine, make_app
 from bench.common import order_form, phone_number, post_action, report, table, workdir
-from wapshop.sessions import SID_PARAM
+from wapshop.web.sessions import SID_PARAM
 
 # DESIGN.md section 2: (markup, markup + images) budgets in bytes.
 BUDGETS = {

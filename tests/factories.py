@@ -14,7 +14,7 @@ from wapshop.models import (
     Region,
     Seller,
 )
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.services import search
 
 _seq = itertools.count(1)

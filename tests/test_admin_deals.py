@@ -13,7 +13,8 @@ from support.pages import post_form
 from support.staff import log_in_as
 from wapshop.extensions import db
 from wapshop.models import AuditEntry, Deal, OrderItem
-from wapshop.models.base import RENDITIONS, utcnow
+from wapshop.clock import china_day, china_day_bounds, to_china, utcnow
+from wapshop.renditions import RENDITIONS
 from wapshop.services import deals
 from wapshop.views import catalog as catalog_views
 
@@ -137,8 +138,8 @@ def edit_fields(app, deal_id, **overrides) -> dict:
         deal = db.session.get(Deal, deal_id)
         fields = deal_fields(
             deal.product_id,
-            starts_at=deals.to_cst(deal.starts_at).strftime("%Y-%m-%dT%H:%M"),
-            ends_at=deals.to_cst(deal.ends_at).strftime("%Y-%m-%dT%H:%M"),
+            starts_at=to_china(deal.starts_at).strftime("%Y-%m-%dT%H:%M"),
+            ends_at=to_china(deal.ends_at).strftime("%Y-%m-%dT%H:%M"),
             quantity=str(deal.quantity),
             renditions=deal.renditions.split(","),
         )
@@ -226,7 +227,7 @@ def test_the_day_list_shows_running_scheduled_and_ended_with_sold_and_remaining(
 ):
     now = utcnow()
     with app.app_context():
-        start, _end = deals.day_bounds(deals.cst_day(now))
+        start, _end = china_day_bounds(china_day(now))
         running = make_deal(quantity=40, sold=15)
         scheduled = make_deal(
             starts_at=now + timedelta(minutes=1), ends_at=now + timedelta(minutes=2)
@@ -241,7 +242,7 @@ def test_the_day_list_shows_running_scheduled_and_ended_with_sold_and_remaining(
     sections = {h: page.index(h) for h in ("进行中", "未开始", "已结束", "已停止")}
     assert sections["进行中"] < page.index(titles["running"]) < sections["未开始"]
     assert page.index(titles["ended"]) > sections["已结束"]
-    if deals.cst_day(now + timedelta(minutes=2)) == deals.cst_day(now):
+    if china_day(now + timedelta(minutes=2)) == china_day(now):
         assert sections["未开始"] < page.index(titles["scheduled"]) < sections["已结束"]
     row = page[page.index(titles["running"]) :]
     assert '<td class="n">15</td>' in row and '<td class="n">25</td>' in row
@@ -250,9 +251,9 @@ def test_the_day_list_shows_running_scheduled_and_ended_with_sold_and_remaining(
 
 def test_copy_yesterday_schedules_the_same_deals_tomorrow_once(app, client, operator):
     now = utcnow()
-    today = deals.cst_day(now)
+    today = china_day(now)
     with app.app_context():
-        y_start, _ = deals.day_bounds(today - timedelta(days=1))
+        y_start, _ = china_day_bounds(today - timedelta(days=1))
         copied = make_deal(
             starts_at=y_start + timedelta(hours=10),
             ends_at=y_start + timedelta(hours=22),
@@ -292,15 +293,15 @@ def test_copy_yesterday_schedules_the_same_deals_tomorrow_once(app, client, oper
 
 
 def test_copy_yesterday_command(app, runner):
-    today = deals.cst_day(utcnow())
+    today = china_day(utcnow())
     with app.app_context():
-        y_start, _ = deals.day_bounds(today - timedelta(days=1))
+        y_start, _ = china_day_bounds(today - timedelta(days=1))
         make_deal(starts_at=y_start + timedelta(hours=10), ends_at=y_start + timedelta(hours=22))
         db.session.commit()
     result = runner.invoke(args=["deals", "copy-yesterday"])
     assert result.exit_code == 0 and "Copied 1 deals" in result.output
     with app.app_context():
-        t_start, t_end = deals.day_bounds(today + timedelta(days=1))
+        t_start, t_end = china_day_bounds(today + timedelta(days=1))
         tomorrow = db.session.scalars(select(Deal).where(Deal.starts_at >= t_start)).all()
         assert len(tomorrow) == 1 and tomorrow[0].ends_at <= t_end
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "copy"))

@@ -16,7 +16,8 @@ from wapclient import FlaskTransport, WapClient, footer_versions
 from wapshop.extensions import db
 from wapshop.forms.checkout import NAME_MAX, STREET_MAX
 from wapshop.models import Order, Staff
-from wapshop.models.base import RENDITIONS, utcnow
+from wapshop.clock import utcnow
+from wapshop.renditions import RENDITIONS
 from wapshop.services import aftersales, fulfilment
 
 LONG_TITLE = ("加厚保暖羽绒服男款冬季中长款连帽外套" * 8)[:120]

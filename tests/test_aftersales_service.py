@@ -10,7 +10,7 @@ from support.staff import add_staff, staff_named
 from wapshop.config import Defaults
 from wapshop.extensions import db
 from wapshop.models import BalanceEntry, Order, OutboxMessage, Product, Refund, Shipment, Ticket
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.services import aftersales, balances, fulfilment
 
 WINDOW = Defaults.RETURN_WINDOW

@@ -9,7 +9,7 @@ from conftest import sid_of
 from factories import make_collection, make_deal, make_product
 from wapshop.extensions import db
 from wapshop.models import WebSession
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 
 NOKIA_S40 = "Nokia6300/2.0 (05.00) Profile/MIDP-2.0 Configuration/CLDC-1.1"
 UP4 = "UPG1 UP/4.0 (compatible; Blazer 1.0)"

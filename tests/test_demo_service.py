@@ -9,7 +9,7 @@ from sqlalchemy.orm import aliased
 from wapshop.extensions import db
 from wapshop.images import IMAGE_SIZES, image_path, stored
 from wapshop.models import Category, CodCoverage, Collection, Deal, Product, Region
-from wapshop.services import demo, search
+from wapshop.services import demo, reference, search
 
 # 14:30 in Beijing.
 NOW = datetime(2013, 5, 20, 6, 30)
@@ -121,7 +121,7 @@ def test_load_demo_twice_adds_nothing(demo_app, tmp_path):
         tables = (Product, Category, Collection, Deal, Region, CodCoverage)
         before = [count(select(model)) for model in tables]
         assert demo.load_demo(now=NOW) == 0
-        demo.load_regions()
+        reference.load_regions()
         assert [count(select(model)) for model in tables] == before
 
 

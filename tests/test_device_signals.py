@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 from PIL import Image
 
-from wapshop.devices import DECIDING_HEADERS, accept_signal, rendition_for_request
+from wapshop.web.devices import DECIDING_HEADERS, accept_signal, rendition_for_request
 
 os.environ.setdefault(
     "XML_CATALOG_FILES", str(Path(__file__).resolve().parent / "data" / "dtd" / "catalog.xml")

@@ -1,4 +1,4 @@
-"""Tests for the User-Agent classifier (wapshop.devices)."""
+"""Tests for the User-Agent classifier (wapshop.web.devices)."""
 
 import csv
 import time
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from wapshop.devices import rendition_for_ua, ua_tier
+from wapshop.web.devices import rendition_for_ua, ua_tier
 
 CORPUS = Path(__file__).resolve().parent / "data" / "user_agents.tsv"
 TIERS = ("wml", "basic", "touch", "desktop", "bot")

@@ -21,10 +21,10 @@ from wapclient import (
     rendition_of,
     sids,
 )
-from wapshop.devices import rendition_for_ua
+from wapshop.web.devices import rendition_for_ua
 from wapshop.extensions import db
 from wapshop.models import Deal, Order, Product, Region, WebSession
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.money import format_fen
 from wapshop.payments.cod import CashOnDelivery
 from wapshop.services import catalog, regions

@@ -12,7 +12,7 @@ from support.pages import form_fields
 from support.staff import staff_client
 from wapshop.extensions import db
 from wapshop.models import CallAttempt, OrderEvent
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.models.staff import Staff
 from wapshop.services import fulfilment
 

@@ -10,7 +10,7 @@ from support.fulfilment import act, place_order, walk
 from support.staff import staff_client
 from wapshop.extensions import db
 from wapshop.models import OutboxMessage
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.services import notify
 from wapshop.sms import SmsError
 

@@ -23,7 +23,7 @@ from wapshop.models import (
     Refund,
     Remittance,
 )
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.services import balances, csvfiles, fulfilment, risk
 
 SETTINGS = fulfilment.Settings(

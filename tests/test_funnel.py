@@ -10,10 +10,11 @@ from sqlalchemy import event, select
 
 from conftest import LiveServer
 from factories import COVERED, make_product, make_regions
-from wapshop import funnel
+from wapshop.clock import CHINA
 from wapshop.extensions import db
 from wapshop.models.reports import PageViewCount
 from wapshop.services import funnel as funnel_service
+from wapshop.web import pageviews
 
 UA = {
     "wml": "SAMSUNG-SGH-X100/1.0 UP.Browser/5.0 (GUI)",
@@ -35,11 +36,11 @@ class Clock:
 
 @pytest.fixture
 def counter(app):
-    """The app's view counter (TEMPORARY: set up here until create_app calls funnel.init_app),
+    """The app's view counter (TEMPORARY: set up here until create_app calls pageviews.init_app),
     flushing every 5 views or 60 s of a clock the test moves."""
-    if "funnel" not in app.extensions:
-        funnel.init_app(app)
-    counter = app.extensions["funnel"]
+    if "pageviews" not in app.extensions:
+        pageviews.init_app(app)
+    counter = app.extensions["pageviews"]
     counter.flush_every, counter.flush_seconds, counter.clock = 5, 60, Clock()
     return counter
 
@@ -84,7 +85,7 @@ def stored(app) -> dict[tuple[str, str], int]:
 
 
 def today_cst() -> date:
-    return datetime.now(funnel.CST).date()
+    return datetime.now(CHINA).date()
 
 
 def test_page_views_write_nothing_until_the_batch_is_full(app, client, counter, writes):
@@ -125,7 +126,7 @@ def test_counts_home_product_and_confirmation_views_per_rendition(app, client, c
     view(client, "/s?q=手机", "basic")  # not a funnel page
     client.head("/", headers={"User-Agent": UA["basic"]}).close()  # only GETs
     assert stored(app) == {}
-    assert funnel.flush(app)
+    assert pageviews.flush(app)
     assert stored(app) == {
         ("wml", "home"): 1,
         ("wml", "product"): 1,
@@ -139,7 +140,7 @@ def test_batches_add_to_the_stored_counts(app, client, counter):
     for n in range(10):
         view(client, "/")
     view(client, "/")
-    funnel.flush(app)
+    pageviews.flush(app)
     assert stored(app) == {("basic", "home"): 11}
     with app.app_context():
         funnel_service.record_views({(today_cst(), "basic", "home"): 4})

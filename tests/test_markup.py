@@ -40,7 +40,8 @@ from wapshop.models import (
     Region,
     SandboxNotification,
 )
-from wapshop.models.base import RENDITIONS, targets, utcnow
+from wapshop.clock import utcnow
+from wapshop.renditions import RENDITIONS, targets
 from wapshop.payments import http
 from wapshop.payments.card import FACE_VALUES_YUAN, PrepaidCard
 from wapshop.payments.cod import CashOnDelivery

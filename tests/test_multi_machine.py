@@ -40,7 +40,7 @@ from wapshop.models import (
     Payment,
     Product,
 )
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 
 pytestmark = pytest.mark.server
 

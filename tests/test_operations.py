@@ -57,7 +57,7 @@ def test_sessions_purge_removes_only_expired_sessions(app, runner):
     from datetime import timedelta
 
     from wapshop.models import WebSession
-    from wapshop.models.base import utcnow
+    from wapshop.clock import utcnow
 
     with app.app_context():
         db.session.add_all(

@@ -34,7 +34,7 @@ from test_touch_browser import Tab, assert_png, browser  # noqa: F401 (browser i
 from wapclient import REDIRECTS, BrowserError, HttpTransport, WapClient, only_sid, rendition_of
 from wapshop.extensions import db
 from wapshop.models import BalanceEntry, Order, OrderStatus, Payment
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.money import format_fen
 from wapshop.payments.bank import BankPayment
 from wapshop.payments.card import PrepaidCard

@@ -16,7 +16,7 @@ from support.history import (
 from support.staff import log_in_as
 from wapshop.extensions import db
 from wapshop.models import Order, OrderEvent, OrderStatus
-from wapshop.reports_cli import reports_cli
+from wapshop.cli.reports import reports_cli
 
 RANGE = "start=2025-03-01&end=2025-03-04"
 PAGES = ["/admin/reports/", "/admin/reports/daily", "/admin/reports/payments",

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from conftest import require_tool
 from wapshop.extensions import db
 from wapshop.models import Deal, Order, OrderStatus, Product
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.money import format_fen
 from wapshop.services import catalog
 from wapshop.services.orders import STATUS_TEXT

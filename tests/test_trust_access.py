@@ -30,10 +30,11 @@ from support.staff import (
     staff_client,
 )
 from wapclient import FlaskTransport, WapClient, only_sid
-from wapshop import ROOT, logs
+from wapshop import ROOT
+from wapshop.web import logs
 from wapshop.extensions import db
 from wapshop.models import Buyer, Order, OutboxMessage
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.services import accounts, phones
 
 OTHER_ADDR = "10.9.8.7"

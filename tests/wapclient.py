@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import requests
 from lxml import etree, html
 
-from wapshop.rendering import RENDITION_LABELS
+from wapshop.renditions import LABELS as RENDITION_LABELS
 
 XML_TYPES = ("text/vnd.wap.wml", "application/vnd.wap.xhtml+xml", "application/xhtml+xml")
 REDIRECTS = (301, 302, 303, 307, 308)

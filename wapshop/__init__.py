@@ -6,10 +6,28 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from wapshop import cli, sandbox
 from wapshop.config import DEVELOPMENT_SECRET_KEY
 from wapshop.parsing import IdConverter, safe_location
+from wapshop.extensions import babel, db, login, migrate
+from wapshop.views import (
+    accounts,
+    admin,
+    aftersales,
+    catalog,
+    checkout,
+    health,
+    media,
+    orders,
+    payments,
+)
+from wapshop.web import errors, logs, pageviews, rendering, sessions, templating
+from wapshop.web.i18n import select_locale
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The user-facing areas, one blueprint each (views/<area>.py, templates/<rendition>/<area>/).
+AREAS = (catalog, checkout, orders, aftersales, payments, accounts, admin, media, health)
 
 
 class WapShop(Flask):
@@ -33,42 +51,28 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.url_map.converters["int"] = IdConverter
 
-    from wapshop import commands, errors, funnel, logs, sessions, templating
-    from wapshop.extensions import babel, db, login, migrate
-    from wapshop.i18n import select_locale
-    from wapshop.rendering import choose_rendition, finish_response
-
+    # Extensions (wapshop/extensions.py) and logging.
     logs.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+
+    # The request cycle (wapshop/web/): sessions, template helpers, error pages, page views,
+    # then the rendition chosen for each request and every response finished.
     sessions.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
-    commands.init_app(app)
-    funnel.init_app(app)
+    pageviews.init_app(app)
+    rendering.init_app(app)
 
-    app.before_request(choose_rendition)
-    app.after_request(finish_response)
+    # The command line (wapshop/cli/).
+    cli.init_app(app)
 
-    from wapshop.views import (
-        account,
-        admin,
-        aftersales,
-        catalog,
-        checkout,
-        health,
-        media,
-        orders,
-        pay,
-    )
-
-    for module in (catalog, checkout, orders, aftersales, pay, account, admin, media, health):
-        app.register_blueprint(module.bp)
+    # The areas (wapshop/views/), and the payment sandboxes when they stand in.
+    for area in AREAS:
+        app.register_blueprint(area.bp)
     if app.config["SANDBOX_PAYMENTS"]:
-        from wapshop import sandbox
-
         app.register_blueprint(sandbox.bp)
     return app
 

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from wapshop import renditions
+
 
 # Signs sessions and CSRF tokens. Good enough for tests and a debug server; create_app refuses
 # to start anything else with it (bin/serve writes a random key into instance/config.py).
@@ -29,8 +31,8 @@ class Defaults:
     TRUSTED_PROXY_HOPS = 0
     # Operator gateways that may pre-fill the phone field from x-up-calling-line-id.
     TRUSTED_GATEWAYS: tuple = ()
-    # Items per list page, per rendition: feature phones get short pages.
-    PAGE_SIZE = {"wml": 4, "basic": 8, "color": 8, "touch": 20}
+    # Items per list page, per rendition (feature phones get short pages).
+    PAGE_SIZE = dict(renditions.PAGE_SIZE)
     WTF_CSRF_TIME_LIMIT = 3600
     # Forms are small; this bounds what a request body may cost us to parse.
     MAX_CONTENT_LENGTH = 256 * 1024

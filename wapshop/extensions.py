@@ -27,7 +27,7 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login = LoginManager()
-login.login_view = "account.login_page"
+login.login_view = "accounts.login_page"
 login.login_message = None  # the login page says what to do; no flash stored in the session
 babel = Babel()
 

@@ -1,5 +1,5 @@
-"""Sending SMS: a small pluggable interface, the default sender that only records, and the
-`flask sms send` command that empties the outbox (run it from cron every minute).
+"""Sending SMS: a small pluggable interface and the default sender that only records. The
+`flask sms send` command (wapshop/cli/sms.py) empties the outbox with it.
 
 SMS_SENDER names the sender class as "module:Class"; it is built with the app's config and
 must offer `name` and `send(phone, text)`, raising SmsError (or anything) when it fails. A
@@ -9,18 +9,11 @@ import importlib
 import logging
 from pathlib import Path
 
-import click
-from flask import current_app
-from flask.cli import AppGroup
-
-from wapshop.extensions import db
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SENDER = "wapshop.sms:RecordingSender"
-
-sms_cli = AppGroup("sms", help="The SMS outbox.")
 
 
 class SmsError(Exception):
@@ -65,29 +58,3 @@ def load_sender(config):
     except (ImportError, AttributeError) as exc:
         raise ValueError(f"SMS_SENDER {path!r} names no sender class") from exc
     return cls(config)
-
-
-@sms_cli.command("send")
-@click.option("--limit", default=200, show_default=True, help="Messages in this run, at most.")
-def sms_send(limit):
-    """Send what the outbox holds: each message is claimed and committed just before it is
-    sent, so two runs (two machines) never send one twice, and a slow gateway never lets a
-    claim go stale before its send; a failure is recorded and retried on the next run."""
-    from wapshop.services import notify
-
-    sender = load_sender(current_app.config)
-    max_attempts = current_app.config.get("SMS_MAX_ATTEMPTS", notify.MAX_ATTEMPTS)
-    sent = failed = 0
-    tried: list[int] = []
-    for _ in range(limit):
-        claimed = notify.claim(utcnow(), 1, tried)
-        db.session.commit()
-        if not claimed:
-            break
-        tried += claimed
-        if notify.deliver(claimed[0], sender, utcnow(), max_attempts):
-            sent += 1
-        else:
-            failed += 1
-        db.session.commit()
-    click.echo(f"Sent {sent} SMS via {sender.name}; {failed} failed.")

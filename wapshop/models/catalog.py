@@ -7,7 +7,8 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wapshop.extensions import db
-from wapshop.models.base import ALL_RENDITIONS, targets, utcnow
+from wapshop.models.base import utcnow
+from wapshop.renditions import ALL_RENDITIONS, targets
 
 
 class Seller(db.Model):

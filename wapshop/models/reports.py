@@ -84,7 +84,7 @@ class ReportRefresh(db.Model):
 
 class PageViewCount(db.Model):
     """Views of a funnel page per China Standard Time day and rendition, written in batches by
-    wapshop/funnel.py (an upsert adds each worker's counts)."""
+    wapshop/web/pageviews.py (an upsert adds each worker's counts)."""
 
     __tablename__ = "page_view_counts"
     day: Mapped[date] = mapped_column(primary_key=True)

@@ -12,7 +12,7 @@ from wapshop.models import OrderStatus
 from wapshop.payments import Availability, PaymentMethod, Situation
 
 DEMO_BIND = "127.0.0.1:8000"  # gunicorn.conf.py's default bind
-NOTIFY_PATH = "/pay/notify/<processor>"  # the pay blueprint's route for notifications
+NOTIFY_PATH = "/pay/notify/<processor>"  # the payments blueprint's route for notifications
 # The sandboxes' routes (wapshop/sandbox), standing in for processors' URLs in the demo.
 SANDBOX_CARD_SUBMIT_PATH = "/sandbox/card/submit"
 SANDBOX_BANK_PAGE_PATH = "/sandbox/bank/pay"

@@ -6,7 +6,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from wapshop.extensions import db
 from wapshop.models import Address, Buyer
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.services.phones import ProvenPhone
 
 REGISTER = "register"  # the purpose of the SMS code that proves a new account's phone

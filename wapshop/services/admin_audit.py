@@ -8,7 +8,7 @@ from sqlalchemy import insert, select
 
 from wapshop.extensions import db
 from wapshop.models import AuditEntry, Staff
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.services.pagination import Page, paginate
 
 CLI = "cli"  # the actor of changes made by `flask` commands

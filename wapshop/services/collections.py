@@ -7,7 +7,7 @@ from sqlalchemy import delete, insert, select
 
 from wapshop.extensions import db
 from wapshop.models import Collection, Product, collection_products
-from wapshop.models.base import RENDITIONS
+from wapshop.renditions import RENDITIONS
 from wapshop.services import NotFound, Refusal, admin_audit
 
 

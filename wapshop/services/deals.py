@@ -4,19 +4,18 @@ day's deals to another. Staff think in China Standard Time; the database keeps n
 Every function adds or updates and flushes, and writes the audit log; the caller commits."""
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
+from wapshop.clock import china_day, china_day_bounds
 from wapshop.extensions import db
 from wapshop.models import Deal, Product, Staff
-from wapshop.models.base import RENDITIONS
+from wapshop.renditions import RENDITIONS
 from wapshop.money import format_fen
 from wapshop.services import NotFound, Refusal, admin_audit
 
-CST = ZoneInfo("Asia/Shanghai")
 AUDITED = (
     "product_id",
     "deal_price_fen",
@@ -33,26 +32,6 @@ STATE_LABELS = {"running": "进行中", "scheduled": "未开始", "ended": "已�
 
 class DealError(Refusal):
     """A refusal of a deal; `field` names the form field (or CSV column) it belongs to."""
-
-
-def to_utc(local: datetime) -> datetime:
-    """A naive China Standard Time as staff typed it → naive UTC for the database."""
-    return local.replace(tzinfo=CST).astimezone(timezone.utc).replace(tzinfo=None)
-
-
-def to_cst(utc: datetime) -> datetime:
-    """Naive UTC from the database → naive China Standard Time for staff."""
-    return utc.replace(tzinfo=timezone.utc).astimezone(CST).replace(tzinfo=None)
-
-
-def cst_day(utc: datetime) -> date:
-    return to_cst(utc).date()
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The CST calendar day as a naive UTC half-open interval [start, end)."""
-    start = to_utc(datetime.combine(day, time()))
-    return start, to_utc(datetime.combine(day + timedelta(days=1), time()))
 
 
 @dataclass(frozen=True)
@@ -210,7 +189,7 @@ def state(deal: Deal, now: datetime) -> str:
 
 def day_deals(day: date, now: datetime) -> list[DayDeal]:
     """Deals that run at some moment of the CST day, by start time and home-page order."""
-    start, end = day_bounds(day)
+    start, end = china_day_bounds(day)
     found = db.session.scalars(
         select(Deal)
         .options(joinedload(Deal.product))
@@ -231,7 +210,7 @@ def copy_day(source: date, target: date, actor: Staff | None) -> CopyResult:
     day, price, quantity, limit, renditions and order, nothing sold. Stopped deals are left
     out; a deal the rules now refuse (price no longer below the shop price, stock short,
     already on a deal then: copied before) is skipped with the reason."""
-    start, end = day_bounds(source)
+    start, end = china_day_bounds(source)
     shift = target - source
     result = CopyResult()
     originals = db.session.scalars(
@@ -258,5 +237,5 @@ def copy_day(source: date, target: date, actor: Staff | None) -> CopyResult:
 
 
 def copy_yesterday_to_tomorrow(now: datetime, actor: Staff | None) -> CopyResult:
-    today = cst_day(now)
+    today = china_day(now)
     return copy_day(today - timedelta(days=1), today + timedelta(days=1), actor)

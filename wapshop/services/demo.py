@@ -1,15 +1,13 @@
-"""Demo data: regions and COD coverage, a believable catalogue with images and today's deals,
-and a bulk catalogue for benchmarks. Every loader adds and flushes; the caller commits.
+"""Demo data: a believable catalogue with images and today's deals (over the reference data of
+services/reference.py), and a bulk catalogue for benchmarks. Every loader adds and flushes; the caller commits.
 
 All randomness is seeded, so every run produces the same data."""
 
-import csv
 import json
 import math
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from itertools import chain, zip_longest
-from pathlib import Path
 from typing import NamedTuple
 
 from PIL import Image, ImageDraw
@@ -19,49 +17,20 @@ from wapshop import images
 from wapshop.extensions import db
 from wapshop.models import (
     Category,
-    CodCoverage,
     Collection,
     Deal,
     Product,
-    Region,
     SearchTerm,
     Seller,
     collection_products,
 )
-from wapshop.models.base import ALL_RENDITIONS, utcnow
-from wapshop.services import search
+from wapshop.clock import china_day, china_day_bounds, utcnow
+from wapshop.renditions import ALL_RENDITIONS
+from wapshop.services import reference, search
 
 SEED = 2013
-REGIONS_TSV = Path(__file__).resolve().parent.parent / "data" / "regions.tsv"
-# China Standard Time has had no daylight saving since 1991: a fixed offset is exact.
-CST = timezone(timedelta(hours=8))
 FEATURE_PHONES = "wml,basic,color"
 PREMIUM = "color,touch"
-
-# --- Cash on delivery: carrier, priority (lower preferred), regions covered with all below.
-# 西藏 has no carrier at all; 青海 and 新疆 only in a few cities, so the rest of them (玉树,
-# 果洛, 喀什, 和田...) show "货到付款 not available here".
-EMS_PARTIAL_PROVINCES = ("540000", "630000", "650000")
-EMS_CITIES = ("630100", "630200", "650100", "650200", "652300")
-COD_CARRIERS = (
-    (
-        "顺丰",
-        1,
-        (
-            "110100", "120100", "310100", "500100", "440100", "440300", "440600", "441900",
-            "330100", "330200", "320100", "320500", "350200", "370200", "420100", "430100",
-            "510100", "610100", "530102", "530111", "650102", "650103",
-        ),
-    ),
-    (
-        "宅急送",
-        2,
-        (
-            "110000", "120000", "130000", "140000", "310000", "320000", "330000", "340000",
-            "350000", "360000", "370000", "410000", "420000", "430000", "440000",
-        ),
-    ),
-)  # fmt: skip
 
 
 # --- The catalogue: two-level categories, each subcategory with the goods it sells.
@@ -214,7 +183,7 @@ COLLECTIONS = (
 )  # fmt: skip
 
 
-# --- Today's deals. Times are (anchor, offset): anchors are `now` and midnights in CST.
+# --- Today's deals. Times are (anchor, offset): anchors are `now` and midnights in China Standard Time.
 class DealPlan(NamedTuple):
     starts: tuple[str, timedelta]
     ends: tuple[str, timedelta]
@@ -245,37 +214,6 @@ DEALS = (
 )  # fmt: skip
 
 
-def load_regions() -> None:
-    """Load data/regions.tsv into an empty regions table and seed COD coverage if it has none."""
-    if db.session.scalar(select(Region.code).limit(1)) is None:
-        with REGIONS_TSV.open(encoding="utf-8", newline="") as tsv:
-            rows = [
-                {
-                    "code": row["code"],
-                    "parent_code": row["parent_code"] or None,
-                    "name": row["name"],
-                    "level": int(row["level"]),
-                }
-                for row in csv.DictReader(tsv, delimiter="\t")
-            ]
-        # Sorted by code, so every parent is inserted before its children.
-        db.session.execute(Region.__table__.insert(), sorted(rows, key=lambda r: r["code"]))
-    if db.session.scalar(select(CodCoverage.region_code).limit(1)) is None:
-        db.session.execute(CodCoverage.__table__.insert(), _coverage_rows())
-    db.session.flush()
-
-
-def _coverage_rows() -> list[dict]:
-    provinces = db.session.scalars(select(Region.code).where(Region.level == 1)).all()
-    ems = [code for code in provinces if code not in EMS_PARTIAL_PROVINCES] + list(EMS_CITIES)
-    carriers = (*COD_CARRIERS, ("EMS", 9, ems))
-    return [
-        {"region_code": code, "carrier": carrier, "priority": priority}
-        for carrier, priority, codes in carriers
-        for code in codes
-    ]
-
-
 def load_demo(now: datetime | None = None) -> int:
     """Load regions, sellers, categories, products with images, collections and today's deals.
 
@@ -284,7 +222,7 @@ def load_demo(now: datetime | None = None) -> int:
         return 0
     now = now or utcnow()
     rng = random.Random(SEED)
-    load_regions()
+    reference.load_regions()
     sellers, subcategories = _add_skeleton()
     products = _add_products(rng, sellers, subcategories)
     search.reindex(products)
@@ -452,10 +390,8 @@ def _add_deals(rng, products: list[Product], now: datetime) -> None:
 
 
 def _day_anchors(now: datetime) -> dict[str, datetime]:
-    """`now` and the CST midnights of yesterday, today and tomorrow, all naive UTC."""
-    local = now.replace(tzinfo=timezone.utc).astimezone(CST)
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    today = midnight.astimezone(timezone.utc).replace(tzinfo=None)
+    """`now` and the China midnights of yesterday, today and tomorrow, all naive UTC."""
+    today, _ = china_day_bounds(china_day(now))
     day = timedelta(days=1)
     return {"now": now, "yesterday": today - day, "today": today, "tomorrow": today + day}
 

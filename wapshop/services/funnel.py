@@ -1,8 +1,8 @@
 """The buying funnel per China Standard Time day and rendition: home → product page →
 confirmation page → order placed (DESIGN.md section 1's five pages, less the lists).
 
-Page views are counted in memory by wapshop/funnel.py and added here in batches; orders placed
-are the orders themselves (report_order_days, by the rendition they were placed from), so a
+Page views are counted in memory by wapshop/web/pageviews.py and added here in batches; orders
+placed are the orders themselves (report_order_days, by the rendition they were placed from), so a
 double-submitted confirmation or a refreshed "order placed" page never counts twice."""
 
 from collections.abc import Mapping
@@ -13,9 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from wapshop.extensions import db
-from wapshop.models.base import RENDITIONS
+from wapshop.renditions import LABELS, RENDITIONS
 from wapshop.models.reports import OrderDayStat, PageViewCount
-from wapshop.rendering import RENDITION_LABELS
 from wapshop.services.reports import Table, days_between, share
 
 PAGES = ("home", "product", "confirm")
@@ -103,7 +102,7 @@ def _cells(s: Step) -> list[str]:
 
 
 def label(rendition: str) -> str:
-    return RENDITION_LABELS.get(rendition, rendition)
+    return LABELS.get(rendition, rendition)
 
 
 def renditions_table(totals: list[tuple[str, Step]]) -> Table:

@@ -12,11 +12,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from wapshop.clock import from_china, to_china
 from wapshop.extensions import db
 from wapshop.models import Deal, Product, Staff
-from wapshop.models.base import RENDITIONS
 from wapshop.money import parse_yuan, yuan_text
 from wapshop.parsing import bad_character, parse_datetime, parse_int
+from wapshop.renditions import RENDITIONS
 from wapshop.services import NotFound, csvfiles, deals, products
 from wapshop.services.csvfiles import FileRefused
 
@@ -205,7 +206,7 @@ def _bool(text: str) -> bool:
 
 def _time(text: str) -> datetime:
     try:
-        return deals.to_utc(parse_datetime(text, TIME_FORMATS))
+        return from_china(parse_datetime(text, TIME_FORMATS))
     except ValueError:
         raise BadCell("请填北京时间，例如 2013-05-01 10:00。") from None
 
@@ -452,8 +453,8 @@ def deal_rows() -> Iterable[list[str]]:
             str(d.id),
             str(d.product_id),
             yuan_text(d.deal_price_fen),
-            deals.to_cst(d.starts_at).strftime(TIME_FORMATS[0]),
-            deals.to_cst(d.ends_at).strftime(TIME_FORMATS[0]),
+            to_china(d.starts_at).strftime(TIME_FORMATS[0]),
+            to_china(d.ends_at).strftime(TIME_FORMATS[0]),
             str(d.quantity),
             str(d.per_buyer_limit),
             d.renditions,

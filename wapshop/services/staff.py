@@ -7,7 +7,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from wapshop.extensions import db
 from wapshop.models import Seller, Staff, StaffRole
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.services import NotFound, Refusal, admin_audit
 
 MIN_PASSWORD = 8

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from wapshop.extensions import db
 from wapshop.models import ThrottleCounter
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 
 MAX_BLOCK = timedelta(hours=4)
 

@@ -12,9 +12,10 @@ from wapshop.extensions import db
 from wapshop.forms import take_refusal
 from wapshop.forms.aftersales import TicketForm, TicketReplyForm
 from wapshop.models import Order, TicketReply
-from wapshop.models.base import utcnow
-from wapshop.rendering import render_page
+from wapshop.clock import utcnow
+from wapshop.renditions import REPLIES_PER_PAGE
 from wapshop.services import NotFound, aftersales
+from wapshop.web.rendering import render_page
 from wapshop.services.pagination import PageOutOfRange
 from wapshop.views import page_arg
 from wapshop.views.orders import viewable_order
@@ -22,7 +23,6 @@ from wapshop.views.orders import viewable_order
 bp = Blueprint("aftersales", __name__)
 
 # Replies per page of a ticket: a WML deck holds two of the longest.
-REPLIES_PER_PAGE = {"wml": 2, "basic": 6, "color": 6, "touch": 20}
 ON_ORDER_PAGE = 3  # requests summed up on the order and after-sales pages, newest first
 
 
@@ -80,9 +80,13 @@ def new(number):
     if request.method == "GET":
         if request.args.get("kind") in aftersales.KIND_TEXT:
             form.kind.data = request.args["kind"]
-        return render_page("aftersales/new.html", order=order, form=form, on=aftersales_for(order))
+        return render_page(
+            g.rendition, "aftersales/new.html", order=order, form=form, on=aftersales_for(order)
+        )
     if not form.validate_on_submit():
-        page = render_page("aftersales/new.html", order=order, form=form, on=aftersales_for(order))
+        page = render_page(
+            g.rendition, "aftersales/new.html", order=order, form=form, on=aftersales_for(order)
+        )
         return page, 400
     try:
         aftersales.open_ticket(order, form.kind.data, form.body.data, _actor(), utcnow(), _window())
@@ -90,7 +94,9 @@ def new(number):
         db.session.rollback()
         order = viewable_order(number)
         take_refusal(form, refused)
-        page = render_page("aftersales/new.html", order=order, form=form, on=aftersales_for(order))
+        page = render_page(
+            g.rendition, "aftersales/new.html", order=order, form=form, on=aftersales_for(order)
+        )
         return page, refused.status
     db.session.commit()
     return redirect(url_for("orders.show", number=number), 303)
@@ -122,12 +128,11 @@ def ticket(number, ticket_id):
         else:
             status = 400
     try:
-        page = aftersales.replies_page(
-            found, page_arg(), REPLIES_PER_PAGE[g.get("rendition", "touch")]
-        )
+        page = aftersales.replies_page(found, page_arg(), REPLIES_PER_PAGE[g.rendition])
     except PageOutOfRange:
         abort(404)
     return render_page(
+        g.rendition,
         "aftersales/ticket.html",
         order=order,
         ticket=found,

@@ -3,9 +3,9 @@
 from flask import Blueprint, abort, g, request
 from flask_babel import gettext as _
 
-from wapshop.models.base import utcnow
-from wapshop.rendering import render_page
+from wapshop.clock import utcnow
 from wapshop.services import NotFound, catalog
+from wapshop.web.rendering import render_page
 from wapshop.services.pagination import PageOutOfRange
 from wapshop.views import page_arg, per_page
 
@@ -25,7 +25,7 @@ def _page(fetch, *args):
 def home():
     now = utcnow()
     data = catalog.home(g.rendition, now, max_deals=per_page())
-    return render_page("catalog/home.html", home=data, now=now)
+    return render_page(g.rendition, "catalog/home.html", home=data, now=now)
 
 
 @bp.get("/c/<int:category_id>")
@@ -35,7 +35,7 @@ def category(category_id):
     except NotFound:
         abort(404, _("没有这个分类。"))
     page = _page(catalog.category_products, cat)
-    return render_page("catalog/category.html", category=cat, page=page)
+    return render_page(g.rendition, "catalog/category.html", category=cat, page=page)
 
 
 @bp.get("/z/<slug>")
@@ -45,7 +45,7 @@ def collection(slug):
     except NotFound:
         abort(404, _("这个专场不存在或已结束。"))
     page = _page(catalog.collection_products, coll)
-    return render_page("catalog/collection.html", collection=coll, page=page)
+    return render_page(g.rendition, "catalog/collection.html", collection=coll, page=page)
 
 
 @bp.get("/p/<int:product_id>")
@@ -56,7 +56,7 @@ def product(product_id):
         abort(404, _("这个商品不存在或已下架。"))
     now = utcnow()
     deal = catalog.current_deal(item.id, now)
-    return render_page("catalog/product.html", product=item, deal=deal, now=now)
+    return render_page(g.rendition, "catalog/product.html", product=item, deal=deal, now=now)
 
 
 @bp.get("/s")
@@ -65,4 +65,4 @@ def search():
     if len(query) > MAX_QUERY:
         abort(400, _("搜索词太长了，请少于 %(n)d 个字。", n=MAX_QUERY))
     page = _page(catalog.search_products, query) if query.strip() else None
-    return render_page("catalog/search.html", query=query, page=page)
+    return render_page(g.rendition, "catalog/search.html", query=query, page=page)

@@ -11,12 +11,12 @@ from wapshop.extensions import db
 from wapshop.forms import take_refusal
 from wapshop.forms.checkout import OrderForm
 from wapshop.models import OrderStatus
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 from wapshop.payments import online, registry
-from wapshop.rendering import render_page
 from wapshop.services import NotFound, accounts, checkout, payments, regions
+from wapshop.web.rendering import render_page
 from wapshop.services.phones import normalise
-from wapshop.sessions import regenerate
+from wapshop.web.sessions import regenerate
 from wapshop.views.orders import remember_order, viewable_order
 
 bp = Blueprint("checkout", __name__)
@@ -55,6 +55,7 @@ def _render_confirm(form: OrderForm, quote: checkout.Quote, region, status: int 
         form.payment.data = offered[0]  # e.g. no COD here: the first way that works
     return (
         render_page(
+            g.rendition,
             "checkout/confirm.html",
             form=form,
             quote=quote,
@@ -71,6 +72,7 @@ def _render_confirm(form: OrderForm, quote: checkout.Quote, region, status: int 
 def _render_picker(quote: checkout.Quote, region, message: str = ""):
     """One level of the province → city → district pick list, as plain links."""
     return render_page(
+        g.rendition,
         "checkout/region.html",
         product=quote.product,
         path=regions.path(region) if region else [],
@@ -152,7 +154,7 @@ def place(product_id):
     remember_order(order.number)
     regenerate()  # a grant of access: whoever knew the old sid (a shared link) sees nothing
     if order.status == OrderStatus.AWAITING_PAYMENT:
-        return redirect(url_for("pay.show", number=order.number), 303)
+        return redirect(url_for("payments.show", number=order.number), 303)
     return redirect(url_for("checkout.placed", number=order.number), 303)
 
 
@@ -160,6 +162,7 @@ def place(product_id):
 def placed(number):
     order = viewable_order(number)
     return render_page(
+        g.rendition,
         "checkout/placed.html",
         order=order,
         method_label=registry.by_code(order.payment_method, _settings()).label,

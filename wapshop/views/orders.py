@@ -1,15 +1,15 @@
 """A buyer's orders: the list, one order with its history, cancelling, guest lookup."""
 
-from flask import Blueprint, abort, redirect, request, session, url_for
+from flask import Blueprint, abort, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from wapshop.extensions import db
 from wapshop.forms.orders import CancelForm, LookupForm
-from wapshop.rendering import render_page
-from wapshop.models.base import utcnow
+from wapshop.web.rendering import render_page
+from wapshop.clock import utcnow
 from wapshop.services import fulfilment, orders, throttle
-from wapshop.sessions import regenerate
+from wapshop.web.sessions import regenerate
 from wapshop.views import take_attempt
 
 bp = Blueprint("orders", __name__)
@@ -40,7 +40,7 @@ def mine():
     else:
         listed = orders.by_numbers(session.get(SESSION_KEY, []))
     return render_page(
-        "orders/list.html", orders=listed, form=LookupForm(), status=orders.STATUS_TEXT
+        g.rendition, "orders/list.html", orders=listed, form=LookupForm(), status=orders.STATUS_TEXT
     )
 
 
@@ -48,7 +48,7 @@ def mine():
 def show(number):
     order = viewable_order(number)
     return render_page(
-        "orders/show.html", order=order, form=CancelForm(), status=orders.STATUS_TEXT
+        g.rendition, "orders/show.html", order=order, form=CancelForm(), status=orders.STATUS_TEXT
     )
 
 
@@ -58,7 +58,7 @@ def cancel(number):
     form = CancelForm()
     if not form.validate_on_submit():
         return render_page(
-            "orders/show.html", order=order, form=form, status=orders.STATUS_TEXT
+            g.rendition, "orders/show.html", order=order, form=form, status=orders.STATUS_TEXT
         ), 400
     actor = f"buyer:{current_user.id}" if current_user.is_authenticated else "guest"
     try:
@@ -70,7 +70,7 @@ def cancel(number):
         db.session.rollback()
         form.form_errors.append(_("订单已发货或已取消，不能再取消。如需帮助请联系客服。"))
         return render_page(
-            "orders/show.html", order=order, form=form, status=orders.STATUS_TEXT
+            g.rendition, "orders/show.html", order=order, form=form, status=orders.STATUS_TEXT
         ), 409
     db.session.commit()
     return redirect(url_for("orders.show", number=number), 303)
@@ -80,15 +80,17 @@ def cancel(number):
 def find():
     form = LookupForm()
     if request.method == "GET" or not form.validate_on_submit():
-        return render_page("orders/find.html", form=form), 400 if request.method == "POST" else 200
+        return render_page(
+            g.rendition, "orders/find.html", form=form
+        ), 400 if request.method == "POST" else 200
     keys, wait = take_attempt("lookup", form.phone.data)
     if wait is not None:
         form.form_errors.append(_("查询次数太多，请 %(m)d 分钟后再试。", m=wait))
-        return render_page("orders/find.html", form=form), 429
+        return render_page(g.rendition, "orders/find.html", form=form), 429
     order = orders.lookup(form.phone.data, form.number.data)
     if order is None:
         form.form_errors.append(_("手机号和订单号对不上，请检查后再试。"))
-        return render_page("orders/find.html", form=form), 404
+        return render_page(g.rendition, "orders/find.html", form=form), 404
     throttle.succeeded(keys)
     db.session.commit()
     remember_order(order.number)

@@ -6,13 +6,13 @@ from wtforms.validators import DataRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from wapshop.forms import ShopForm, take_refusal
-from wapshop.models.base import RENDITIONS
+from wapshop.renditions import RENDITIONS
 from wapshop.money import format_fen, parse_yuan
-from wapshop.rendering import RENDITION_LABELS
+from wapshop.renditions import LABELS
 
 # <input type="datetime-local"> sends the first; people typing by hand write the others.
 TIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
-RENDITION_CHOICES = [SelectChoice(r, f"{r}（{RENDITION_LABELS[r]}）") for r in RENDITIONS]
+RENDITION_CHOICES = [SelectChoice(r, f"{r}（{LABELS[r]}）") for r in RENDITIONS]
 
 
 class ActionForm(ShopForm):

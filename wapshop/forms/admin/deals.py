@@ -4,8 +4,9 @@ from wtforms.validators import InputRequired, NumberRange, Optional, ValidationE
 from wapshop.forms import ShopForm, WholeNumberField
 from wapshop.forms.admin import TIME_FORMATS, YuanField, renditions_field
 from wapshop.models import Deal
+from wapshop.clock import from_china, to_china
 from wapshop.parsing import in_date_range
-from wapshop.services.deals import DealInput, to_cst, to_utc
+from wapshop.services.deals import DealInput
 
 
 def _plausible(form, field) -> None:
@@ -54,8 +55,8 @@ class DealForm(ShopForm):
         return cls(
             product_id=deal.product_id,
             deal_price=deal.deal_price_fen,
-            starts_at=to_cst(deal.starts_at),
-            ends_at=to_cst(deal.ends_at),
+            starts_at=to_china(deal.starts_at),
+            ends_at=to_china(deal.ends_at),
             quantity=deal.quantity,
             per_buyer_limit=deal.per_buyer_limit,
             renditions=deal.renditions.split(","),
@@ -66,8 +67,8 @@ class DealForm(ShopForm):
         return DealInput(
             product_id=self.product_id.data,
             deal_price_fen=self.deal_price.fen,
-            starts_at=to_utc(self.starts_at.data),
-            ends_at=to_utc(self.ends_at.data),
+            starts_at=from_china(self.starts_at.data),
+            ends_at=from_china(self.ends_at.data),
             quantity=self.quantity.data,
             per_buyer_limit=self.per_buyer_limit.data,
             renditions=tuple(self.renditions.data),

@@ -20,9 +20,10 @@ from flask import (
 )
 from werkzeug.exceptions import HTTPException
 
+from wapshop.clock import china_text
 from wapshop.forms.admin.staff import LogoutForm
 from wapshop.models import Staff, StaffRole
-from wapshop.services import deals, staff as staff_service
+from wapshop.services import staff as staff_service
 
 STAFF_KEY = "staff_id"
 SEEN_KEY = "staff_seen"  # epoch seconds of the last request
@@ -174,7 +175,7 @@ def render_error(error: HTTPException):
 
 def cst(value) -> str:
     """Naive UTC from the database as China Standard Time, to the minute."""
-    return deals.to_cst(value).strftime("%Y-%m-%d %H:%M") if value else ""
+    return china_text(value, "%Y-%m-%d %H:%M") if value else ""
 
 
 def template_context() -> dict:

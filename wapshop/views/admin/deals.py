@@ -9,7 +9,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -20,10 +19,11 @@ from wapshop.extensions import db
 from wapshop.forms import take_refusal
 from wapshop.forms.admin import TIME_FORMATS, ActionForm
 from wapshop.forms.admin.deals import DealForm
-from wapshop.models.base import RENDITIONS, utcnow
+from wapshop.clock import china_day, from_china, to_china, utcnow
 from wapshop.parsing import parse_date, parse_datetime, parse_id
-from wapshop.rendering import RENDITION_LABELS, render_page
+from wapshop.renditions import LABELS, RENDITIONS
 from wapshop.services import NotFound, catalog, deals
+from wapshop.web.rendering import render_page
 from wapshop.views.admin.access import OPERATORS, current_staff, staff_required
 
 bp = Blueprint("deals", __name__, url_prefix="/deals")
@@ -32,7 +32,7 @@ bp = Blueprint("deals", __name__, url_prefix="/deals")
 def _day_arg() -> date:
     raw = request.args.get("day", "")
     if not raw:
-        return deals.cst_day(utcnow())
+        return china_day(utcnow())
     try:
         return parse_date(raw)
     except ValueError:
@@ -45,7 +45,7 @@ def _at_arg() -> datetime:
     if not raw:
         return utcnow()
     try:
-        return deals.to_utc(parse_datetime(raw, TIME_FORMATS))
+        return from_china(parse_datetime(raw, TIME_FORMATS))
     except ValueError:
         abort(400, "时间格式不对，例如 2013-05-01 10:00。")
 
@@ -58,7 +58,7 @@ def _deal_or_404(deal_id: int):
 
 
 def _day_url(when: datetime) -> str:
-    return url_for("admin.deals.day", day=deals.cst_day(when).isoformat())
+    return url_for("admin.deals.day", day=china_day(when).isoformat())
 
 
 @bp.get("/")
@@ -75,7 +75,7 @@ def day():
         "admin/deals/day.html",
         title=f"特价 {shown.isoformat()}",
         day=shown,
-        today=deals.cst_day(now),
+        today=china_day(now),
         one_day=timedelta(days=1),
         groups=groups,
         action_form=ActionForm(),
@@ -152,12 +152,12 @@ def copy_yesterday():
 def preview():
     at = _at_arg()
     sizes = current_app.config["PAGE_SIZE"]
-    homes = [(r, RENDITION_LABELS[r], catalog.home(r, at, sizes[r])) for r in RENDITIONS]
+    homes = [(r, LABELS[r], catalog.home(r, at, sizes[r])) for r in RENDITIONS]
     return render_template(
         "admin/deals/preview.html",
         title="首页预览",
         at=at,
-        at_text=deals.to_cst(at).strftime(TIME_FORMATS[0]),
+        at_text=to_china(at).strftime(TIME_FORMATS[0]),
         homes=homes,
     )
 
@@ -169,9 +169,8 @@ def preview_frame(rendition):
     if rendition not in RENDITIONS:
         abort(404)
     at = _at_arg()
-    g.rendition = rendition
     home = catalog.home(rendition, at, current_app.config["PAGE_SIZE"][rendition])
-    response = render_page("catalog/home.html", home=home, now=at)
+    response = render_page(rendition, "catalog/home.html", home=home, now=at)
     # A desktop browser shows XHTML-MP as HTML and cannot show WML: that one as its source.
     kind = "text/plain" if rendition == "wml" else "text/html"
     response.headers["Content-Type"] = f"{kind}; charset=utf-8"

@@ -5,7 +5,7 @@ from flask import abort, current_app, request
 
 from wapshop.services import fulfilment, risk
 from wapshop.services.pagination import PageOutOfRange
-from wapshop.sessions import local_target
+from wapshop.web.sessions import local_target
 from wapshop.views import page_arg
 from wapshop.views.admin.access import seller_scope
 

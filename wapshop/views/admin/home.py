@@ -2,8 +2,8 @@
 
 from flask import Blueprint, current_app, render_template
 
-from wapshop.models.base import utcnow
-from wapshop.services import products, deals
+from wapshop.clock import china_day, utcnow
+from wapshop.services import deals, products
 from wapshop.views.admin import access
 
 bp = Blueprint("home", __name__)
@@ -16,7 +16,7 @@ def index():
     summary = {}
     if access.may(staff, access.OPERATORS):
         now = utcnow()
-        listing = deals.day_deals(deals.cst_day(now), now)
+        listing = deals.day_deals(china_day(now), now)
         summary["running"] = sum(d.state == "running" for d in listing)
         summary["scheduled"] = sum(d.state == "scheduled" for d in listing)
     if access.may(staff, access.CATALOG_EDITORS):

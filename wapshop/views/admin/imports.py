@@ -9,8 +9,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from wapshop.extensions import db
 from wapshop.forms import take_refusal
 from wapshop.forms.admin.imports import KIND_LABELS, ImportForm
-from wapshop.models.base import utcnow
-from wapshop.services import csvfiles, deals, imports
+from wapshop.clock import to_china, utcnow
+from wapshop.services import csvfiles, imports
 from wapshop.views.admin.access import OPERATORS, current_staff, staff_required
 
 bp = Blueprint("imports", __name__, url_prefix="/csv")
@@ -96,7 +96,7 @@ def export(kind):
         abort(400, "编码只能是 utf-8 或 gbk。")
     rows = imports.product_rows() if kind == "products" else imports.deal_rows()
     body = csvfiles.encode(rows, encoding)
-    stamp = deals.to_cst(utcnow()).strftime("%Y%m%d-%H%M")
+    stamp = to_china(utcnow()).strftime("%Y%m%d-%H%M")
     return current_app.response_class(
         body,
         content_type=f"text/csv; charset={encoding}",

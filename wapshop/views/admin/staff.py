@@ -7,7 +7,7 @@ from wapshop.forms import take_refusal
 from wapshop.forms.admin.staff import NO_SELLER, LoginForm, LogoutForm, StaffForm
 from wapshop.services import NotFound, products, throttle
 from wapshop.services import staff as staff_service
-from wapshop.sessions import local_target, with_current_sid
+from wapshop.web.sessions import local_target, with_current_sid
 from wapshop.views import take_attempt
 from wapshop.views.admin.access import (
     ADMINS,

@@ -1,22 +1,20 @@
 """What every template may use: the money filter, countdowns, URLs for assets and switches."""
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from flask import current_app, g, request, url_for
+from flask import current_app, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from jinja2 import pass_context
 from markupsafe import Markup
 
+from wapshop import renditions
+from wapshop.clock import china_text, utcnow
 from wapshop.money import format_fen
-from wapshop.rendering import RENDITION_LABELS, TEMPLATE_FALLBACK
-from wapshop.sessions import sid_fields
-from wapshop.models.base import RENDITIONS, utcnow
-
-CHINA = ZoneInfo("Asia/Shanghai")
+from wapshop.web.sessions import sid_fields
 
 
 def countdown(ends_at: datetime, now: datetime | None = None) -> str:
@@ -76,11 +74,13 @@ def _this_page_with(**override) -> str:
     return url_for(endpoint, **view_args, **args, **override)
 
 
-def rendition_switch() -> list[tuple[str, str | None]]:
-    """The footer's 简版 | 彩版 | 触屏版 links: (label, url or None for the current one)."""
-    current = g.get("rendition")
+@pass_context
+def rendition_switch(context) -> list[tuple[str, str | None]]:
+    """The footer's 简版 | 彩版 | 触屏版 links: (label, url or None for the page's own)."""
+    current = context.get("rendition")
     return [
-        (RENDITION_LABELS[r], None if r == current else _this_page_with(ver=r)) for r in RENDITIONS
+        (renditions.LABELS[r], None if r == current else _this_page_with(ver=r))
+        for r in renditions.RENDITIONS
     ]
 
 
@@ -106,12 +106,13 @@ def media_url(image: str, size: str) -> str:
     return url_for("media.file", path=f"products/{image}-{size}.jpg")
 
 
-def tpl(name: str) -> str:
-    """The rendition's own template, else the one it falls back to (color → basic)."""
+@pass_context
+def tpl(context, name: str) -> str:
+    """The page's rendition's own template, else the one it falls back to (color → basic)."""
     names = current_app.jinja_env.list_templates() if current_app.debug else _templates()
-    for rendition in TEMPLATE_FALLBACK.get(g.rendition, (g.rendition,)):
-        if f"{rendition}/{name}" in names:
-            return f"{rendition}/{name}"
+    for candidate in renditions.template_names(context["rendition"], name):
+        if candidate in names:
+            return candidate
     raise LookupError(name)
 
 
@@ -125,15 +126,10 @@ def hidden_pairs(form) -> list[tuple[str, str]]:
     return [(f.name, f._value()) for f in form if f.type in ("HiddenField", "CSRFTokenField")]
 
 
-def localtime(value: datetime) -> str:
-    """Naive UTC from the database → '11-23 14:05' in China Standard Time."""
-    return value.replace(tzinfo=timezone.utc).astimezone(CHINA).strftime("%m-%d %H:%M")
-
-
 def init_app(app) -> None:
     app.jinja_env.filters["money"] = format_fen
     app.jinja_env.filters["wml"] = wml_text
-    app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["localtime"] = china_text
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.globals.update(
@@ -149,5 +145,5 @@ def init_app(app) -> None:
     )
 
     @app.context_processor
-    def rendition_context():
-        return {"rendition": g.get("rendition", "touch"), "shop_name": app.config["SHOP_NAME"]}
+    def shop_context():
+        return {"shop_name": app.config["SHOP_NAME"]}

@@ -1,22 +1,22 @@
 """Buyer accounts: register (proving the phone with an SMS code), log in and out (a new sid
 each time), addresses."""
 
-from flask import Blueprint, current_app, redirect, request, session, url_for
+from flask import Blueprint, current_app, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 
 from wapshop.extensions import db, login
 from wapshop.forms import take_refusal
-from wapshop.forms.account import CodeForm, LoginForm, LogoutForm, RegisterForm
+from wapshop.forms.accounts import CodeForm, LoginForm, LogoutForm, RegisterForm
 from wapshop.models import Buyer
-from wapshop.models.base import utcnow
-from wapshop.rendering import render_page
+from wapshop.clock import utcnow
+from wapshop.web.rendering import render_page
 from wapshop.services import accounts, phones, throttle
-from wapshop.sessions import local_target, regenerate, with_current_sid
+from wapshop.web.sessions import local_target, regenerate, with_current_sid
 from wapshop.views import take_attempt
 
-bp = Blueprint("account", __name__)
+bp = Blueprint("accounts", __name__)
 
 PENDING_KEY = "register"  # the registration waiting for its SMS code: phone, hash, code id
 
@@ -34,7 +34,7 @@ def _start_session(buyer: Buyer) -> None:
 def _next_url() -> str:
     # Only our own paths: never bounce a buyer (and a sid) to another site.
     target = local_target(request.args.get("next"))
-    return with_current_sid(target) if target else url_for("account.home")
+    return with_current_sid(target) if target else url_for("accounts.home")
 
 
 def _next_arg() -> str | None:
@@ -45,17 +45,17 @@ def _next_arg() -> str | None:
 def login_page():
     form = LoginForm()
     if request.method == "GET":
-        return render_page("account/login.html", form=form)
+        return render_page(g.rendition, "accounts/login.html", form=form)
     if not form.validate_on_submit():
-        return render_page("account/login.html", form=form), 400
+        return render_page(g.rendition, "accounts/login.html", form=form), 400
     keys, wait = take_attempt("login", form.phone.data)
     if wait is not None:
         form.form_errors.append(_("登录失败次数太多，请 %(m)d 分钟后再试。", m=wait))
-        return render_page("account/login.html", form=form), 429
+        return render_page(g.rendition, "accounts/login.html", form=form), 429
     buyer = accounts.authenticate(form.phone.data, form.password.data)
     if buyer is None:
         form.password.errors.append(_("手机号或密码不对。"))
-        return render_page("account/login.html", form=form), 401
+        return render_page(g.rendition, "accounts/login.html", form=form), 401
     throttle.succeeded(keys)
     db.session.commit()
     _start_session(buyer)
@@ -67,9 +67,9 @@ def register():
     """Step one: phone and password. The account waits (in this session) for the SMS code."""
     form = RegisterForm()
     if request.method == "GET":
-        return render_page("account/register.html", form=form)
+        return render_page(g.rendition, "accounts/register.html", form=form)
     if not form.validate_on_submit():
-        return render_page("account/register.html", form=form), 400
+        return render_page(g.rendition, "accounts/register.html", form=form), 400
     config = current_app.config
     phone = form.phone.data
     # Whether a phone has an account shows here: asking is throttled like guessing a password.
@@ -79,7 +79,7 @@ def register():
             accounts.check_phone_free(phone)
         except accounts.PhoneTaken:
             form.phone.errors.append(_("这个手机号已经注册过了，请直接登录。"))
-            return render_page("account/register.html", form=form), 409
+            return render_page(g.rendition, "accounts/register.html", form=form), 409
         # Texts to one phone, and from one address, are limited: no SMS bombing through us.
         _keys, wait = take_attempt(
             "code",
@@ -90,7 +90,7 @@ def register():
         )
     if wait is not None:
         form.form_errors.append(_("操作太频繁，请 %(m)d 分钟后再试。", m=wait))
-        return render_page("account/register.html", form=form), 429
+        return render_page(g.rendition, "accounts/register.html", form=form), 429
     code_id = phones.send_code(
         phone, accounts.REGISTER, config["SECRET_KEY"], utcnow(), config["PHONE_CODE_LIFETIME"]
     )
@@ -100,7 +100,7 @@ def register():
         "hash": accounts.hash_password(form.password.data),
         "code": code_id,
     }
-    return redirect(url_for("account.register_code", next=_next_arg()), 303)
+    return redirect(url_for("accounts.register_code", next=_next_arg()), 303)
 
 
 @bp.route("/u/register/code", methods=["GET", "POST"])
@@ -108,13 +108,13 @@ def register_code():
     """Step two: the code from the SMS proves the phone; the account is made and logged in."""
     pending = session.get(PENDING_KEY)
     if not isinstance(pending, dict):
-        return redirect(url_for("account.register", next=_next_arg()), 303)
+        return redirect(url_for("accounts.register", next=_next_arg()), 303)
     form = CodeForm()
     page = {"form": form, "phone": phones.mask(pending["phone"])}
     if request.method == "GET":
-        return render_page("account/code.html", **page)
+        return render_page(g.rendition, "accounts/code.html", **page)
     if not form.validate_on_submit():
-        return render_page("account/code.html", **page), 400
+        return render_page(g.rendition, "accounts/code.html", **page), 400
     config = current_app.config
     try:
         proven = phones.prove(
@@ -131,12 +131,12 @@ def register_code():
     except phones.CodeRefused as refused:
         db.session.commit()  # the try stays counted
         take_refusal(form, refused)
-        return render_page("account/code.html", **page), refused.status
+        return render_page(g.rendition, "accounts/code.html", **page), refused.status
     except (accounts.PhoneTaken, IntegrityError):
         db.session.rollback()
         session.pop(PENDING_KEY, None)
         form.form_errors.append(_("这个手机号已经注册过了，请直接登录。"))
-        return render_page("account/code.html", **page), 409
+        return render_page(g.rendition, "accounts/code.html", **page), 409
     session.pop(PENDING_KEY, None)
     _start_session(buyer)
     return redirect(_next_url(), 303)
@@ -156,7 +156,8 @@ def logout():
 @login_required
 def home():
     return render_page(
-        "account/home.html",
+        g.rendition,
+        "accounts/home.html",
         buyer=current_user,
         address=accounts.last_address(current_user.id),
         form=LogoutForm(),

@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from wapshop.extensions import db
-from wapshop.rendering import render_page
+from wapshop import renditions
+from wapshop.web.rendering import render_page
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,8 @@ def render_error(error: HTTPException):
     if request_ctx.url_adapter is None:
         # A Host header no URL can be built for (300 characters, not IDNA): no page links.
         return message, code, {"Content-Type": "text/plain; charset=utf-8"}
-    g.setdefault("rendition", "touch")
-    response = render_page("errors/error.html", code=code, message=message)
+    rendition = g.get("rendition") or renditions.DEFAULT
+    response = render_page(rendition, "errors/error.html", code=code, message=message)
     if error.code == 429 and getattr(error, "retry_after", None):
         response.headers["Retry-After"] = str(error.retry_after)
     return response, code

@@ -23,15 +23,15 @@ import atexit
 import threading
 import time
 from collections import Counter
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from flask import Flask, current_app, g, request, template_rendered
 
+from wapshop.clock import china_day, utcnow
 from wapshop.extensions import db
+from wapshop.renditions import DEFAULT
 from wapshop.services import funnel as funnel_service
 
-CST = ZoneInfo("Asia/Shanghai")
 PAGE_OF_ENDPOINT = {
     "catalog.home": "home",
     "catalog.product": "product",
@@ -93,7 +93,7 @@ def init_app(app: Flask) -> None:
         int(app.config.get("FUNNEL_FLUSH_EVERY", FLUSH_EVERY)),
         float(app.config.get("FUNNEL_FLUSH_SECONDS", FLUSH_SECONDS)),
     )
-    app.extensions["funnel"] = counter
+    app.extensions["pageviews"] = counter
     app.after_request(count_view)
     template_rendered.connect(_note_template, app)
     if not app.testing:
@@ -115,11 +115,11 @@ def _page() -> str | None:
 def count_view(response):
     """after_request: count a funnel page view in memory; hand a due batch to be written once
     the response has gone out."""
-    counter: ViewCounter = current_app.extensions["funnel"]
+    counter: ViewCounter = current_app.extensions["pageviews"]
     if request.method == "GET" and response.status_code in (200, 304):
         page = _page()
         if page is not None:
-            counter.add((datetime.now(CST).date(), g.get("rendition") or "touch", page))
+            counter.add((china_day(utcnow()), g.get("rendition") or DEFAULT, page))
     batch = counter.take(only_if_due=True)
     if batch:
         app = current_app._get_current_object()
@@ -144,6 +144,6 @@ def write(app: Flask, counter: ViewCounter, batch: Counter[Key]) -> bool:
 
 def flush(app: Flask) -> bool:
     """Write everything this worker holds now (at exit; also for tests and scripts)."""
-    counter: ViewCounter | None = app.extensions.get("funnel")
+    counter: ViewCounter | None = app.extensions.get("pageviews")
     batch = counter.take() if counter is not None else None
     return write(app, counter, batch) if batch else True

@@ -5,22 +5,22 @@ configuration (PUBLIC_BASE_URL, see payments/online.py), never from the request'
 
 import time
 
-from flask import Blueprint, abort, current_app, redirect, request, session, url_for
+from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
 from wapshop.extensions import db
-from wapshop.forms.pay import CardForm, PayForm
-from wapshop.models.base import utcnow
+from wapshop.forms.payments import CardForm, PayForm
+from wapshop.clock import utcnow
 from wapshop.payments import NotificationRefused, bank, card, http, online
-from wapshop.rendering import render_page
+from wapshop.web.rendering import render_page
 from wapshop.services import balances, orders, payments, throttle
 from wapshop.views import take_attempt
 from wapshop.views.orders import SESSION_KEY, viewable_order
 
-bp = Blueprint("pay", __name__)
+bp = Blueprint("payments", __name__)
 
 
 def _settings() -> online.Settings:
@@ -41,7 +41,8 @@ def _render(order, card_form=None, status=200, message=""):
     remaining = order.created_at + current_app.config["PAYMENT_TIMEOUT"] - utcnow()
     return (
         render_page(
-            "pay/show.html",
+            g.rendition,
+            "payments/show.html",
             order=order,
             payment=payment,
             failure=card.FAILURES.get(payment.failure) if payment else None,
@@ -98,7 +99,7 @@ def pay_by_card(number):
     except http.Unreachable:
         payments.unreachable(payment)
     db.session.commit()
-    return redirect(url_for("pay.show", number=number), 303)
+    return redirect(url_for("payments.show", number=number), 303)
 
 
 @bp.post("/pay/<number>/bank")
@@ -116,7 +117,7 @@ def pay_by_bank(number):
     # shows whoever holds it this payment's state and nothing more (see bank_return).
     settings = _settings()
     back = url_for(
-        "pay.bank_return",
+        "payments.bank_return",
         number=number,
         t=_return_tokens().dumps(payment.reference),
         ver=session.get("ver"),  # the buyer's chosen version survives the trip
@@ -144,9 +145,10 @@ def bank_return(number):
         abort(404)
     buyer_id = current_user.id if current_user.is_authenticated else None
     if orders.may_view(order, buyer_id, session.get(SESSION_KEY, [])):
-        return redirect(url_for("pay.show", number=number), 303)
+        return redirect(url_for("payments.show", number=number), 303)
     return render_page(
-        "pay/returned.html",
+        g.rendition,
+        "payments/returned.html",
         order=order,
         payment=payment,
         failure=card.FAILURES.get(payment.failure),

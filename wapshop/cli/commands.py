@@ -1,14 +1,21 @@
-"""flask commands: set-up, demo data."""
+"""flask setup, backup, demo, and the shop's own jobs: sessions, payments, staff, catalogue
+import, deals."""
 
 import sqlite3
 import subprocess
+from datetime import timedelta
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
+from flask_migrate import upgrade
 from sqlalchemy import select, text
 
+from wapshop.clock import utcnow
 from wapshop.extensions import db
+from wapshop.models import Product, StaffRole
+from wapshop.services import csvfiles, deals, demo, imports, payments, reference, staff, throttle
+from wapshop.web.sessions import purge_expired
 
 demo_cli = AppGroup("demo", help="Demo catalogue and today's deals.")
 sessions_cli = AppGroup("sessions", help="Server-side sessions.")
@@ -21,13 +28,11 @@ deals_cli = AppGroup("deals", help="Daily deals.")
 @click.command("setup")
 @with_appcontext
 def setup_command():
-    """Apply migrations, and load the demo catalogue when the database has no products."""
-    from flask_migrate import upgrade
-
-    from wapshop.models import Product
-    from wapshop.services import demo
-
+    """Apply migrations, load the reference data (regions, COD coverage) where it is missing,
+    and the demo catalogue when the database has no products."""
     upgrade()
+    reference.load_regions()
+    db.session.commit()
     if db.session.scalar(select(Product.id).limit(1)) is None:
         demo.load_demo()
         db.session.commit()
@@ -41,8 +46,6 @@ def setup_command():
 @demo_cli.command("load")
 def demo_load():
     """Load the demo catalogue if the database is empty."""
-    from wapshop.services import demo
-
     demo.load_demo()
     db.session.commit()
 
@@ -71,11 +74,6 @@ def backup_command(target):
 @sessions_cli.command("purge")
 def sessions_purge():
     """Delete expired sessions and week-old throttling records (run it from cron)."""
-    from datetime import timedelta
-
-    from wapshop.services import throttle
-    from wapshop.sessions import purge_expired
-
     removed = purge_expired()
     throttle.prune(older_than=timedelta(days=7))
     db.session.commit()
@@ -85,9 +83,6 @@ def sessions_purge():
 @payments_cli.command("expire")
 def payments_expire():
     """Cancel online orders left unpaid past PAYMENT_TIMEOUT (run it every minute)."""
-    from wapshop.models.base import utcnow
-    from wapshop.services import payments
-
     expired = payments.expire_unpaid(utcnow(), current_app.config["PAYMENT_TIMEOUT"])
     db.session.commit()
     click.echo(f"Expired {len(expired)} unpaid orders{': ' if expired else '.'}{' '.join(expired)}")
@@ -99,8 +94,6 @@ def payments_expire():
 def payments_reconcile(statement, processor):
     """Compare a processor's CSV statement (UTF-8 or GBK) with the shop's payments; list
     every mismatch."""
-    from wapshop.services import csvfiles, payments
-
     try:
         records = csvfiles.records(csvfiles.decode(statement.read()))
     except csvfiles.FileRefused as refused:
@@ -119,9 +112,6 @@ def payments_reconcile(statement, processor):
 @click.password_option(help="At least 8 characters; asked for when not given.")
 def staff_create_admin(username, name, password):
     """Create an admin account (the first one, or another)."""
-    from wapshop.models import StaffRole
-    from wapshop.services import staff
-
     data = staff.StaffInput(username=username, name=name, role=StaffRole.ADMIN, seller_id=None)
     try:
         staff.create_staff(data, password, actor=None)
@@ -137,8 +127,6 @@ def staff_create_admin(username, name, password):
 @click.option("--dry-run", is_flag=True, help="Check every row and import nothing.")
 def catalog_import(file, kind, dry_run):
     """Import products or deals from a CSV file (UTF-8 or GBK): all rows or none."""
-    from wapshop.services import imports
-
     data = file.read()
     try:
         with click.progressbar(length=imports.count_rows(data), label="Checking rows") as bar:
@@ -160,27 +148,8 @@ def catalog_import(file, kind, dry_run):
 @deals_cli.command("copy-yesterday")
 def deals_copy_yesterday():
     """Schedule yesterday's deals (China Standard Time) again for tomorrow."""
-    from wapshop.models.base import utcnow
-    from wapshop.services import deals
-
     result = deals.copy_yesterday_to_tomorrow(utcnow(), actor=None)
     db.session.commit()
     for deal, reason in result.skipped:
         click.echo(f"Skipped deal {deal.id}: {reason}", err=True)
     click.echo(f"Copied {len(result.copied)} deals to tomorrow, skipped {len(result.skipped)}.")
-
-
-def init_app(app) -> None:
-    app.cli.add_command(setup_command)
-    app.cli.add_command(backup_command)
-    app.cli.add_command(demo_cli)
-    app.cli.add_command(sessions_cli)
-    app.cli.add_command(payments_cli)
-    from wapshop.reports_cli import reports_cli
-    from wapshop.sms import sms_cli
-
-    app.cli.add_command(sms_cli)
-    app.cli.add_command(reports_cli)
-    app.cli.add_command(staff_cli)
-    app.cli.add_command(catalog_cli)
-    app.cli.add_command(deals_cli)

@@ -26,10 +26,11 @@ import re
 
 from ua_parser import BasicResolver, Domain, Parser, load_builtins
 
+from wapshop.renditions import HTML_TYPE, WML_TYPE, XHTML_MP_TYPE, XHTML_TYPE
+
 log = logging.getLogger(__name__)
 
 TIERS = ("wml", "basic", "touch", "desktop", "bot")
-RENDITIONS = ("wml", "basic", "color", "touch")
 
 # Real UAs stay well under this; cutting longer ones bounds regex time and the
 # memory the cache holds.
@@ -266,12 +267,8 @@ def rendition_for_ua(user_agent: str | None) -> str:
 #     never the desktop/crawler page;
 #  4. the User-Agent alone (rendition_for_ua). A crawler that announces a handset gets that
 #     handset's page; other crawlers get touch.
-# (An explicit ?ver= beats all of these; see rendering.choose_rendition.)
+# (An explicit ?ver= beats all of these; see web/rendering.choose_rendition.)
 
-WML_TYPE = "text/vnd.wap.wml"
-XHTML_MP_TYPE = "application/vnd.wap.xhtml+xml"
-XHTML_TYPE = "application/xhtml+xml"
-HTML_TYPE = "text/html"
 # Headers in which transcoders forward the handset's User-Agent, most specific first.
 HANDSET_UA_HEADERS = (
     "X-OperaMini-Phone-UA",

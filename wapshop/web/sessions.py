@@ -18,7 +18,7 @@ from werkzeug.datastructures import CallbackDict
 
 from wapshop.extensions import db
 from wapshop.models import WebSession
-from wapshop.models.base import utcnow
+from wapshop.clock import utcnow
 
 SID_PARAM = "sid"
 # Content-named, cached-for-ever files: a per-session URL would defeat the cache and spread

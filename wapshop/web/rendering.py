@@ -1,10 +1,12 @@
-"""Which rendition a request gets, and rendering a page in it.
+"""Which rendition a request gets, and rendering a page in a given rendition.
 
 Order of choice: an explicit ?ver= (remembered in the session) → every signal of the request's
 headers (devices.rendition_for_request: Accept, the handset's User-Agent forwarded by
-transcoders, UAProf, the User-Agent). Views compute their data once and call render_page; they
-never branch on the rendition. Every response is finished here (finish_response): security
-headers, caching (private unless the page is the catalogue's), gzip."""
+transcoders, UAProf, the User-Agent). Views compute their data once and call
+render_page(g.rendition, ...); they never branch on the rendition, and the renderer is a plain
+function of what it is given (wapshop/renditions.py says which templates and content type).
+Every response is finished here (finish_response): security headers, caching (private unless
+the page is the catalogue's), gzip."""
 
 import gzip
 from functools import cache
@@ -13,14 +15,8 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, g, render_template, request, session
 from flask_babel import gettext as _
 
-from wapshop.devices import DECIDING_HEADERS, WML_TYPE, rendition_for_request
-from wapshop.models.base import RENDITIONS
-
-XHTML_TYPES = ("application/vnd.wap.xhtml+xml", "application/xhtml+xml")
-# color shares basic's XHTML-MP pages, swapping in thumbnails; touch has its own catalogue
-# pages and reuses basic's form pages inside its own layout and macros (see templating.tpl).
-TEMPLATE_FALLBACK = {"color": ("color", "basic"), "touch": ("touch", "basic")}
-RENDITION_LABELS = {"wml": "WAP1.x", "basic": "简版", "color": "彩版", "touch": "触屏版"}
+from wapshop import renditions
+from wapshop.web.devices import DECIDING_HEADERS, rendition_for_request
 
 
 def choose_rendition() -> None:
@@ -31,32 +27,21 @@ def choose_rendition() -> None:
         g.vary = DECIDING_HEADERS
     ver = request.args.get("ver")
     if ver is not None:
-        if ver not in RENDITIONS:
+        if ver not in renditions.RENDITIONS:
             abort(400, _("没有这个版本：可选 wml、basic、color、touch。"))
         if session.get("ver") != ver:
             session["ver"] = ver
         g.rendition = ver
 
 
-def content_type(rendition: str) -> str:
-    if rendition == "wml":
-        return f"{WML_TYPE}; charset=utf-8"
-    if rendition in ("basic", "color"):
-        # The XHTML type the client names and values most; on a tie, XHTML-MP's own.
-        named = {mime: q for mime, q in request.accept_mimetypes if mime in XHTML_TYPES and q > 0}
-        if named:
-            best = max(XHTML_TYPES, key=lambda mime: named.get(mime, -1))
-            return f"{best}; charset=utf-8"
-    return "text/html; charset=utf-8"
-
-
-def render_page(template: str, **context):
-    """Render templates/<rendition>/<template> as a response with the rendition's type."""
-    rendition = g.get("rendition") or "touch"
-    names = [f"{r}/{template}" for r in TEMPLATE_FALLBACK.get(rendition, (rendition,))]
-    body = render_template(names, **context)
+def render_page(rendition: str, template: str, **context):
+    """Render templates/<rendition>/<template> (or the one it falls back to) as a response
+    with the rendition's content type. Templates see `rendition` in their context."""
+    body = render_template(
+        renditions.template_names(rendition, template), rendition=rendition, **context
+    )
     response = current_app.response_class(body)
-    response.headers["Content-Type"] = content_type(rendition)
+    response.headers["Content-Type"] = renditions.content_type(rendition, request.accept_mimetypes)
     # A rendition chosen from the headers depends on every header the choice read.
     response.vary.update(g.get("vary", ()))
     return response
@@ -126,3 +111,10 @@ def finish_response(response):
         response.set_data(gzip.compress(response.get_data(), compresslevel=6))
         response.headers["Content-Encoding"] = "gzip"
     return response
+
+
+def init_app(app) -> None:
+    """Choose the rendition before every request; finish every response (registered after the
+    page-view counter, so that one sees the finished response: a 304 counts)."""
+    app.before_request(choose_rendition)
+    app.after_request(finish_response)

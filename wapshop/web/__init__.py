@@ -1,0 +1,1 @@
+"""The request cycle: which rendition a request gets, rendering it, sessions, errors, logs."""
