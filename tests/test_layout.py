@@ -10,9 +10,6 @@ from pathlib import Path
 import wapshop
 
 ROOT = Path(wapshop.__file__).parent
-# In-function imports in modules another branch of the clean-up is rewriting (the app
-# factory and the command line); drop each name here once its module is clean.
-
 # One interpreter, and before each module every wapshop module is forgotten: the module
 # is imported first, as a script or a worker importing it would, and a cycle through it
 # fails here. (Third-party packages stay loaded: they are not ours to check, and it is fast.)
