@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from werkzeug.routing import IntegerConverter
 from wtforms.fields.core import UnboundField
 
-import wapshop.forms.account
+import wapshop.forms.accounts
 import wapshop.forms.admin.categories
 import wapshop.forms.admin.collections
 import wapshop.forms.admin.deals
@@ -30,7 +30,7 @@ import wapshop.forms.admin.staff
 import wapshop.forms.aftersales
 import wapshop.forms.checkout
 import wapshop.forms.orders
-import wapshop.forms.pay
+import wapshop.forms.payments
 from support.staff import PASSWORD, make_staff
 from conftest import make_app
 from factories import COVERED, make_collection, make_deal, make_product, make_regions
@@ -64,11 +64,11 @@ CASES = [(rule, method) for rule in RULES for method in sorted(rule.methods - {"
 def _form_field_names() -> list[str]:
     """Every field name any of the app's forms declares: what bodies are built from."""
     modules = [
-        wapshop.forms.account,
+        wapshop.forms.accounts,
         wapshop.forms.aftersales,
         wapshop.forms.checkout,
         wapshop.forms.orders,
-        wapshop.forms.pay,
+        wapshop.forms.payments,
         wapshop.forms.admin.categories,
         wapshop.forms.admin.collections,
         wapshop.forms.admin.deals,

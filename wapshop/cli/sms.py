@@ -19,7 +19,7 @@ def sms_send(limit):
     sent, so two runs (two machines) never send one twice, and a slow gateway never lets a
     claim go stale before its send; a failure is recorded and retried on the next run."""
     sender = load_sender(current_app.config)
-    max_attempts = current_app.config.get("SMS_MAX_ATTEMPTS", notify.MAX_ATTEMPTS)
+    max_attempts = current_app.config["SMS_MAX_ATTEMPTS"]
     sent = failed = 0
     tried: list[int] = []
     for _ in range(limit):

@@ -18,7 +18,6 @@ from wapshop.models import Order, OrderEvent, OrderStatus, OutboxMessage
 from wapshop.money import format_fen
 from wapshop.services.pagination import Page, paginate
 
-MAX_ATTEMPTS = 5
 # A run that died after claiming a message leaves it "sending"; after this, another run
 # takes it over.
 CLAIM_TIMEOUT = timedelta(minutes=10)
@@ -159,7 +158,7 @@ def claim(now: datetime, limit: int, tried: Collection[int] = ()) -> list[int]:
     return claimed
 
 
-def deliver(message_id: int, sender, now: datetime, max_attempts: int = MAX_ATTEMPTS) -> bool:
+def deliver(message_id: int, sender, now: datetime, max_attempts: int) -> bool:
     """Send one claimed message. Whatever the sender raises is recorded on the message, which
     waits for the next run until it has failed `max_attempts` times. The caller commits."""
     message = db.session.get(OutboxMessage, message_id)

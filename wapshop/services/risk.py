@@ -12,12 +12,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from wapshop.extensions import db
+from wapshop.config import Defaults
 from wapshop.models import Order, OrderEvent, OrderStatus
 from wapshop.services import regions
 from wapshop.services.fulfilment import scoped
-
-CANCELLED_ORDERS = 3  # this many cancelled orders on one phone earn a flag
-DUPLICATE_WINDOW = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -28,8 +26,14 @@ class Flag:
 
 @dataclass(frozen=True)
 class Settings:
-    cancelled_orders: int = CANCELLED_ORDERS
-    duplicate_window: timedelta = DUPLICATE_WINDOW
+    """How suspicious is suspicious: read once from configuration (defaults: config.Defaults)."""
+
+    cancelled_orders: int = Defaults.RISK_CANCELLED_ORDERS  # cancelled orders on one phone
+    duplicate_window: timedelta = Defaults.RISK_DUPLICATE_WINDOW
+
+    @classmethod
+    def from_config(cls, config) -> "Settings":
+        return cls(config["RISK_CANCELLED_ORDERS"], config["RISK_DUPLICATE_WINDOW"])
 
 
 def flags_for(

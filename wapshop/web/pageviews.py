@@ -38,8 +38,6 @@ PAGE_OF_ENDPOINT = {
     "checkout.confirm": "confirm",
 }
 CONFIRM_TEMPLATE = "/checkout/confirm.html"
-FLUSH_EVERY = 200
-FLUSH_SECONDS = 60.0
 
 Key = tuple[date, str, str]  # CST day, rendition, page
 
@@ -90,8 +88,8 @@ class ViewCounter:
 
 def init_app(app: Flask) -> None:
     counter = ViewCounter(
-        int(app.config.get("FUNNEL_FLUSH_EVERY", FLUSH_EVERY)),
-        float(app.config.get("FUNNEL_FLUSH_SECONDS", FLUSH_SECONDS)),
+        int(app.config["FUNNEL_FLUSH_EVERY"]),
+        float(app.config["FUNNEL_FLUSH_SECONDS"]),
     )
     app.extensions["pageviews"] = counter
     app.after_request(count_view)

@@ -85,7 +85,7 @@ def _security_headers(bank_url: str) -> dict[str, str]:
 def finish_response(response):
     """after_request: security headers; a private page is never stored, a catalogue page gets
     validators so a refresh can cost a 304; then gzip when accepted."""
-    response.headers.update(_security_headers(current_app.config.get("BANK_GATEWAY_URL", "")))
+    response.headers.update(_security_headers(current_app.config["BANK_GATEWAY_URL"]))
     response.vary.update(("Accept", "Accept-Encoding"))
     if not _cacheable():
         response.headers["Cache-Control"] = "no-store"

@@ -147,7 +147,7 @@ class DbSessionInterface(SessionInterface):
                 session.sid,
                 httponly=True,
                 samesite=app.config["SESSION_COOKIE_SAMESITE"],
-                secure=request.is_secure or app.config.get("SESSION_COOKIE_SECURE", False),
+                secure=request.is_secure or app.config["SESSION_COOKIE_SECURE"],
                 path="/",
             )
             response.vary.add("Cookie")

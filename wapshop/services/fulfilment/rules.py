@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import exists, or_, select
 
+from wapshop.config import Defaults
 from wapshop.extensions import db
 from wapshop.models import (
     Order,
@@ -94,25 +95,25 @@ class StatusChanged(Refused):
 
 @dataclass(frozen=True)
 class Settings:
-    """The back office's knobs, from configuration (see settings_from)."""
+    """The back office's knobs, read once from configuration (see settings_from); the
+    defaults are config.Defaults', the one place defaults live."""
 
-    call_attempts: int = 3
-    retry_delays: tuple[timedelta, ...] = (timedelta(minutes=30), timedelta(hours=2))
-    call_deadline: timedelta = timedelta(hours=24)
-    claim_for: timedelta = timedelta(minutes=10)
-    cod_fee_bp: int = 100  # basis points of the cash collected
-    cod_fee_min_fen: int = 200
+    call_attempts: int = Defaults.CALL_ATTEMPTS
+    retry_delays: tuple[timedelta, ...] = Defaults.CALL_RETRY_DELAYS
+    call_deadline: timedelta = Defaults.CALL_DEADLINE
+    claim_for: timedelta = Defaults.CALL_CLAIM
+    cod_fee_bp: int = Defaults.COD_FEE_BP  # basis points of the cash collected
+    cod_fee_min_fen: int = Defaults.COD_FEE_MIN_FEN
 
 
 def settings_from(config) -> Settings:
-    base = Settings()
     return Settings(
-        call_attempts=config.get("CALL_ATTEMPTS", base.call_attempts),
-        retry_delays=tuple(config.get("CALL_RETRY_DELAYS", base.retry_delays)),
-        call_deadline=config.get("CALL_DEADLINE", base.call_deadline),
-        claim_for=config.get("CALL_CLAIM", base.claim_for),
-        cod_fee_bp=config.get("COD_FEE_BP", base.cod_fee_bp),
-        cod_fee_min_fen=config.get("COD_FEE_MIN_FEN", base.cod_fee_min_fen),
+        call_attempts=config["CALL_ATTEMPTS"],
+        retry_delays=tuple(config["CALL_RETRY_DELAYS"]),
+        call_deadline=config["CALL_DEADLINE"],
+        claim_for=config["CALL_CLAIM"],
+        cod_fee_bp=config["COD_FEE_BP"],
+        cod_fee_min_fen=config["COD_FEE_MIN_FEN"],
     )
 
 

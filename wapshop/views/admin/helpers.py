@@ -18,11 +18,7 @@ def fulfilment_settings() -> fulfilment.Settings:
 
 
 def risk_settings() -> risk.Settings:
-    config = current_app.config
-    return risk.Settings(
-        cancelled_orders=config.get("RISK_CANCELLED_ORDERS", risk.CANCELLED_ORDERS),
-        duplicate_window=config.get("RISK_DUPLICATE_WINDOW", risk.DUPLICATE_WINDOW),
-    )
+    return risk.Settings.from_config(current_app.config)
 
 
 def order_flags(orders) -> dict:
