@@ -16,6 +16,7 @@ from wapshop.extensions import db
 from wapshop.renditions import LABELS, RENDITIONS
 from wapshop.models.reports import OrderDayStat, PageViewCount
 from wapshop.services.reports import Table, days_between, share
+from wapshop.services.reports.figures import Summable
 
 PAGES = ("home", "product", "confirm")
 
@@ -41,15 +42,11 @@ def record_views(counts: Mapping[tuple[date, str, str], int]) -> None:
 
 
 @dataclass
-class Step:
+class Step(Summable):
     home: int = 0
     product: int = 0
     confirm: int = 0
     orders: int = 0
-
-    def __add__(self, other: "Step") -> "Step":
-        return Step(self.home + other.home, self.product + other.product,
-                    self.confirm + other.confirm, self.orders + other.orders)  # fmt: skip
 
 
 def funnel(first: date, last: date) -> list[tuple[date, str, Step]]:

@@ -88,16 +88,7 @@ def cancel(
         raise NotCancellable(order.number)
     previous = order.status
     restock(order, deal_units=True)
-    db.session.add(
-        OrderEvent(
-            order_id=order.id,
-            at=now,
-            actor=actor,
-            from_status=previous,
-            to_status=OrderStatus.CANCELLED,
-            note=note,
-        )
-    )
+    record_event(order, actor, previous, OrderStatus.CANCELLED, note, now)
     db.session.flush()
     db.session.refresh(order)
 
@@ -116,3 +107,21 @@ def restock(order: Order, deal_units: bool) -> None:
             db.session.execute(
                 update(Deal).where(Deal.id == item.deal_id).values(sold=Deal.sold - item.quantity)
             )
+
+
+def record_event(
+    order: Order,
+    actor: str,
+    from_status: str | None,
+    to_status: str,
+    note: str = "",
+    at: datetime | None = None,
+) -> None:
+    """One row of the order's history (who, when, from, to, note): every transition writes
+    one. `at` defaults to the clock for callers acting now. Adds; the caller flushes."""
+    event = OrderEvent(
+        order_id=order.id, actor=actor, from_status=from_status, to_status=to_status, note=note
+    )
+    if at is not None:
+        event.at = at
+    db.session.add(event)

@@ -10,7 +10,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from wapshop.extensions import db
-from wapshop.models import BalanceEntry, Buyer, Order, OrderEvent, OrderStatus, Payment, Region
+from wapshop.models import BalanceEntry, Buyer, Order, OrderStatus, Payment, Region
 from wapshop.payments import (
     Availability,
     NotificationRefused,
@@ -210,14 +210,8 @@ def _succeed(payment: Payment, processor: str, transaction: str) -> str:
     if paid != 1:
         _credit_late(payment, order, payer, transaction)
         return SUCCESS
-    db.session.add(
-        OrderEvent(
-            order_id=order.id,
-            actor=f"processor:{processor}",
-            from_status=OrderStatus.AWAITING_PAYMENT,
-            to_status=OrderStatus.PAID,
-            note=transaction,
-        )
+    orders.record_event(
+        order, f"processor:{processor}", OrderStatus.AWAITING_PAYMENT, OrderStatus.PAID, transaction
     )
     remainder = (payment.card_face_fen or 0) - payment.amount_fen
     if remainder > 0:
@@ -281,15 +275,7 @@ def switch_to_cod(order: Order, actor: str) -> None:
     ).rowcount
     if moved != 1:
         raise PaymentError(_l("这个订单不需要付款了。"))
-    db.session.add(
-        OrderEvent(
-            order_id=order.id,
-            actor=actor,
-            from_status=OrderStatus.AWAITING_PAYMENT,
-            to_status=OrderStatus.PLACED,
-            note="cod",
-        )
-    )
+    orders.record_event(order, actor, OrderStatus.AWAITING_PAYMENT, OrderStatus.PLACED, "cod")
     # Attempts still open are void: a success that comes anyway goes to the balance.
     db.session.execute(
         update(Payment)

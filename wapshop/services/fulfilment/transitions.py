@@ -55,16 +55,7 @@ def move(
     ).rowcount
     if moved != 1:
         raise changed(order)
-    db.session.add(
-        OrderEvent(
-            order_id=order.id,
-            at=now,
-            actor=actor,
-            from_status=expected,
-            to_status=to,
-            note=note[:500],
-        )
-    )
+    orders.record_event(order, actor, expected, to, note[:500], now)
     db.session.flush()
     db.session.refresh(order)
 

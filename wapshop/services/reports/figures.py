@@ -18,8 +18,16 @@ from wapshop.services.reports.dates import days_between, utc_bounds, as_date
 from wapshop.services.reports.rollups import METHOD_LABELS
 
 
+class Summable:
+    """A dataclass of counts that adds up field by field (days into a range, rows into a
+    total)."""
+
+    def __add__(self, other):
+        return type(self)(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+
 @dataclass
-class Figures:
+class Figures(Summable):
     """Section 7's counts and amounts for a day or a range."""
 
     orders: int = 0
@@ -28,9 +36,6 @@ class Figures:
     shipped: int = 0
     shipped_fen: int = 0
     refused: int = 0
-
-    def __add__(self, other: "Figures") -> "Figures":
-        return Figures(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
 
 def _figure_sums(model=OrderDayStat):
@@ -60,16 +65,13 @@ def totals(first: date, last: date) -> Figures:
 
 
 @dataclass
-class Paying:
+class Paying(Summable):
     """Orders placed and paid: counts and amounts."""
 
     orders: int = 0
     orders_fen: int = 0
     paid: int = 0
     paid_fen: int = 0
-
-    def __add__(self, other: "Paying") -> "Paying":
-        return Paying(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
 
 def _paying(row) -> Paying:
