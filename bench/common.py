@@ -121,7 +121,6 @@ def make_app(database_url: str, workdir: Path) -> Flask:
         {
             "SECRET_KEY": "bench-not-secret",
             "DATABASE_URL": database_url,
-            "MEDIA_DIR": str(workdir / "media"),
         }
     )
     with app.app_context():
@@ -189,7 +188,6 @@ class Gunicorn:
             env.update(
                 WAPSHOP_DATABASE_URL=app.config["DATABASE_URL"],
                 WAPSHOP_SECRET_KEY=app.config["SECRET_KEY"],
-                WAPSHOP_MEDIA_DIR=app.config["MEDIA_DIR"],
             )
         self._stderr = open(self.error_log, "wb")
         self.process = subprocess.Popen(

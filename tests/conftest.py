@@ -9,8 +9,8 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -39,7 +39,6 @@ def make_app(tmp_path, **overrides):
         "TESTING": True,
         "SECRET_KEY": "test",
         "DATABASE_URL": _database_url(tmp_path),
-        "MEDIA_DIR": str(tmp_path / "media"),
         **overrides,
     }
     app = create_app(config)
@@ -52,7 +51,7 @@ def make_app(tmp_path, **overrides):
 
 def sibling_app(app, **overrides):
     """Another app over the same database and media (nothing reset), with other settings."""
-    keys = ("TESTING", "SECRET_KEY", "DATABASE_URL", "MEDIA_DIR")
+    keys = ("TESTING", "SECRET_KEY", "DATABASE_URL")
     return create_app({**{k: app.config[k] for k in keys}, **overrides})
 
 
@@ -110,12 +109,11 @@ class LiveServer:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # A file, not a pipe: a chatty server must never block on a full pipe.
-        self.log = open(Path(app.config["MEDIA_DIR"]).parent / f"gunicorn-{self.port}.log", "w+b")
+        self.log = tempfile.TemporaryFile()  # gone when closed
         env = {
             **os.environ,
             "WAPSHOP_DATABASE_URL": app.config["DATABASE_URL"],
             "WAPSHOP_SECRET_KEY": app.config["SECRET_KEY"],
-            "WAPSHOP_MEDIA_DIR": app.config["MEDIA_DIR"],
             "WAPSHOP_BIND": f"127.0.0.1:{self.port}",
             "WAPSHOP_WORKERS": str(workers),
             "WAPSHOP_ACCESS_LOG": os.devnull,

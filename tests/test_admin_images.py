@@ -168,9 +168,9 @@ def test_a_photo_keeps_its_original_and_gets_variants_within_budget(
     assert f"{name}-s.jpg" in buyer
 
 
-def test_an_image_uploaded_on_one_machine_is_served_by_another(app, client, product_id, tmp_path):
-    # Another application machine: the same database, its own disk.
-    other = sibling_app(app, MEDIA_DIR=str(tmp_path / "other-machine"))
+def test_an_image_uploaded_on_one_machine_is_served_by_another(app, client, product_id):
+    # Another application machine: the same database, nothing else shared.
+    other = sibling_app(app)
     assert upload(client, product_id, photo(), "phone.jpg").status_code == 303
     with app.app_context():
         name = db.session.get(Product, product_id).image

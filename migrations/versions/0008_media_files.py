@@ -36,7 +36,8 @@ TYPES = {'.jpg': 'image/jpeg', '.png': 'image/png', '.gif': 'image/gif', '.webp'
 
 def _copy_files_from_disk():
     """Images written before this revision lived under MEDIA_DIR: bring them along."""
-    media = Path(current_app.config.get('MEDIA_DIR') or '/nonexistent')
+    # MEDIA_DIR, or where it defaulted to before this revision.
+    media = Path(current_app.config.get('MEDIA_DIR') or Path(current_app.instance_path, 'media'))
     table = sa.table('media_files', sa.column('name'), sa.column('content_type'),
                      sa.column('data', sa.LargeBinary), sa.column('created_at'))
     now = datetime.now(timezone.utc).replace(tzinfo=None)

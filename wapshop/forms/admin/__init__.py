@@ -5,7 +5,7 @@ from wtforms import SelectChoice, SelectMultipleField, StringField, ValidationEr
 from wtforms.validators import DataRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from wapshop.forms import ShopForm, take_refusal
+from wapshop.forms import ShopForm
 from wapshop.renditions import RENDITIONS
 from wapshop.money import format_fen, parse_yuan
 from wapshop.renditions import LABELS
@@ -53,7 +53,3 @@ def renditions_field(label: str = "给哪些版本看") -> MultiCheckboxField:
 
 
 CHOOSE_FROM_LIST = "请从列表里选择。"
-
-
-# The back office's old name for take_refusal, until the ops views import take_refusal.
-refuse = take_refusal

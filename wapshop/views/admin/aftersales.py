@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy.exc import IntegrityError
 
 from wapshop.extensions import db
-from wapshop.forms.admin import refuse
+from wapshop.forms import take_refusal
 from wapshop.forms.admin.aftersales import CashRefundForm, DecisionForm, ExchangeForm, ReplyForm
 from wapshop.models import OrderStatus, StaffRole
 from wapshop.clock import utcnow
@@ -89,7 +89,7 @@ def _act(ticket_id: int, name: str, form, perform, done: str):
         db.session.rollback()
         ticket = _ticket_or_404(ticket_id)
         if refused.field and hasattr(form, refused.field):
-            refuse(form, refused)
+            take_refusal(form, refused)
             return _render(ticket, {name: form}, status=refused.status)
         return _render(ticket, errors=[str(refused.message)], status=refused.status)
     except IntegrityError:  # the refund or waybill was registered by a colleague meanwhile

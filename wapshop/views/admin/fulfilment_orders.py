@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy.exc import IntegrityError
 
 from wapshop.extensions import db
-from wapshop.forms.admin import refuse
+from wapshop.forms import take_refusal
 from wapshop.forms.admin.fulfilment import (
     AddressForm,
     ButtonForm,
@@ -98,7 +98,7 @@ def act(order_id: int, action: str, form, perform, done: str):
         db.session.rollback()
         order = order_or_404(order_id)
         if refused.field and hasattr(form, refused.field):
-            refuse(form, refused)
+            take_refusal(form, refused)
             return render_order(order, {action: form}, status=refused.status)
         return render_order(order, errors=[refused.message], status=refused.status)
     except IntegrityError:

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy.exc import IntegrityError
 
 from wapshop.extensions import db
-from wapshop.forms.admin import refuse
+from wapshop.forms import take_refusal
 from wapshop.clock import utcnow
 from wapshop.forms.admin.fulfilment import SettleForm
 from wapshop.parsing import valid_ids
@@ -82,7 +82,7 @@ def settle():
         db.session.commit()
     except fulfilment.OpsError as refused:
         db.session.rollback()
-        refuse(form, refused)
+        take_refusal(form, refused)
         return _page(carrier, form, refused.status)
     except IntegrityError:  # the same statement registered by a colleague in that instant
         db.session.rollback()
