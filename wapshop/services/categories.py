@@ -5,27 +5,11 @@ from sqlalchemy import select
 
 from wapshop.extensions import db
 from wapshop.models import Category, Product
-from wapshop.services import NotFound, Refusal, admin_audit
+from wapshop.services import Refusal, admin_audit
 
 
 class CategoryError(Refusal):
     """A refusal of a category; `field` names the form field it belongs to."""
-
-
-def category_tree() -> list[Category]:
-    """Top-level categories in order; each has .children in order."""
-    return list(
-        db.session.scalars(
-            select(Category).where(Category.parent_id.is_(None)).order_by(Category.position)
-        )
-    )
-
-
-def get_category(category_id: int) -> Category:
-    found = db.session.get(Category, category_id)
-    if found is None:
-        raise NotFound("没有这个分类。")
-    return found
 
 
 def save_category(

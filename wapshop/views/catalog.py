@@ -4,7 +4,7 @@ from flask import Blueprint, abort, g, request
 from flask_babel import gettext as _
 
 from wapshop.clock import utcnow
-from wapshop.services import NotFound, catalog
+from wapshop.services import catalog
 from wapshop.web.rendering import render_page
 from wapshop.services.pagination import PageOutOfRange
 from wapshop.views import page_arg, per_page
@@ -30,30 +30,21 @@ def home():
 
 @bp.get("/c/<int:category_id>")
 def category(category_id):
-    try:
-        cat = catalog.category(category_id)
-    except NotFound:
-        abort(404, _("没有这个分类。"))
+    cat = catalog.category(category_id)  # NotFound: the 404 page says why
     page = _page(catalog.category_products, cat)
     return render_page(g.rendition, "catalog/category.html", category=cat, page=page)
 
 
 @bp.get("/z/<slug>")
 def collection(slug):
-    try:
-        coll = catalog.collection(slug, g.rendition)
-    except NotFound:
-        abort(404, _("这个专场不存在或已结束。"))
+    coll = catalog.collection(slug, g.rendition)
     page = _page(catalog.collection_products, coll)
     return render_page(g.rendition, "catalog/collection.html", collection=coll, page=page)
 
 
 @bp.get("/p/<int:product_id>")
 def product(product_id):
-    try:
-        item = catalog.product(product_id)
-    except NotFound:
-        abort(404, _("这个商品不存在或已下架。"))
+    item = catalog.product(product_id)
     now = utcnow()
     deal = catalog.current_deal(item.id, now)
     return render_page(g.rendition, "catalog/product.html", product=item, deal=deal, now=now)

@@ -6,9 +6,11 @@ from flask import g
 from flask.globals import request_ctx
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from wapshop.extensions import db
 from wapshop import renditions
+from wapshop.services import NotFound
 from wapshop.web.rendering import render_page
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,12 @@ def render_error(error: HTTPException):
     return response, code
 
 
+def not_found(error: NotFound):
+    """A service found nothing (or nothing the asker may see): its 404 page, with its words."""
+    db.session.rollback()
+    return render_error(HTTPNotFound(str(error.message)))
+
+
 def handle_exception(error: Exception):
     """Anything unexpected: roll back the unit of work and answer with a short page."""
     db.session.rollback()
@@ -49,4 +57,5 @@ def handle_exception(error: Exception):
 
 def init_app(app) -> None:
     app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(NotFound, not_found)
     app.register_error_handler(Exception, handle_exception)

@@ -6,17 +6,10 @@ from wapshop.extensions import db
 from wapshop.forms import take_refusal
 from wapshop.forms.admin import ActionForm
 from wapshop.forms.admin.categories import CategoryForm
-from wapshop.services import NotFound, categories
+from wapshop.services import catalog, categories
 from wapshop.views.admin.access import OPERATORS, current_staff, staff_required
 
 bp = Blueprint("categories", __name__, url_prefix="/categories")
-
-
-def _category_or_404(category_id: int):
-    try:
-        return categories.get_category(category_id)
-    except NotFound:
-        abort(404)
 
 
 def _save(category, form: CategoryForm, title: str):
@@ -42,7 +35,7 @@ def index():
     return render_template(
         "admin/categories/index.html",
         title="分类",
-        tree=categories.category_tree(),
+        tree=catalog.top_categories(),
         action_form=ActionForm(),
     )
 
@@ -50,7 +43,7 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 @staff_required(*OPERATORS)
 def new():
-    form = CategoryForm(tops=categories.category_tree())
+    form = CategoryForm(tops=catalog.top_categories())
     if request.method == "POST":
         return _save(None, form, "新建分类")
     return render_template("admin/categories/edit.html", title="新建分类", form=form, category=None)
@@ -59,8 +52,8 @@ def new():
 @bp.route("/<int:category_id>", methods=["GET", "POST"])
 @staff_required(*OPERATORS)
 def edit(category_id):
-    category = _category_or_404(category_id)
-    tops = [c for c in categories.category_tree() if c.id != category.id]
+    category = catalog.category(category_id)
+    tops = [c for c in catalog.top_categories() if c.id != category.id]
     title = f"分类“{category.name}”"
     if request.method == "POST":
         return _save(category, CategoryForm(tops=tops), title)
@@ -73,7 +66,7 @@ def edit(category_id):
 @bp.post("/<int:category_id>/delete")
 @staff_required(*OPERATORS)
 def delete(category_id):
-    category = _category_or_404(category_id)
+    category = catalog.category(category_id)
     if not ActionForm().validate_on_submit():
         abort(400, "页面已过期，请刷新后再试。")
     try:

@@ -8,7 +8,7 @@ from wapshop.extensions import db
 from wapshop.forms import take_refusal
 from wapshop.forms.admin.products import ImageForm, ProductForm
 from wapshop.parsing import parse_int
-from wapshop.services import NotFound, categories, products
+from wapshop.services import NotFound, catalog, products
 from wapshop.services.pagination import PageOutOfRange
 from wapshop.views import page_arg
 from wapshop.views.admin.access import CATALOG_EDITORS, current_staff, seller_scope, staff_required
@@ -29,7 +29,7 @@ def _choices() -> dict:
     """The form's categories, and the sellers this staff member may assign."""
     scope = seller_scope()
     sellers = [s for s in products.sellers() if scope is None or s.id == scope]
-    return {"categories": categories.category_tree(), "sellers": sellers}
+    return {"categories": catalog.top_categories(), "sellers": sellers}
 
 
 def _page(fetch, *args, **kwargs):
