@@ -409,6 +409,7 @@ def test_a_script_places_orders_outside_a_request(tmp_path):
     with app.app_context():
         placed = dict(db.session.execute(select(Order.payment_method, Order.status)).all())
         assert placed == {"cod": "placed", "bank": "awaiting_payment"}
+        db.session.remove()  # give the connection back before the pool goes: none left open
         db.engine.dispose()
 
 
@@ -419,6 +420,7 @@ def test_without_a_public_address_real_processors_stay_off(tmp_path):
     with app.app_context():
         app.config["PUBLIC_BASE_URL"] = "https://shop.example"
         assert by_code("card", Settings.from_config(app.config)) is not None
+        db.session.remove()
         db.engine.dispose()
 
 
