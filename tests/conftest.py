@@ -161,6 +161,7 @@ class LiveServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.final_log = self.read_log()  # what it said, kept after its file is gone
         self.log.close()
 
 

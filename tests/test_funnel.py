@@ -2,7 +2,6 @@
 for a page view until the batch is due, then one upsert after the response has gone out."""
 
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 import requests
@@ -176,5 +175,5 @@ def test_a_graceful_stop_writes_every_worker_s_counted_views(app, product_id, th
         assert stored(app) == {}
     finally:
         server.stop()  # SIGTERM to the master: a graceful stop
-    log = Path(server.log.name).read_text()
+    log = server.final_log
     assert stored(app) == {("basic", "home"): 20, ("basic", "product"): 20}, log
