@@ -9,7 +9,7 @@ import pytest
 
 from support.fulfilment import pay_online, place_order
 from support.staff import staff_client
-from wapshop.clock import from_china, to_china
+from wapshop.clock import from_china
 from wapshop.extensions import db
 from wapshop.models import Order, Product
 from wapshop.services import csvfiles
@@ -239,8 +239,3 @@ def test_no_raw_code_is_shown_on_the_list_or_an_order_page(app, shop):
         shown = [c for c in codes if re.search(rf"(?<![\w/]){re.escape(c)}(?![\w/])", text)]
         assert shown == [], shown
     assert all(label in pages[0] for label in PAYMENT_LABELS.values())
-
-
-def test_china_day_bounds_used_by_the_filter():
-    """06-02 00:10 CST is 06-01 16:10 UTC: the filter works in China days."""
-    assert to_china(china("2026-06-02 00:10")).day == 2
