@@ -6,6 +6,7 @@ stale page is told, not obeyed."""
 
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    DateField,
     HiddenField,
     RadioField,
     SelectChoice,
@@ -13,13 +14,14 @@ from wtforms import (
     StringField,
 )
 from wtforms import ValidationError
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from wapshop.forms import ShopForm
 from wapshop.forms.admin import MultiCheckboxField
 from wapshop.models.ops import CallOutcome
 from wapshop.money import parse_yuan
-from wapshop.services.fulfilment import OUTCOME_LABELS
+from wapshop.services.csvfiles import ENCODINGS
+from wapshop.services.fulfilment import CARRIERS, OUTCOME_LABELS, STATUS_LABELS, OrderFilter
 
 
 class OrderActionForm(ShopForm):
@@ -107,3 +109,60 @@ class SettleForm(ShopForm):
     def fee_fen(self) -> int | None:
         """The typed fee in fen, None when left blank (then the rate decides)."""
         return parse_yuan(self.fee.data) if (self.fee.data or "").strip() else None
+
+
+class OrderSearchForm(ShopForm):
+    """The order list's one search form (GET, no CSRF: it changes nothing). Every field is
+    optional and they combine; `seller_choices` is empty for a seller, who sees only its own."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("订单号或手机号", validators=[Optional(), Length(max=20)])
+    number = StringField(
+        "订单号", validators=[Optional(), Regexp(r"^\d{10}$", message="订单号是10位数字。")]
+    )
+    phone = StringField(
+        "手机号", validators=[Optional(), Regexp(r"^\d{11}$", message="手机号是11位数字。")]
+    )
+    name = StringField("收货人", validators=[Optional(), Length(max=20)])
+    address = StringField("地址", validators=[Optional(), Length(max=40)])
+    day_from = DateField("从", validators=[Optional()])
+    day_to = DateField("到", validators=[Optional()])
+    status = SelectField("状态", validators=[Optional()])
+    carrier = SelectField("快递", validators=[Optional()])
+    seller = SelectField("卖家", validators=[Optional()])
+    encoding = SelectField(
+        "编码", choices=[SelectChoice(e, e.upper()) for e in ENCODINGS], validators=[Optional()]
+    )
+
+    def __init__(self, *args, seller_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.status.choices = [SelectChoice("", "全部状态")] + [
+            SelectChoice(str(c), t) for c, t in STATUS_LABELS.items()
+        ]
+        self.carrier.choices = [SelectChoice("", "全部快递")] + [
+            SelectChoice(c, c) for c in CARRIERS
+        ]
+        self.seller.choices = [SelectChoice("", "全部卖家")] + [
+            SelectChoice(str(i), n) for i, n in seller_choices
+        ]
+
+    def validate_day_to(self, field):
+        if field.data and self.day_from.data and field.data < self.day_from.data:
+            raise ValidationError("结束日期不能早于开始日期。")
+
+    def order_filter(self) -> OrderFilter:
+        """The filter; the short `q` box is an order number (10 digits) or else a phone."""
+        q = (self.q.data or "").strip()
+        return OrderFilter(
+            number=(self.number.data or "").strip() or (q if len(q) != 11 else ""),
+            phone=(self.phone.data or "").strip() or (q if len(q) == 11 else ""),
+            name=(self.name.data or "").strip(),
+            address=(self.address.data or "").strip(),
+            day_from=self.day_from.data,
+            day_to=self.day_to.data,
+            status=self.status.data or "",
+            carrier=self.carrier.data or "",
+            seller_id=int(self.seller.data) if self.seller.data else None,
+        )

@@ -4,7 +4,7 @@ its settings; finding an order within a seller's scope."""
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, select
 
 from wapshop.config import Defaults
 from wapshop.extensions import db
@@ -18,7 +18,6 @@ from wapshop.models import (
 )
 from wapshop.models.ops import CallOutcome
 from wapshop.services import NotFound, Refusal
-from wapshop.services.pagination import Page, paginate
 
 S = OrderStatus
 
@@ -38,6 +37,13 @@ STATUS_LABELS = {
     S.RETURN_REQUESTED: "申请退货",
     S.RETURNED: "已退货",
     S.REFUNDED: "已退款",
+}
+# Ways to pay as staff read them (as the checkout offers them).
+PAYMENT_LABELS = {
+    "cod": "货到付款",
+    "card": "手机充值卡",
+    "bank": "网银/手机银行",
+    "balance": "账户余额",
 }
 OUTCOME_LABELS = {
     CallOutcome.CONFIRMED: "已确认",
@@ -155,19 +161,6 @@ def get_order(order_id: int, seller_id: int | None) -> Order:
     if order is None:
         raise NotFound("没有这个订单。")
     return order
-
-
-def search(
-    number: int, per_page: int, seller_id: int | None, query: str = "", status: str = ""
-) -> Page:
-    """Orders newest first, by order number or buyer phone, and status. PageOutOfRange."""
-    stmt = scoped(select(Order), seller_id).order_by(Order.id.desc())
-    query = query.strip()
-    if query:
-        stmt = stmt.where(or_(Order.number == query, Order.phone == query))
-    if status:
-        stmt = stmt.where(Order.status == status)
-    return paginate(stmt, number, per_page)
 
 
 def confirmed_by_seller(order: Order) -> bool:

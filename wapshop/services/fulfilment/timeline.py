@@ -17,7 +17,7 @@ from wapshop.models import (
 from wapshop.models.ops import CallOutcome
 from wapshop.money import format_fen
 from wapshop.services import notify, payments
-from wapshop.services.fulfilment.rules import OUTCOME_LABELS, who
+from wapshop.services.fulfilment.rules import OUTCOME_LABELS, PAYMENT_LABELS, who
 
 
 # --- The order's whole story, for its staff page.
@@ -33,6 +33,13 @@ class Entry:
     to_status: str | None = None
 
 
+def event_note(note: str, from_status: str | None) -> str:
+    """An event's note as staff read it: the placing event notes the way to pay as a code."""
+    if from_status is None and note in PAYMENT_LABELS:
+        return PAYMENT_LABELS[note]
+    return note
+
+
 def timeline(order: Order) -> list[Entry]:
     """Transitions, calls, parcels, after-sales, refunds and SMS in one list, oldest first."""
     entries = [
@@ -40,7 +47,7 @@ def timeline(order: Order) -> list[Entry]:
             e.at,
             who(e.actor),
             "状态变更",
-            e.note,
+            event_note(e.note, e.from_status),
             e.from_status,
             e.to_status,
         )

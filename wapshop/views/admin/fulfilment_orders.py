@@ -4,7 +4,16 @@ act on their own orders only: any other id is the same 404 as a missing one.
 
 The queue pages post to these actions with `next` set, and come back to the queue."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from sqlalchemy.exc import IntegrityError
 
@@ -16,11 +25,12 @@ from wapshop.forms.admin.fulfilment import (
     CallForm,
     CancelForm,
     DeliveryForm,
+    OrderSearchForm,
     ShipForm,
 )
-from wapshop.models import OrderStatus
-from wapshop.clock import utcnow
-from wapshop.services import aftersales, fulfilment
+from wapshop.clock import china_day, to_china, utcnow
+from wapshop.services import aftersales, csvfiles, fulfilment, products
+from wapshop.services.pagination import Page
 from wapshop.views.admin.access import current_staff, seller_scope, staff_required
 from wapshop.views.admin.helpers import (
     CONFLICT,
@@ -69,6 +79,7 @@ def render_order(order, overrides=None, errors=(), status=200):
         title=f"订单 {order.number}",
         order=order,
         labels=fulfilment.STATUS_LABELS,
+        payment_labels=fulfilment.PAYMENT_LABELS,
         flags=order_flags([order])[order.id],
         parcel=fulfilment.shipment_of(order),
         sellers=fulfilment.seller_names(order),
@@ -109,29 +120,69 @@ def act(order_id: int, action: str, form, perform, done: str):
     return redirect(next_url(url_for("admin.fulfilment_orders.show", order_id=order.id)), 303)
 
 
+def search_form() -> OrderSearchForm:
+    """The search form from the query string; a seller is offered no seller to choose."""
+    choices = [] if seller_scope() is not None else [(x.id, x.name) for x in products.sellers()]
+    return OrderSearchForm(request.args, seller_choices=choices)
+
+
 @bp.get("/")
 @staff_required(*ROLES["view"])
 def index():
-    query = request.args.get("q", "")[:20].strip()
-    status = request.args.get("status", "")
-    if status and status not in tuple(OrderStatus):
-        abort(400, "没有这种状态。")
-    page = page_of(fulfilment.search, seller_scope(), query=query, status=status)
+    form = search_form()
+    if form.validate():
+        found = form.order_filter().bounded(china_day(utcnow()))
+        page, status = page_of(fulfilment.search, seller_scope(), found), 200
+    else:
+        page, status = Page([], 1, current_app.config["ADMIN_PAGE_SIZE"], 0), 400
+    export = {k: v for k, v in request.args.items() if k not in ("page", "encoding")}
     return render_template(
         "admin/fulfilment/orders/index.html",
         title="订单",
         page=page,
-        query=query,
-        status=status,
+        form=form,
+        export=export,
         labels=fulfilment.STATUS_LABELS,
+        payment_labels=fulfilment.PAYMENT_LABELS,
         flags=order_flags(page.items),
+    ), status
+
+
+@bp.get("/export.csv")
+@staff_required(*ROLES["view"])
+def export():
+    form = search_form()
+    if not form.validate():
+        abort(400, "查找条件有误，请返回订单列表修改。")
+    encoding = form.encoding.data or "utf-8"
+    found = form.order_filter().bounded(china_day(utcnow()))
+    body = csvfiles.encode(fulfilment.export_rows(seller_scope(), found), encoding)
+    stamp = to_china(utcnow()).strftime("%Y%m%d-%H%M")
+    return current_app.response_class(
+        body,
+        content_type=f"text/csv; charset={encoding}",
+        headers={"Content-Disposition": f'attachment; filename="orders-{stamp}-{encoding}.csv"'},
     )
 
 
-@bp.get("/<int:order_id>")
+@bp.get("/<int(max=9999999999):order_id>")
 @staff_required(*ROLES["view"])
 def show(order_id):
+    """An order by id; a 10-digit order number (never below 10**9: ids stay far below) is
+    the order by its number."""
+    if order_id >= 10**9:
+        return by_number(str(order_id))
     return render_order(order_or_404(order_id))
+
+
+def by_number(number: str):
+    """The order page of an order number, for staff reading it off a phone call or a parcel;
+    a number outside the seller's scope is the same 404 as a missing one."""
+    found = fulfilment.OrderFilter(number=number)
+    page = fulfilment.search(1, 1, seller_scope(), found)
+    if not page.items:
+        abort(404)
+    return redirect(url_for("admin.fulfilment_orders.show", order_id=page.items[0].id), 302)
 
 
 @bp.post("/<int:order_id>/address")
