@@ -11,6 +11,15 @@ from dataclasses import dataclass
 
 from wapshop.models import Payment, Region
 
+# Each way to pay's name on staff pages and reports (Chinese only, as the back office is);
+# buyers see each method's own translated `label`.
+STAFF_LABELS = {
+    "cod": "货到付款",
+    "card": "手机充值卡",
+    "bank": "网银/手机银行",
+    "balance": "账户余额",
+}
+
 
 @dataclass(frozen=True)
 class Availability:

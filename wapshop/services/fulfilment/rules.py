@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import exists, select
 
+from wapshop.payments import STAFF_LABELS
 from wapshop.config import Defaults
 from wapshop.extensions import db
 from wapshop.models import (
@@ -39,12 +40,7 @@ STATUS_LABELS = {
     S.REFUNDED: "已退款",
 }
 # Ways to pay as staff read them (as the checkout offers them).
-PAYMENT_LABELS = {
-    "cod": "货到付款",
-    "card": "手机充值卡",
-    "bank": "网银/手机银行",
-    "balance": "账户余额",
-}
+PAYMENT_LABELS = STAFF_LABELS
 OUTCOME_LABELS = {
     CallOutcome.CONFIRMED: "已确认",
     CallOutcome.NO_ANSWER: "无人接听",

@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from wapshop.payments import STAFF_LABELS
 from wapshop.extensions import db
 from wapshop.models import Order, OrderEvent, OrderItem, OrderStatus
 from wapshop.models.reports import OrderDayStat, OrderFact, ProductDayStat, ReportRefresh
@@ -25,12 +26,7 @@ from wapshop.services.reports.dates import days_between, utc_bounds, cst_date, a
 
 
 # As the checkout offers them; codes the shop no longer knows are listed after these.
-METHOD_LABELS = {
-    "cod": "货到付款",
-    "card": "手机充值卡",
-    "bank": "网银/手机银行",
-    "balance": "账户余额",
-}
+METHOD_LABELS = STAFF_LABELS
 # How long a refresh keeps looking for an event id it found missing (an open transaction's, to
 # be committed, or a rolled-back one's, never to be), and at most how many it keeps.
 GAP_TTL = timedelta(minutes=10)
