@@ -20,7 +20,7 @@ from support.history import (
     EXPECTED_METHODS_FOOT,
 )
 from wapshop.extensions import db
-from wapshop.models import Order, OrderEvent, Product
+from wapshop.models import Order, OrderEvent, Product, Shipment
 from wapshop.models.reports import (
     OrderDayStat,
     OrderFact,
@@ -301,3 +301,20 @@ def test_reading_a_month_of_reports_issues_no_write_when_nothing_changed(app, hi
         finally:
             event.remove(db.engine, "before_cursor_execute", seen)
     assert [w for w in writes if "report_order_days" in w or "report_product_days" in w] == []
+
+
+def test_refusals_count_against_the_carrier_that_took_the_parcel_not_the_one_named(app, history):
+    """An order naming EMS whose parcel went with 顺丰 and was refused is 顺丰's refusal."""
+    with app.app_context():
+        product = db.session.get(Product, history["products"]["P3"])
+        order = make_order(cst(2025, 3, 20, 12), [S.ADDRESS_OK, S.CONFIRMED, S.SHIPPED,
+                           S.REFUSED], product=product, unit_fen=5000, carrier="EMS")  # fmt: skip
+        db.session.add(Shipment(order_id=order.id, carrier="顺丰", tracking_number="SF1234567890",
+                                cod_fen=5000, shipped_at=cst(2025, 3, 20, 15),
+                                actor="staff:test"))  # fmt: skip
+        db.session.commit()
+        refreshed()
+        day = date(2025, 3, 20)
+        carriers = reports.carriers_table(reports.by_carrier(day, day))
+    assert carriers.rows[0] == ["顺丰", "1", "1", "100.00%"]
+    assert all(row[0] != "EMS" or row[1:] == ["0", "0", "—"] for row in carriers.rows)
