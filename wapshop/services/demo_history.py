@@ -8,11 +8,11 @@ The staff member who acts is a disabled account with no usable password."""
 import random
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from wapshop.clock import china_day, china_day_bounds
 from wapshop.extensions import db
-from wapshop.models import Order, OrderStatus, Product, Region, Staff
+from wapshop.models import Order, OrderStatus, OutboxMessage, Product, Region, Staff
 from wapshop.payments import online
 from wapshop.services import checkout, fulfilment, regions
 from wapshop.services.fulfilment.rules import Settings
@@ -58,6 +58,8 @@ def load_history(now: datetime) -> int:
             fulfilment.settle(
                 carrier, f"DEMO-{carrier}", ids, None, staff, now - timedelta(hours=2)
             )
+    # Past orders' text messages are history: nothing to send to made-up phones on first start.
+    db.session.execute(delete(OutboxMessage).where(OutboxMessage.order_id.is_not(None)))
     db.session.flush()
     return placed
 
