@@ -1,5 +1,5 @@
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from PIL import Image
@@ -8,8 +8,18 @@ from sqlalchemy.orm import aliased
 
 from wapshop.extensions import db
 from wapshop.images import IMAGE_SIZES, image_path, stored
-from wapshop.models import Category, CodCoverage, Collection, Deal, Product, Region
-from wapshop.services import demo, reference, search
+from wapshop.clock import china_day
+from wapshop.models import (
+    Category,
+    CodCoverage,
+    Collection,
+    Deal,
+    Order,
+    OrderStatus,
+    Product,
+    Region,
+)
+from wapshop.services import demo, reference, reports, search
 
 # 14:30 in Beijing.
 NOW = datetime(2013, 5, 20, 6, 30)
@@ -156,3 +166,25 @@ def test_make_bulk_catalog_adds_searchable_products(app):
         expected = count(select(Product).where(Product.title.contains(word)))
         assert expected > 0
         assert count(search.matching_products(word)) == expected
+
+
+def test_load_demo_has_thirty_days_of_orders_moved_through_the_services(demo_app):
+    """The daily COD report covers the 30 days before `now` with orders on most of them, every
+    step of an order's life happened, and the KPI identities hold each day."""
+    today = china_day(NOW)
+    first, last = today - timedelta(days=30), today - timedelta(days=1)
+    with demo_app.app_context():
+        rows = reports.daily(first, last)
+        total = reports.totals(first, last)
+        statuses = set(db.session.scalars(select(Order.status).distinct()))
+        settled = count(select(Order.id).where(Order.status == OrderStatus.SETTLED))
+    assert len(rows) == 30
+    assert sum(1 for _day, f in rows if f.orders) >= 27
+    for day, f in rows:
+        assert f.shipped <= f.address_ok <= f.orders, day
+        assert f.refused <= f.shipped, day
+    assert 60 <= total.orders <= 400
+    assert total.refused >= 1 and total.shipped > total.orders // 2
+    assert {OrderStatus.ADDRESS_INVALID, OrderStatus.CANCELLED, OrderStatus.REFUSED,
+            OrderStatus.DELIVERED} <= statuses  # fmt: skip
+    assert settled > 0

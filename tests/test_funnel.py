@@ -5,13 +5,14 @@ from datetime import date, datetime
 
 import pytest
 import requests
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from conftest import LiveServer
 from factories import COVERED, make_product, make_regions
 from wapshop.clock import CHINA
 from wapshop.extensions import db
-from wapshop.models.reports import PageViewCount
+from support.fulfilment import place_order
+from wapshop.models.reports import FunnelVisitor, PageViewCount
 from wapshop.services import funnel as funnel_service
 from wapshop.web import pageviews
 
@@ -23,6 +24,7 @@ UA = {
         "(KHTML, like Gecko) Version/6.0 Mobile/10B143 Safari/8536.25"
     ),
 }
+BOT = "Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)"
 
 
 class Clock:
@@ -95,7 +97,9 @@ def test_page_views_write_nothing_until_the_batch_is_full(app, client, counter, 
     response = client.get("/", headers={"User-Agent": UA["basic"]})
     assert writes == []  # the fifth takes the batch, written only once the response is sent
     response.close()
-    assert len(writes) == 1 and "page_view_counts" in writes[0]
+    # One upsert of the views, one insert-or-ignore of their visitors.
+    assert len(writes) == 2 and "page_view_counts" in writes[0]
+    assert "funnel_visitors" in writes[1]
     assert counter.pending == 0
     assert stored(app) == {("basic", "home"): 5}
     with app.app_context():
@@ -109,7 +113,7 @@ def test_a_batch_also_goes_out_when_its_oldest_view_is_old_enough(app, client, c
     assert writes == [] and counter.pending == 2
     counter.clock.now = 60
     view(client, "/no-such-page", status=404)  # any request notices the batch is due
-    assert len(writes) == 1
+    assert len(writes) == 2
     assert stored(app) == {("basic", "home"): 1, ("touch", "home"): 1}
 
 
@@ -142,7 +146,7 @@ def test_batches_add_to_the_stored_counts(app, client, counter):
     pageviews.flush(app)
     assert stored(app) == {("basic", "home"): 11}
     with app.app_context():
-        funnel_service.record_views({(today_cst(), "basic", "home"): 4})
+        funnel_service.record_views({(today_cst(), "basic", "home", "v" * 32): 4})
         db.session.commit()
     assert stored(app) == {("basic", "home"): 15}
 
@@ -177,3 +181,54 @@ def test_a_graceful_stop_writes_every_worker_s_counted_views(app, product_id, th
         server.stop()  # SIGTERM to the master: a graceful stop
     log = server.final_log
     assert stored(app) == {("basic", "home"): 20, ("basic", "product"): 20}, log
+
+
+def visitors(app) -> dict[tuple[str, str], int]:
+    """Distinct visitors stored per (rendition, step)."""
+    with app.app_context():
+        rows = db.session.execute(
+            select(FunnelVisitor.rendition, FunnelVisitor.step, func.count())
+            .group_by(FunnelVisitor.rendition, FunnelVisitor.step)
+        )  # fmt: skip
+        return {(r, s): n for r, s, n in rows}
+
+
+def test_steps_count_visitors_once_a_day_not_views_and_bots_not_at_all(
+    app, client, counter, product_id
+):
+    counter.flush_every = 1000
+    client.environ_base["HTTP_USER_AGENT"] = UA["touch"]  # place_order's pages too
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "10.0.0.2"
+    bot = app.test_client()
+    for _ in range(2):
+        view(client, "/", "touch")
+        view(other, "/", "touch")
+        bot.get("/", headers={"User-Agent": BOT}).close()
+    for _ in range(3):
+        view(client, f"/p/{product_id}", "touch")
+        bot.get(f"/p/{product_id}", headers={"User-Agent": BOT}).close()
+    place_order(app, product_id, client=client)  # confirmation page, then the order
+    place_order(app, product_id, client=client)  # a second order: still one visitor
+    assert pageviews.flush(app)
+    assert visitors(app) == {
+        ("touch", "home"): 2,
+        ("touch", "product"): 1,
+        ("touch", "confirm"): 1,
+        ("touch", "order"): 1,
+    }
+    assert stored(app) == {("touch", "home"): 4, ("touch", "product"): 3, ("touch", "confirm"): 2}
+    with app.app_context():
+        keys = db.session.scalars(select(FunnelVisitor.visitor)).all()
+    assert all(len(key) == 32 and "10.0.0.2" not in key for key in keys)
+
+
+def test_the_visitor_key_is_a_keyed_hash_of_address_browser_and_day():
+    day = date(2025, 3, 1)
+    key = pageviews.visitor_key("s1", "10.0.0.1", UA["basic"], day)
+    assert key == pageviews.visitor_key("s1", "10.0.0.1", UA["basic"], day)
+    assert len(key) == 32 and "10.0.0.1" not in key
+    assert key != pageviews.visitor_key("s2", "10.0.0.1", UA["basic"], day)
+    assert key != pageviews.visitor_key("s1", "10.0.0.2", UA["basic"], day)
+    assert key != pageviews.visitor_key("s1", "10.0.0.1", UA["touch"], day)
+    assert key != pageviews.visitor_key("s1", "10.0.0.1", UA["basic"], date(2025, 3, 2))

@@ -18,9 +18,10 @@ from support.history import (
     EXPECTED_DAILY_FOOT,
     EXPECTED_METHODS,
     EXPECTED_METHODS_FOOT,
+    FUNNEL_VIEWS,
 )
 from wapshop.extensions import db
-from wapshop.models import Order, OrderEvent, Product
+from wapshop.models import Order, OrderEvent, Product, Shipment
 from wapshop.models.reports import (
     OrderDayStat,
     OrderFact,
@@ -130,26 +131,34 @@ def test_the_overview_gmv_repeat_buyers_carriers_top_products_and_deals(app, his
     assert sold.foot == [["合计", "", "", "", "", "50", "20", "40.00%"]]
 
 
-def test_the_funnel_per_day_and_rendition_with_orders_from_the_orders_themselves(app, history):
+def test_the_funnel_counts_visitors_once_a_day_and_rates_never_pass_100(app, history):
+    """support.history.funnel_day: visitors who reload, come straight to a product page or stop
+    part way; the same batch written again (a second worker) changes nothing."""
     with app.app_context():
-        refreshed()
+        funnel_service.record_views(FUNNEL_VIEWS)
+        db.session.commit()
         rows = funnel_service.funnel(FIRST, date(2025, 3, 2))
         days = funnel_service.days_table(rows)
         totals = funnel_service.renditions_table(funnel_service.by_rendition(rows))
     assert days.rows[:4] == [
-        ["2025-03-01", "WAP1.x", "0", "0", "0", "2", "—", "—", "—", "—"],
-        ["2025-03-01", "简版", "10", "8", "4", "3", "80.00%", "50.00%", "75.00%", "30.00%"],
+        ["2025-03-01", "WAP1.x", "0", "0", "0", "0", "—", "—", "—", "—"],
+        ["2025-03-01", "简版", "10", "8", "4", "2", "60.00%", "50.00%", "50.00%", "10.00%"],
         ["2025-03-01", "彩版", "0", "0", "0", "0", "—", "—", "—", "—"],
         ["2025-03-01", "触屏版", "0", "0", "0", "0", "—", "—", "—", "—"],
     ]
+    assert days.rows[7] == ["2025-03-02", "触屏版", "4", "1", "0", "0", "25.00%", "0.00%", "—",
+                            "0.00%"]  # fmt: skip
     assert len(days.rows) == 8
     assert totals.rows == [
-        ["WAP1.x", "0", "0", "0", "2", "—", "—", "—", "—"],
-        ["简版", "10", "8", "4", "4", "80.00%", "50.00%", "100.00%", "40.00%"],
-        ["彩版", "0", "0", "0", "1", "—", "—", "—", "—"],
-        ["触屏版", "20", "5", "2", "2", "25.00%", "40.00%", "100.00%", "10.00%"],
+        ["WAP1.x", "0", "0", "0", "0", "—", "—", "—", "—"],
+        ["简版", "10", "8", "4", "2", "60.00%", "50.00%", "50.00%", "10.00%"],
+        ["彩版", "0", "0", "0", "0", "—", "—", "—", "—"],
+        ["触屏版", "4", "1", "0", "0", "25.00%", "0.00%", "—", "0.00%"],
     ]
-    assert totals.foot == [["合计", "30", "13", "6", "9", "43.33%", "46.15%", "150.00%", "30.00%"]]
+    assert totals.foot == [["合计", "14", "9", "4", "2", "50.00%", "44.44%", "50.00%", "7.14%"]]
+    for row in [*days.rows, *totals.rows, *totals.foot]:
+        for cell in row[6:]:
+            assert cell == "—" or float(cell.rstrip("%")) <= 100, row
 
 
 def test_a_refresh_recounts_only_the_orders_with_new_events(app, history):
@@ -301,3 +310,20 @@ def test_reading_a_month_of_reports_issues_no_write_when_nothing_changed(app, hi
         finally:
             event.remove(db.engine, "before_cursor_execute", seen)
     assert [w for w in writes if "report_order_days" in w or "report_product_days" in w] == []
+
+
+def test_refusals_count_against_the_carrier_that_took_the_parcel_not_the_one_named(app, history):
+    """An order naming EMS whose parcel went with 顺丰 and was refused is 顺丰's refusal."""
+    with app.app_context():
+        product = db.session.get(Product, history["products"]["P3"])
+        order = make_order(cst(2025, 3, 20, 12), [S.ADDRESS_OK, S.CONFIRMED, S.SHIPPED,
+                           S.REFUSED], product=product, unit_fen=5000, carrier="EMS")  # fmt: skip
+        db.session.add(Shipment(order_id=order.id, carrier="顺丰", tracking_number="SF1234567890",
+                                cod_fen=5000, shipped_at=cst(2025, 3, 20, 15),
+                                actor="staff:test"))  # fmt: skip
+        db.session.commit()
+        refreshed()
+        day = date(2025, 3, 20)
+        carriers = reports.carriers_table(reports.by_carrier(day, day))
+    assert carriers.rows[0] == ["顺丰", "1", "1", "100.00%"]
+    assert all(row[0] != "EMS" or row[1:] == ["0", "0", "—"] for row in carriers.rows)

@@ -188,3 +188,21 @@ def test_refresh_and_rebuild_commands(app, history):
     daily = runner.invoke(reports_cli, ["daily", "--from", "2025-03-01", "--csv"])
     assert list(csv.reader(io.StringIO(daily.output)))[1][:3] == ["2025-03-01", "5", "651.00"]
     assert runner.invoke(reports_cli, ["rebuild"]).output == "Orders re-counted: 11\n"
+
+
+def test_a_single_day_still_draws_its_lines_as_dots(app, client, history):
+    """One day is one point per line: the daily charts show it as a dot rather than nothing."""
+    log_in_as(app, client, "operator")
+    text = client.get("/admin/reports/daily?start=2025-03-01&end=2025-03-01").text
+    svgs = lxml_html.fromstring(text).xpath("//div[@class='chart']/*[local-name()='svg']")
+    assert len(svgs) == 2
+    for svg in svgs:
+        assert svg.xpath(".//*[local-name()='circle']"), "a one-day line chart drew no point"
+
+
+def test_an_empty_range_says_there_is_no_data_instead_of_a_blank_chart(app, client, history):
+    log_in_as(app, client, "operator")
+    for page in PAGES:
+        text = client.get(f"{page}?start=2024-01-01&end=2024-01-31").text
+        assert "这段时间没有数据" in text, page
+        assert "<svg" not in text, page

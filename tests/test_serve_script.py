@@ -2,18 +2,23 @@
 virtualenv, it sets up, prints the URL last, and Ctrl-C or SIGTERM stops every process it
 started; a second start reuses what the first installed."""
 
+import csv
+import io
 import os
+import re
 import shutil
 import signal
 import subprocess
 import time
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from conftest import _free_port
 from wapshop import ROOT
+from wapshop.clock import china_day, utcnow
 
 pytestmark = pytest.mark.server
 
@@ -96,6 +101,22 @@ def wait_until_gone(project):
     return processes_in(project)
 
 
+def assert_thirty_days_of_orders(project):
+    """The demo's history fills the daily report (the same table as /admin/reports/daily)."""
+    today = china_day(utcnow())
+    env = {k: v for k, v in os.environ.items() if k != "WAPSHOP_DATABASE_URL"}
+    printed = subprocess.run(
+        [".venv/bin/flask", "--app", "wapshop", "reports", "daily", "--csv",
+         "--from", (today - timedelta(days=30)).isoformat(),
+         "--to", (today - timedelta(days=1)).isoformat()],
+        cwd=project, env=env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    rows = list(csv.reader(io.StringIO(printed.stdout.lstrip("\ufeff"))))
+    days = [row for row in rows if re.fullmatch(r"\d{4}-\d{2}-\d{2}", row[0])]
+    assert len(days) == 30, printed.stdout
+    assert sum(1 for row in days if int(row[1])) >= 27, printed.stdout
+
+
 def test_serve_sets_up_prints_url_last_and_stops_everything(project):
     port = _free_port()
     process, lines = start(project, port)
@@ -107,6 +128,7 @@ def test_serve_sets_up_prints_url_last_and_stops_everything(project):
     config = (project / "instance" / "config.py").read_text()
     assert "SECRET_KEY" in config and "dev-only" not in config
     assert len(processes_in(project)) >= 3  # the script, gunicorn's master, its workers
+    assert_thirty_days_of_orders(project)
     stop(process, signal.SIGTERM, group=False)
     assert wait_until_gone(project) == []
 

@@ -35,13 +35,42 @@ from factories import make_deal, make_product, make_regions
 from wapshop.clock import from_china
 from wapshop.extensions import db
 from wapshop.models import Order, OrderEvent, OrderItem, OrderStatus
-from wapshop.models.reports import PageViewCount
+from wapshop.services import funnel as funnel_service
 
 S = OrderStatus
 FIRST, LAST = date(2025, 3, 1), date(2025, 3, 4)
 INITIAL = {"cod": S.PLACED, "card": S.AWAITING_PAYMENT, "bank": S.AWAITING_PAYMENT,
            "balance": S.PAID}  # fmt: skip
 _numbers = iter(range(1_000_000_000, 2_000_000_000))
+
+
+def funnel_day() -> dict:
+    """Generated funnel views with a known answer, as {(day, rendition, step, visitor): views}.
+
+    2025-03-01 简版: ten visitors h0–h9 open the home page twice each; h0–h5 go on to a product
+    page (three views each), and so do d0, d1 who came straight to a product page; h0–h2 and d0
+    open the confirmation page; h0 and d0 place an order (h0 submits twice). Visitors: home 10,
+    product 8, confirm 4, order 2; home→product 6/10, product→confirm 4/8, confirm→order 2/4,
+    home→order 1/10.
+    2025-03-02 触屏版: t0–t3 on the home page, t0 on a product page, nobody further.
+    """
+    views = {}
+    day, basic = date(2025, 3, 1), "basic"
+    for n in range(10):
+        views[(day, basic, "home", f"h{n}")] = 2
+    for who in [f"h{n}" for n in range(6)] + ["d0", "d1"]:
+        views[(day, basic, "product", who)] = 3
+    for who in ("h0", "h1", "h2", "d0"):
+        views[(day, basic, "confirm", who)] = 1
+    views[(day, basic, "order", "h0")] = 2
+    views[(day, basic, "order", "d0")] = 1
+    for n in range(4):
+        views[(date(2025, 3, 2), "touch", "home", f"t{n}")] = 1
+    views[(date(2025, 3, 2), "touch", "product", "t0")] = 1
+    return views
+
+
+FUNNEL_VIEWS = funnel_day()
 
 
 def cst(*args) -> datetime:
@@ -136,15 +165,7 @@ def make_history() -> dict:
               sold=20, deal_price_fen=2990)  # fmt: skip
     make_deal(p3, starts_at=cst(2025, 2, 28, 10), ends_at=cst(2025, 2, 28, 22), quantity=10,
               sold=10, deal_price_fen=990)  # fmt: skip
-    for day, rendition, page, views in [
-        (date(2025, 3, 1), "basic", "home", 10),
-        (date(2025, 3, 1), "basic", "product", 8),
-        (date(2025, 3, 1), "basic", "confirm", 4),
-        (date(2025, 3, 2), "touch", "home", 20),
-        (date(2025, 3, 2), "touch", "product", 5),
-        (date(2025, 3, 2), "touch", "confirm", 2),
-    ]:
-        db.session.add(PageViewCount(day=day, rendition=rendition, page=page, views=views))
+    funnel_service.record_views(FUNNEL_VIEWS)
     db.session.flush()
     return {
         "products": {"P1": p1.id, "P2": p2.id, "P3": p3.id},

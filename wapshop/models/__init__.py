@@ -27,6 +27,7 @@ from wapshop.models.payments import Balance, BalanceEntry, Payment, SandboxNotif
 from wapshop.models.reports import (
     OrderDayStat,
     OrderFact,
+    FunnelVisitor,
     PageViewCount,
     ProductDayStat,
     ReportRefresh,
@@ -54,6 +55,7 @@ __all__ = [
     "OrderItem",
     "OrderStatus",
     "OutboxMessage",
+    "FunnelVisitor",
     "PageViewCount",
     "Payment",
     "PhoneCode",

@@ -93,6 +93,19 @@ class PageViewCount(db.Model):
     views: Mapped[int] = mapped_column(BigInteger)
 
 
+class FunnelVisitor(db.Model):
+    """A visitor seen at a funnel step (home, product, confirm, order) on a China Standard Time
+    day in a rendition: one row however often they came back, so steps count people, not page
+    views. `visitor` is a keyed hash (wapshop/web/pageviews.py), never an address in clear.
+    Written in batches with insert-or-ignore, so every worker and machine may add the same row."""
+
+    __tablename__ = "funnel_visitors"
+    day: Mapped[date] = mapped_column(primary_key=True)
+    rendition: Mapped[str] = mapped_column(String(8), primary_key=True)
+    step: Mapped[str] = mapped_column(String(10), primary_key=True)
+    visitor: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
 # An index on the orders that only the rollups need: recomputing an order date reads its orders
 # by created_at (ix_orders_status_created leads with the status).
 ORDER_INDEXES = (Index("ix_orders_created_at", Order.created_at),)

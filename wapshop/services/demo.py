@@ -26,7 +26,7 @@ from wapshop.models import (
 )
 from wapshop.clock import china_day, china_day_bounds, utcnow
 from wapshop.renditions import ALL_RENDITIONS
-from wapshop.services import reference, search
+from wapshop.services import demo_history, reference, reports, search
 
 SEED = 2013
 FEATURE_PHONES = "wml,basic,color"
@@ -215,7 +215,9 @@ DEALS = (
 
 
 def load_demo(now: datetime | None = None) -> int:
-    """Load regions, sellers, categories, products with images, collections and today's deals.
+    """Load regions, sellers, categories, products with images, collections, today's deals and
+    30 days of orders moved through the services (services/demo_history.py), counted in the
+    reports' rollups.
 
     Does nothing when products exist. `now` is naive UTC. Returns the number of products added."""
     if db.session.scalar(select(Product.id).limit(1)) is not None:
@@ -229,6 +231,8 @@ def load_demo(now: datetime | None = None) -> int:
     _add_collections(products)
     _add_deals(rng, products, now)
     db.session.flush()
+    demo_history.load_history(now)
+    reports.refresh(now)
     return len(products)
 
 

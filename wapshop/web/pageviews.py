@@ -17,9 +17,19 @@ until its next request or exit). Orders are never lost: the funnel reads orders 
 orders themselves (services/funnel.py), not from these counters.
 
 Only successful GETs count (200, or 304 when a phone revalidates its cached page); a GET of
-checkout.confirm counts when it shows the confirmation form, not the region pick list before it."""
+checkout.confirm counts when it shows the confirmation form, not the region pick list before it.
+A POST to checkout.place answered with its redirect (an order placed, or its twin shown) is the
+"order" step. Crawlers (devices.ua_tier == "bot") count nowhere.
+
+Each view also names its visitor: an HMAC (SECRET_KEY) of the remote address, the User-Agent and
+the China Standard Time day, 32 hex characters, never the address in clear. Not the session id:
+placing an order regenerates it, and a phone without cookies gets a new one on every page until
+its session is first written, so the sid would split one person into several visitors. The cost:
+two people behind one gateway address with the same phone model count as one."""
 
 import atexit
+import hashlib
+import hmac
 import threading
 import time
 from collections import Counter
@@ -31,6 +41,7 @@ from wapshop.clock import china_day, utcnow
 from wapshop.extensions import db
 from wapshop.renditions import DEFAULT
 from wapshop.services import funnel as funnel_service
+from wapshop.web.devices import ua_tier
 
 PAGE_OF_ENDPOINT = {
     "catalog.home": "home",
@@ -38,8 +49,9 @@ PAGE_OF_ENDPOINT = {
     "checkout.confirm": "confirm",
 }
 CONFIRM_TEMPLATE = "/checkout/confirm.html"
+ORDER_ENDPOINT = "checkout.place"
 
-Key = tuple[date, str, str]  # CST day, rendition, page
+Key = funnel_service.Key  # CST day, rendition, step, visitor
 
 
 class ViewCounter:
@@ -103,21 +115,35 @@ def _note_template(sender, template, context, **extra) -> None:
         g.funnel_confirm_shown = True
 
 
-def _page() -> str | None:
+def _step(response) -> str | None:
+    if request.method == "POST":
+        placed = request.endpoint == ORDER_ENDPOINT and response.status_code == 303
+        return "order" if placed else None
+    if request.method != "GET" or response.status_code not in (200, 304):
+        return None
     page = PAGE_OF_ENDPOINT.get(request.endpoint or "")
     if page == "confirm" and not g.get("funnel_confirm_shown"):
         return None
     return page
 
 
+def visitor_key(secret: str | bytes, remote_addr: str | None, user_agent: str, day: date) -> str:
+    """Who a view came from, as a keyed hash: the same all day, nothing to read back."""
+    key = secret.encode() if isinstance(secret, str) else secret
+    message = f"{remote_addr or ''}\n{user_agent}\n{day.isoformat()}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
 def count_view(response):
     """after_request: count a funnel page view in memory; hand a due batch to be written once
     the response has gone out."""
     counter: ViewCounter = current_app.extensions["pageviews"]
-    if request.method == "GET" and response.status_code in (200, 304):
-        page = _page()
-        if page is not None:
-            counter.add((china_day(utcnow()), g.get("rendition") or DEFAULT, page))
+    step = _step(response)
+    user_agent = request.headers.get("User-Agent", "")
+    if step is not None and ua_tier(user_agent) != "bot":
+        day = china_day(utcnow())
+        who = visitor_key(current_app.secret_key, request.remote_addr, user_agent, day)
+        counter.add((day, g.get("rendition") or DEFAULT, step, who))
     batch = counter.take(only_if_due=True)
     if batch:
         app = current_app._get_current_object()

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from wapshop.payments import STAFF_LABELS
 from wapshop.extensions import db
-from wapshop.models import Order, OrderEvent, OrderItem, OrderStatus
+from wapshop.models import Order, OrderEvent, OrderItem, OrderStatus, Shipment
 from wapshop.models.reports import OrderDayStat, OrderFact, ProductDayStat, ReportRefresh
 from wapshop.clock import china_day
 from wapshop.services.reports.dates import days_between, utc_bounds, cst_date, as_date
@@ -62,6 +62,16 @@ def _per_order(where):
         .subquery()
     )
     method = func.coalesce(steps.c.placed_with, Order.payment_method)
+    # The carrier that took the parcel (the order's own delivery, the last if sent twice), not
+    # the one the order names: refusals belong to whoever knocked on the door.
+    shipped_with = (
+        select(Shipment.carrier)
+        .where(Shipment.order_id == Order.id, Shipment.kind == "delivery")
+        .order_by(Shipment.shipped_at.desc(), Shipment.id.desc())
+        .limit(1)
+        .correlate(Order)
+        .scalar_subquery()
+    )
     delivered = func.coalesce(steps.c.delivered, 0)
     return (
         select(
@@ -69,7 +79,7 @@ def _per_order(where):
             cst_date(Order.created_at).label("day"),
             method.label("payment_method"),
             Order.rendition.label("rendition"),
-            func.coalesce(Order.carrier, "").label("carrier"),
+            func.coalesce(shipped_with, Order.carrier, "").label("carrier"),
             Order.phone.label("phone"),
             Order.total_fen.label("total_fen"),
             func.coalesce(steps.c.ok, 0).label("address_ok"),

@@ -55,8 +55,15 @@ def _no_scripts(root):
     return root
 
 
+NO_DATA = "这段时间没有数据"
+
+
 def chart(kind, title: str, labels: list[str], series, percent: bool = False) -> Markup:
-    """An SVG chart as markup for the page: kind is pygal.Line, pygal.Bar..."""
+    """An SVG chart as markup for the page: kind is pygal.Line, pygal.Bar... A chart with
+    nothing but zeros and blanks is a sentence saying so, not an empty frame."""
+    series = [(name, list(values)) for name, values in series]
+    if not any(value for _name, values in series for value in values):
+        return Markup('<p class="no-data"><b>{}</b>：{}</p>').format(title, NO_DATA)
     graph = kind(
         style=CHART_STYLE,
         width=900,
@@ -68,10 +75,11 @@ def chart(kind, title: str, labels: list[str], series, percent: bool = False) ->
         x_labels_major_every=max(1, len(labels) // 15),
         truncate_legend=-1,
         legend_at_bottom=True,
-        no_data_text="没有数据",
+        no_data_text=NO_DATA,
         value_formatter=(lambda v: f"{v:.2f}%") if percent else (lambda v: f"{v:g}"),
         # A line's dots only carry tooltips, which need the script we drop: a third the time.
-        **({"show_dots": False} if kind is pygal.Line else {}),
+        # A single day is no line at all, though: then its dots are the chart.
+        **({"show_dots": False} if kind is pygal.Line and len(labels) > 1 else {}),
     )
     graph.add_xml_filter(_no_scripts)
     graph.title = title
