@@ -41,11 +41,12 @@ def workers_of(master: int) -> list[int]:
 
 
 def with_retries(send):
-    """Send until the server answers: a dropped connection is what a killed worker leaves."""
+    """Send until the server answers: a dropped connection, or an answer cut off in the
+    middle, is what a killed worker leaves."""
     for _attempt in range(20):
         try:
             return send()
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
             time.sleep(0.2)
     raise AssertionError("the server never answered")
 
