@@ -18,6 +18,7 @@ from conftest import LiveServer, make_app
 from factories import COVERED, make_product, make_regions
 from test_markup import BUDGET, validate  # sets the DTD catalog before lxml first loads one
 from support.pages import token_in
+import test_payments
 from test_payments import PASSWORD, PRICE, bank_notice, place, start_bank, state
 from wapshop.clock import utcnow
 from wapshop.extensions import db
@@ -29,6 +30,7 @@ from wapshop.services import checkout
 
 BASE = "http://shop.test"  # PUBLIC_BASE_URL of the in-process shop
 CARDS = ["11111111111111111", "22222222222222221", "33333333333333331", "44444444444444441"]
+product_id = test_payments.product_id  # a fixture: the same product, in this module's app
 
 
 @pytest.fixture
@@ -38,15 +40,6 @@ def app(tmp_path):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-
-
-@pytest.fixture
-def product_id(app):
-    with app.app_context():
-        make_regions()
-        pid = make_product(shop_price_fen=PRICE, stock=10).id
-        db.session.commit()
-        return pid
 
 
 @pytest.fixture
