@@ -19,6 +19,7 @@ from bench.common import UA, Browser, Databases, Gunicorn, demo_pages, load_aver
 from bench.common import COD_DISTRICT, machine, make_app, order_form, phone_number, report, table
 from bench.common import workdir
 from wapshop.extensions import db
+from wapshop.services import stock
 from wapshop.models import Deal, Order, OrderItem, Product
 from wapshop.clock import utcnow
 
@@ -30,7 +31,7 @@ def add_deal(app, units: int) -> tuple[int, int]:
     product_id = int(demo_pages(app)["product"].rsplit("/", 1)[1])
     now = utcnow()
     with app.app_context():
-        db.session.get(Product, product_id).stock = STOCK
+        stock.set_sole_stock(product_id, STOCK)
         deal = Deal(
             product_id=product_id,
             deal_price_fen=990,

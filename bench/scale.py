@@ -25,6 +25,7 @@ from bench.common import UA, COD_DISTRICT, Databases, demo_pages, load_demo
 from bench.common import machine, make_app, order_form, percentile, phone_number, report, table
 from bench.common import workdir
 from wapshop.extensions import db
+from wapshop.services import stock
 from wapshop.models import Category, Deal, Order, Product
 from wapshop.clock import utcnow
 from wapshop.services.demo import make_bulk_catalog
@@ -71,7 +72,7 @@ def add_bench_deal(app) -> int:
     product_id = int(demo_pages(app)["product"].rsplit("/", 1)[1])
     now = utcnow()
     with app.app_context():
-        db.session.get(Product, product_id).stock = 10_000_000
+        stock.set_sole_stock(product_id, 10_000_000)
         db.session.add(
             Deal(
                 product_id=product_id,

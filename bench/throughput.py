@@ -30,7 +30,8 @@ from bench.common import COD_DISTRICT, order_form, percentile, phone_number, rep
 from bench.common import demo_pages, load_average, post_action, workdir
 from wapshop.web.devices import rendition_for_ua
 from wapshop.extensions import db
-from wapshop.models import Order, Product, WebSession
+from wapshop.services import stock
+from wapshop.models import Order, WebSession
 
 RENDITIONS = ("basic", "touch")
 _UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
@@ -172,7 +173,7 @@ def main() -> None:
         pages = demo_pages(app)
         product_id = int(pages["product"].rsplit("/", 1)[1])
         with app.app_context():
-            db.session.get(Product, product_id).stock = 10_000_000
+            stock.set_sole_stock(product_id, 10_000_000)
             db.session.commit()
         with Gunicorn("wsgi:app", tmp, app, workers=args.workers) as server:
             urls = [

@@ -13,6 +13,7 @@ from wapshop.models import (
     Product,
     Region,
     Seller,
+    Variant,
 )
 from wapshop.clock import utcnow
 from wapshop.services import search
@@ -70,6 +71,7 @@ def make_product(**overrides) -> Product:
         **overrides,
     }
     product = Product(**values)
+    product.variants.append(Variant(stock=product.stock))
     db.session.add(product)
     db.session.flush()
     search.reindex([product])

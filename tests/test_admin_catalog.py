@@ -3,13 +3,14 @@ written over a sale), two-level categories, collections with rendition targeting
 warnings."""
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from factories import make_category, make_collection, make_product, make_seller
 from test_admin_access import product_fields
 from support.pages import post_form
 from support.staff import log_in_as
 from wapshop.extensions import db
+from wapshop.services import stock
 from wapshop.models import Category, Collection, Product
 
 
@@ -69,7 +70,7 @@ def test_a_sale_since_the_form_was_opened_is_not_written_over(app, client, opera
     page = client.get(url).text
     assert 'name="seen_stock" type="hidden" value="10"' in page
     with app.app_context():  # a buyer takes 2 while the operator types
-        db.session.execute(update(Product).where(Product.id == product_id).values(stock=8))
+        stock.set_sole_stock(product_id, 8)
         db.session.commit()
     fields = product_fields(shelf["sub"], shelf["seller"], stock="50", seen_stock="10")
     response = post_form(client, url, fields)

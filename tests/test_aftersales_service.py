@@ -9,9 +9,9 @@ from support.fulfilment import pay_online, place_order, state, walk
 from support.staff import add_staff, staff_named
 from wapshop.config import Defaults
 from wapshop.extensions import db
-from wapshop.models import BalanceEntry, Order, OutboxMessage, Product, Refund, Shipment, Ticket
+from wapshop.models import BalanceEntry, Order, OutboxMessage, Refund, Shipment, Ticket
 from wapshop.clock import utcnow
-from wapshop.services import aftersales, balances, fulfilment
+from wapshop.services import aftersales, balances, fulfilment, stock
 
 WINDOW = Defaults.RETURN_WINDOW
 
@@ -103,7 +103,7 @@ def test_an_exchange_with_nothing_on_the_shelf_is_refused(app, shop):
             order(order_id), "exchange", "尺码不对", "guest", now, WINDOW
         )
         aftersales.accept(ticket, "请寄回", staff, now)
-        db.session.get(Product, shop["small_product"]).stock = 0
+        stock.set_sole_stock(shop["small_product"], 0)
         db.session.commit()
         with pytest.raises(aftersales.AftersalesError, match="没有库存了，不能换货"):
             aftersales.complete_exchange(ticket, "顺丰", "777777777777", staff, now)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from conftest import LiveServer
 from factories import COVERED, make_deal, make_regions
 from wapshop.extensions import db
+from wapshop.services import stock
 from wapshop.models import Deal, Order, OrderItem, Product
 
 BUYERS = 60
@@ -23,7 +24,7 @@ def racing_deal(app):
     with app.app_context():
         make_regions()
         deal = make_deal(quantity=12, per_buyer_limit=2)
-        db.session.get(Product, deal.product_id).stock = 30
+        stock.set_sole_stock(deal.product_id, 30)
         db.session.commit()
         return deal.product_id, deal.id
 

@@ -9,6 +9,7 @@ from factories import UNCOVERED, make_deal, make_product, make_regions
 from support.buyers import confirm_form
 from support.pages import token_in
 from wapshop.extensions import db
+from wapshop.services import stock
 from wapshop.models import Deal, Order, OrderEvent, OrderItem, Product
 
 
@@ -186,7 +187,7 @@ def test_a_deal_price_change_is_caught_and_orders_keep_their_price(app, client, 
 def test_sold_out_product_cannot_be_ordered(app, client, shop):
     form = confirm_form(client, shop["plain"])
     with app.app_context():
-        db.session.get(Product, shop["plain"]).stock = 0
+        stock.set_sole_stock(shop["plain"], 0)
         db.session.commit()
     response = client.post(f"/buy/{shop['plain']}", data=form)
     assert response.status_code == 409 and "库存不足" in response.text

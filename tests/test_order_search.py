@@ -11,8 +11,8 @@ from support.fulfilment import pay_online, place_order
 from support.staff import staff_client
 from wapshop.clock import from_china
 from wapshop.extensions import db
-from wapshop.models import Order, Product
-from wapshop.services import csvfiles
+from wapshop.models import Order
+from wapshop.services import csvfiles, stock
 from wapshop.services.fulfilment import PAYMENT_LABELS, STATUS_LABELS
 
 
@@ -221,7 +221,7 @@ def visible_text(html: str) -> str:
 def test_no_raw_code_is_shown_on_the_list_or_an_order_page(app, shop):
     operator = staff_client(app, "operator")
     with app.app_context():
-        db.session.get(Product, shop["small_product"]).stock = 100
+        stock.set_sole_stock(shop["small_product"], 100)
         db.session.commit()
     ids = []
     for status in STATUS_LABELS:

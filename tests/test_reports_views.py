@@ -178,7 +178,9 @@ def test_refresh_and_rebuild_commands(app, history):
     with app.app_context():
         # A correction behind the event log's back (no event): a refresh cannot see it...
         db.session.execute(
-            db.update(Order).where(Order.id == history["orders"]["A"]).values(total_fen=10100)
+            db.update(Order)
+            .where(Order.id == history["orders"]["A"])
+            .values(goods_fen=10100, total_fen=10100)
         )
         db.session.commit()
     assert runner.invoke(reports_cli, ["refresh"]).output == "Orders re-counted: 0\n"

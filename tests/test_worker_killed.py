@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from conftest import LiveServer
 from factories import COVERED, make_deal, make_regions
 from wapshop.extensions import db
+from wapshop.services import stock
 from wapshop.models import Deal, Order, OrderItem, Product
 
 pytestmark = pytest.mark.server
@@ -75,7 +76,7 @@ def test_killed_workers_lose_and_double_no_order(app):
     with app.app_context():
         make_regions()
         deal = make_deal(quantity=15, per_buyer_limit=1)
-        db.session.get(Product, deal.product_id).stock = STOCK
+        stock.set_sole_stock(deal.product_id, STOCK)
         db.session.commit()
         product_id, deal_id = deal.product_id, deal.id
     server = LiveServer(app, workers=3, threads=2)

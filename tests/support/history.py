@@ -97,11 +97,13 @@ def make_order(
     order = Order(
         number=str(next(_numbers)), phone=phone, receiver_name="张三", region_code=region,
         region_text="广东省深圳市南山区", street="科技园1号", payment_method=method,
-        carrier=carrier, status=status, total_fen=unit_fen * quantity, rendition=rendition,
+        carrier=carrier, status=status, goods_fen=unit_fen * quantity,
+        total_fen=unit_fen * quantity, rendition=rendition,
         created_at=placed_at, updated_at=placed_at,
     )  # fmt: skip
     order.items.append(
-        OrderItem(product_id=product.id, seller_id=product.seller_id, title=product.title,
+        OrderItem(product_id=product.id, variant_id=product.variants[0].id,
+                  seller_id=product.seller_id, title=product.title,
                   unit_price_fen=unit_fen, market_price_fen=unit_fen * 2, quantity=quantity)
     )  # fmt: skip
     order.events.append(

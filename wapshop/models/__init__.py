@@ -8,7 +8,9 @@ from wapshop.models.catalog import (
     Product,
     SearchTerm,
     Seller,
+    Variant,
     collection_products,
+    deal_variants,
 )
 from wapshop.models.geo import CodCoverage, Region
 from wapshop.models.media import MediaFile
@@ -32,6 +34,7 @@ from wapshop.models.reports import (
     ProductDayStat,
     ReportRefresh,
 )
+from wapshop.models.shipping import ShippingRule
 from wapshop.models.staff import AuditEntry, Staff, StaffRole
 from wapshop.models.web import ThrottleCounter, WebSession
 
@@ -69,11 +72,14 @@ __all__ = [
     "SearchTerm",
     "Seller",
     "Shipment",
+    "ShippingRule",
     "Staff",
     "StaffRole",
     "ThrottleCounter",
     "Ticket",
     "TicketReply",
+    "Variant",
     "WebSession",
     "collection_products",
+    "deal_variants",
 ]

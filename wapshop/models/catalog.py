@@ -3,7 +3,16 @@
 import json
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wapshop.extensions import db
@@ -61,6 +70,12 @@ class Product(db.Model):
     stock: Mapped[int] = mapped_column(default=0)
     # JSON list of [name, value] pairs, in display order.
     specs_json: Mapped[str] = mapped_column(Text, default="[]")
+    # JSON list of [option name, [values...]] in display order, e.g. [["尺码", ["38", "39"]]];
+    # empty for a product sold in one form. Each combination is a Variant.
+    options_json: Mapped[str] = mapped_column(Text, default="[]")
+    # For shipping fees (first weight + extra); 全国包邮 goods ship free everywhere.
+    weight_g: Mapped[int] = mapped_column(default=500)
+    free_shipping: Mapped[bool] = mapped_column(default=False)
     # Fingerprinted name of the image set in media_files, products/…-s.jpg and …-m.jpg; images.py.
     image: Mapped[str | None] = mapped_column(String(80))
     active: Mapped[bool] = mapped_column(default=True)
@@ -68,10 +83,48 @@ class Product(db.Model):
 
     category: Mapped[Category] = relationship()
     seller: Mapped[Seller] = relationship()
+    variants: Mapped[list["Variant"]] = relationship(
+        back_populates="product", order_by="Variant.position, Variant.id"
+    )
 
     @property
     def specs(self) -> list[tuple[str, str]]:
         return [tuple(pair) for pair in json.loads(self.specs_json)]
+
+    @property
+    def options(self) -> list[tuple[str, list[str]]]:
+        return [(name, list(values)) for name, values in json.loads(self.options_json)]
+
+
+class Variant(db.Model):
+    """One buyable form of a product: a combination of its options' values (尺码 38, 颜色 黑)
+    with its own stock, optional price and code. A product without options has exactly one
+    variant with no values. Product.stock is the sum of its variants' stock, changed together
+    with it in one transaction (services/stock.py), so listings need not add up variants."""
+
+    __tablename__ = "variants"
+    __table_args__ = (
+        CheckConstraint("stock >= 0", name="stock"),
+        CheckConstraint("price_fen IS NULL OR price_fen > 0", name="price"),
+        UniqueConstraint("product_id", "values_json", name="uq_variants_product_values"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    # JSON list of values, one per product option, in the product's option order.
+    values_json: Mapped[str] = mapped_column(String(200), default="[]")
+    # What buyers, pick lists and SMS read: "黑色 / 38"; "" for a product without options.
+    label: Mapped[str] = mapped_column(String(80), default="")
+    code: Mapped[str | None] = mapped_column(String(40), unique=True)  # 货号 / SKU code
+    price_fen: Mapped[int | None]  # None: the product's shop price
+    stock: Mapped[int] = mapped_column(default=0)
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    product: Mapped[Product] = relationship(back_populates="variants")
+
+    @property
+    def values(self) -> list[str]:
+        return list(json.loads(self.values_json))
 
 
 class Collection(db.Model):
@@ -92,6 +145,15 @@ class Collection(db.Model):
 
     def shown_to(self, rendition: str) -> bool:
         return targets(self.renditions, rendition)
+
+
+# The variants a deal covers; none listed means every variant of the deal's product.
+deal_variants = Table(
+    "deal_variants",
+    db.metadata,
+    Column("deal_id", ForeignKey("deals.id"), primary_key=True),
+    Column("variant_id", ForeignKey("variants.id"), primary_key=True, index=True),
+)
 
 
 class Deal(db.Model):
@@ -121,6 +183,8 @@ class Deal(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     product: Mapped[Product] = relationship()
+    # Empty: the deal covers all of the product's variants.
+    variants: Mapped[list[Variant]] = relationship(secondary=deal_variants)
 
     @property
     def remaining(self) -> int:

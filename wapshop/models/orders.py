@@ -43,6 +43,11 @@ class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (
         CheckConstraint("total_fen > 0", name="total"),
+        CheckConstraint(
+            "goods_fen > 0 AND shipping_fen >= 0 AND discount_fen >= 0"
+            " AND total_fen = goods_fen + shipping_fen - discount_fen",
+            name="amounts",
+        ),
         Index("ix_orders_phone_created", "phone", "created_at"),
         Index("ix_orders_status_created", "status", "created_at"),
     )
@@ -58,7 +63,14 @@ class Order(db.Model):
     payment_method: Mapped[str] = mapped_column(String(20))
     carrier: Mapped[str | None] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))
+    # What the buyer pays: goods (the lines) + shipping − discounts = total.
+    goods_fen: Mapped[int]
+    shipping_fen: Mapped[int] = mapped_column(default=0)
+    discount_fen: Mapped[int] = mapped_column(default=0)
     total_fen: Mapped[int]
+    # A cart with several sellers' goods becomes one order per seller (each its own parcel,
+    # cash collected and status); they share this number, shown to the buyer as one purchase.
+    group_number: Mapped[str | None] = mapped_column(String(12), index=True)
     # The confirmation page's one-time token: a second submit finds the first order.
     form_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     rendition: Mapped[str] = mapped_column(String(8), default="touch")
@@ -85,6 +97,9 @@ class OrderItem(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    # Nullable for lines written before variants existed (migration 0010 fills them).
+    variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id"), index=True)
+    variant_label: Mapped[str] = mapped_column(String(80), default="")
     deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id"), index=True)
     seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"), index=True)
     title: Mapped[str] = mapped_column(String(120))

@@ -18,7 +18,6 @@ from wapshop.models import (
     Order,
     OrderEvent,
     OrderStatus,
-    Product,
     Refund,
     Shipment,
     Staff,
@@ -27,7 +26,7 @@ from wapshop.models import (
 )
 from wapshop.models.ops import TicketKind, TicketStatus
 from wapshop.money import format_fen
-from wapshop.services import NotFound, Refusal, fulfilment, notify, orders
+from wapshop.services import NotFound, Refusal, fulfilment, notify, orders, stock
 from wapshop.services.pagination import Page, PageOutOfRange, paginate
 
 S = OrderStatus
@@ -377,13 +376,7 @@ def complete_exchange(
     number = fulfilment.check_waybill(order, carrier, tracking, collects_cash=False)
     _set_status(ticket, (T.ACCEPTED,), T.CLOSED, now)
     for item in order.items:
-        taken = db.session.execute(
-            update(Product)
-            .where(Product.id == item.product_id, Product.stock >= item.quantity)
-            .values(stock=Product.stock - item.quantity)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if taken != 1:
+        if not stock.take(item.variant_id, item.quantity):
             raise AftersalesError(f"{item.title} 没有库存了，不能换货，可以改为退货。")
     parcel = Shipment(
         order_id=order.id,

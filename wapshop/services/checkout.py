@@ -14,7 +14,7 @@ from wapshop.extensions import db
 from wapshop.models import Deal, Order, OrderEvent, OrderItem, OrderStatus, Product
 from wapshop.payments import PaymentMethod, registry
 from wapshop.payments.online import Settings
-from wapshop.services import Refusal, balances, catalog, payments, regions
+from wapshop.services import Refusal, balances, catalog, payments, regions, stock
 
 MAX_QUANTITY = 99
 
@@ -144,13 +144,8 @@ def place_order(req: OrderRequest, now: datetime, settings: Settings) -> Order:
 
     if q.deal is not None:
         _take_deal_units(q.deal, req, now)
-    taken = db.session.execute(
-        update(Product)
-        .where(Product.id == q.product.id, Product.active.is_(True), Product.stock >= req.quantity)
-        .values(stock=Product.stock - req.quantity)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if taken != 1:
+    variant = stock.sole_variant(q.product.id)
+    if variant is None or not stock.take(variant.id, req.quantity):
         raise SoldOut(_l("库存不足，请减少数量或看看别的商品。"))
 
     order = Order(
@@ -164,6 +159,7 @@ def place_order(req: OrderRequest, now: datetime, settings: Settings) -> Order:
         payment_method=method.code,
         carrier=offer.carrier,
         status=method.initial_status(),
+        goods_fen=q.unit_price_fen * req.quantity,
         total_fen=q.unit_price_fen * req.quantity,
         form_token=req.form_token,
         rendition=req.rendition,
@@ -172,6 +168,8 @@ def place_order(req: OrderRequest, now: datetime, settings: Settings) -> Order:
     order.items.append(
         OrderItem(
             product_id=q.product.id,
+            variant_id=variant.id,
+            variant_label=variant.label,
             deal_id=q.deal_id,
             seller_id=q.product.seller_id,
             title=q.product.title,

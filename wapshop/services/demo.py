@@ -22,6 +22,7 @@ from wapshop.models import (
     Product,
     SearchTerm,
     Seller,
+    Variant,
     collection_products,
 )
 from wapshop.clock import china_day, china_day_bounds, utcnow
@@ -276,9 +277,10 @@ def _add_products(rng, sellers, subcategories) -> list[Product]:
                     subtitle=rng.choice(top.subtitles),
                     shop_price_fen=shop,
                     market_price_fen=market,
-                    stock=_stock(rng),
                     specs_json=_specs_json(rng, sub.specs),
                 )
+                product.stock = _stock(rng)
+                product.variants.append(Variant(stock=product.stock))
                 picture = _product_picture(rng, top.colour)
                 product.image = images.write_variants(picture, f"demo{len(products):03d}")
                 products.append(product)

@@ -7,8 +7,9 @@ from sqlalchemy import select, update
 from flask_babel import lazy_gettext as _l
 
 from wapshop.extensions import db
-from wapshop.models import Deal, Order, OrderEvent, OrderStatus, Product
+from wapshop.models import Deal, Order, OrderEvent, OrderStatus
 from wapshop.models.orders import BUYER_CANCELLABLE
+from wapshop.services import stock
 
 # What a first-time buyer reads for each status.
 STATUS_TEXT = {
@@ -98,11 +99,7 @@ def restock(order: Order, deal_units: bool) -> None:
     deal. Call it only after a conditional UPDATE of the order's status succeeded, so it runs
     once per order whatever races."""
     for item in order.items:
-        db.session.execute(
-            update(Product)
-            .where(Product.id == item.product_id)
-            .values(stock=Product.stock + item.quantity)
-        )
+        stock.give_back(item.variant_id, item.quantity)
         if deal_units and item.deal_id is not None:
             db.session.execute(
                 update(Deal).where(Deal.id == item.deal_id).values(sold=Deal.sold - item.quantity)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from io import BytesIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 
 from wapshop import images
 from wapshop.extensions import db
@@ -22,8 +22,9 @@ from wapshop.models import (
     Product,
     Seller,
     Staff,
+    Variant,
 )
-from wapshop.services import NotFound, Refusal, admin_audit, search
+from wapshop.services import NotFound, Refusal, admin_audit, search, stock
 from wapshop.services.pagination import Page, paginate
 
 PRODUCT_AUDITED = (
@@ -152,6 +153,7 @@ def _new_product(data: ProductInput) -> Product:
         stock=data.stock,
         specs_json=data.specs_json,
         active=data.active,
+        variants=[Variant(stock=data.stock)],
     )
 
 
@@ -199,15 +201,9 @@ def update_product(
     check_product(data, lookups or Lookups.load())
     before = admin_audit.snapshot(product, PRODUCT_AUDITED)
     if data.stock != product.stock or seen_stock is not None:
-        expected = product.stock if seen_stock is None else seen_stock
-        written = db.session.execute(
-            update(Product)
-            .where(Product.id == product.id, Product.stock == expected)
-            .values(stock=data.stock)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        written = stock.set_sole_stock(product.id, data.stock, seen_stock)
         db.session.refresh(product)
-        if written != 1:
+        if not written:
             raise ProductError(
                 f"库存刚刚变了（现在 {product.stock} 件），请确认后再保存。", "stock"
             )

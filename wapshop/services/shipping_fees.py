@@ -1,0 +1,65 @@
+"""What shipping costs: the most specific active rule for the carrier and region (see
+models/shipping.py), applied to the chargeable weight of a parcel's goods."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+
+from wapshop.extensions import db
+from wapshop.models import Product, Region, ShippingRule
+from wapshop.services import regions
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """One seller's goods to one address: (product, quantity) pairs and what they cost."""
+
+    lines: tuple[tuple[Product, int], ...]
+    goods_fen: int
+
+    @property
+    def chargeable_g(self) -> int:
+        """Weight of the goods that do not ship free (全国包邮 goods weigh nothing here)."""
+        return sum(p.weight_g * q for p, q in self.lines if not p.free_shipping)
+
+
+def rule_for(region: Region, carrier: str | None) -> ShippingRule | None:
+    """The most specific active rule: deepest region first (none = the whole country), then a
+    rule naming the carrier over one for any carrier."""
+    codes = [r.code for r in regions.path(region)]
+    depth = {code: level for level, code in enumerate(codes, start=1)}
+    candidates = db.session.scalars(
+        select(ShippingRule).where(
+            ShippingRule.active.is_(True),
+            or_(ShippingRule.region_code.is_(None), ShippingRule.region_code.in_(codes)),
+            or_(ShippingRule.carrier.is_(None), ShippingRule.carrier == carrier),
+        )
+    ).all()
+    if not candidates:
+        return None
+    return max(
+        candidates,
+        key=lambda r: (depth.get(r.region_code, 0), r.carrier is not None, -r.id),
+    )
+
+
+def fee(rule: ShippingRule | None, parcel: Parcel, cash_on_delivery: bool) -> int:
+    """Fen to ship `parcel` under `rule` (no rule: the shop ships free)."""
+    if rule is None:
+        return 0
+    weight = parcel.chargeable_g
+    if weight == 0 or (rule.free_above_fen is not None and parcel.goods_fen >= rule.free_above_fen):
+        base = 0
+    else:
+        extra_steps = -(-max(weight - rule.first_weight_g, 0) // rule.extra_weight_g)
+        base = rule.first_fee_fen + extra_steps * rule.extra_fee_fen
+    return base + (rule.cod_fee_fen if cash_on_delivery else 0)
+
+
+def quote(
+    region: Region, carrier: str | None, lines: Iterable[tuple[Product, int]], goods_fen: int,
+    cash_on_delivery: bool,
+) -> int:  # fmt: skip
+    """Fen to ship these goods to `region` with `carrier`."""
+    return fee(rule_for(region, carrier), Parcel(tuple(lines), goods_fen), cash_on_delivery)
