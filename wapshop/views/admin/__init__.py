@@ -22,6 +22,7 @@ from wapshop.views.admin import (
     outbox,
     products,
     reports,
+    shipping,
     staff,
 )
 
@@ -45,5 +46,6 @@ for area in (
     aftersales,
     outbox,
     reports,
+    shipping,
 ):
     bp.register_blueprint(area.bp)

@@ -64,6 +64,7 @@ NAVIGATION = (
     ("结算", "admin.fulfilment_settlement.index", (StaffRole.OPERATOR,)),
     ("短信", "admin.outbox.index", (StaffRole.OPERATOR, StaffRole.SERVICE)),
     ("报表", "admin.reports.overview", (StaffRole.OPERATOR,)),
+    ("运费", "admin.shipping.index", ADMINS),
     ("员工", "admin.staff.index", ADMINS),
     ("操作日志", "admin.audit.index", ADMINS),
 )
