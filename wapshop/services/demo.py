@@ -27,7 +27,7 @@ from wapshop.models import (
 )
 from wapshop.clock import china_day, china_day_bounds, utcnow
 from wapshop.renditions import ALL_RENDITIONS
-from wapshop.services import demo_history, reference, reports, search
+from wapshop.services import demo_history, reference, reports, search, shipping_rules
 
 SEED = 2013
 FEATURE_PHONES = "wml,basic,color"
@@ -226,6 +226,7 @@ def load_demo(now: datetime | None = None) -> int:
     now = now or utcnow()
     rng = random.Random(SEED)
     reference.load_regions()
+    shipping_rules.load_demo_rules()
     sellers, subcategories = _add_skeleton()
     products = _add_products(rng, sellers, subcategories)
     search.reindex(products)

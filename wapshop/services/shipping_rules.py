@@ -143,7 +143,7 @@ def _check(data: RuleInput, rule: ShippingRule | None) -> None:
     if data.carrier is not None and data.carrier not in CARRIERS:
         raise RuleError(f"没有这家快递：{data.carrier}。", "carrier")
     if data.region_code is not None and regions.get(data.region_code) is None:
-        raise RuleError("没有这个地区，请从搜索结果里选择。", "region_code")
+        raise RuleError("没有这个地区，请从搜索结果里选择。", "region_query")
     for name, value in (("first_weight_g", data.first_weight_g), ("extra_weight_g", data.extra_weight_g)):  # fmt: skip
         if not 0 < value <= MAX_WEIGHT_G:
             raise RuleError(f"重量 1 到 {MAX_WEIGHT_G} 克。", name)
@@ -171,7 +171,7 @@ def _refuse_duplicate(carrier: str | None, region_code: str | None, own_id: int 
         raise RuleError(
             f"{region_label(region_code)}（{carrier or ANY_CARRIER}）已有规则 #{other}，"
             "请修改那一条或先停用。",
-            "region_code",
+            "region_query",
         )
 
 

@@ -1,5 +1,5 @@
-from wtforms import RadioField, SelectField, StringField, ValidationError
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms import RadioField, SelectChoice, SelectField, StringField, ValidationError
+from wtforms.validators import InputRequired, Length, NumberRange
 
 from wapshop.forms import ShopForm, WholeNumberField
 from wapshop.forms.admin import YuanField
@@ -43,9 +43,9 @@ def _grams(label: str) -> WholeNumberField:
 class RuleForm(ShopForm):
     carrier = SelectField(
         "快递",
-        choices=[("", ANY_CARRIER), *((c, c) for c in CARRIERS)],
+        choices=[SelectChoice("", ANY_CARRIER), *(SelectChoice(c, c) for c in CARRIERS)],
         default="",
-        validate_choice=True,
+        invalid_choice_message="没有这家快递，请从列表里选择。",
     )
     region_query = StringField(
         "地区（留空 = 全国；可输入省、市、区县名称搜索）",

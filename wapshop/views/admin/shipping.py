@@ -2,6 +2,7 @@
 change audited), and a preview of what a parcel costs by each carrier."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from wtforms import SelectChoice
 
 from wapshop.extensions import db
 from wapshop.forms import take_refusal
@@ -33,7 +34,7 @@ def _save(rule, form: RuleForm, title: str):
         else:
             shipping_rules.update_rule(rule, data, current_staff())
     except shipping_rules.RegionChoice as choice:
-        form.region_code.choices = choice.candidates
+        form.region_code.choices = [SelectChoice(code, name) for code, name in choice.candidates]
         take_refusal(form, choice)
         return render_template(EDIT_PAGE, title=title, form=form, rule=rule), choice.status
     except shipping_rules.RuleError as refused:
