@@ -5,6 +5,7 @@ copying yesterday to tomorrow, and the per-rendition preview."""
 from datetime import datetime, timedelta
 
 import pytest
+from lxml import html
 from sqlalchemy import func, select, update
 
 from factories import make_deal, make_product, make_regions
@@ -17,6 +18,7 @@ from wapshop.clock import china_day, china_day_bounds, to_china, utcnow
 from wapshop.renditions import RENDITIONS
 from wapshop.services import deals
 from wapshop.views import catalog as catalog_views
+from wapshop.views.admin import deals as deal_views
 
 TITLE = "大字大声老人手机"
 # 10:00-22:00 China Standard Time on 1 May 2030 is 02:00-14:00 UTC.
@@ -331,3 +333,90 @@ def test_preview_shows_each_renditions_home_at_the_chosen_time(app, client, oper
         "<!DOCTYPE html>" in touch.text and titles[1] in touch.text and titles[0] not in touch.text
     )
     assert client.get("/admin/deals/preview?at=soon").status_code == 400
+
+
+# --- The week at a glance, and the warning when a home page has no room for every deal
+
+
+def week_cells(page_text: str) -> dict[str, list[tuple[str, str, str]]]:
+    """China day → (title, sold, remaining) of each deal listed in that day's column."""
+    doc = html.fromstring(page_text)
+    return {
+        td.get("data-day"): [
+            (
+                li.xpath("./a")[0].text_content(),
+                li.xpath(".//span[@class='sold']")[0].text_content(),
+                li.xpath(".//span[@class='remaining']")[0].text_content(),
+            )
+            for li in td.xpath("./ul/li[@data-deal]")
+        ]
+        for td in doc.xpath("//table[@class='week']//td")
+    }
+
+
+def test_the_week_shows_each_china_day_deals_with_sold_and_remaining(
+    app, client, operator, monkeypatch
+):
+    with app.app_context():
+        # Mon 6 May 2030 23:00 → Tue 01:00 China time (15:00-17:00 UTC on Monday): both days.
+        late = make_deal(make_product(title="深夜档"), starts_at=datetime(2030, 5, 6, 15), ends_at=datetime(2030, 5, 6, 17), quantity=10)  # fmt: skip
+        late.sold = 3
+        # Sun 12 May 07:00-09:00 China time is Saturday 23:00 UTC: Sunday's column only.
+        make_deal(make_product(title="周日早场"), starts_at=datetime(2030, 5, 11, 23), ends_at=datetime(2030, 5, 12, 1), quantity=20)  # fmt: skip
+        # The next Monday, 13 May 10:00 China time: next week.
+        make_deal(make_product(title="下周一"), starts_at=datetime(2030, 5, 13, 2), ends_at=datetime(2030, 5, 13, 4))  # fmt: skip
+        db.session.commit()
+    # Wednesday 8 May 2030, 12:00 China time.
+    monkeypatch.setattr(deal_views, "utcnow", lambda: datetime(2030, 5, 8, 4, 0))
+    page = client.get("/admin/deals/week?day=2030-05-09")
+    assert page.status_code == 200
+    cells = week_cells(page.text)
+    assert list(cells) == [f"2030-05-{d:02d}" for d in range(6, 13)]  # Monday to Sunday
+    assert cells["2030-05-06"] == [("深夜档", "3", "7")]
+    assert cells["2030-05-07"] == [("深夜档", "3", "7")]
+    assert cells["2030-05-11"] == []
+    assert cells["2030-05-12"] == [("周日早场", "0", "20")]
+    assert all(not cells[f"2030-05-{d:02d}"] for d in (8, 9, 10, 11))
+    doc = html.fromstring(page.text)
+    assert [th.text_content() for th in doc.xpath("//th[@class='today']")] == ["周三 05-08 今天"]
+    assert doc.xpath("//td[@class='today']/@data-day") == ["2030-05-08"]
+    assert 'href="/admin/deals/week?day=2030-04-29"' in page.text  # previous week
+    assert 'href="/admin/deals/week?day=2030-05-13"' in page.text  # next week
+    following = week_cells(client.get("/admin/deals/week?day=2030-05-13").text)
+    assert following["2030-05-13"] == [("下周一", "0", "50")]
+    for bad in ("2030-13-01", "²", "9999-12-31", "x" * 5000):
+        assert client.get(f"/admin/deals/week?day={bad}").status_code == 400
+
+
+def shortfall_texts(page_text: str) -> list[str]:
+    doc = html.fromstring(page_text)
+    return [p.text_content() for p in doc.xpath("//p[contains(@class, 'shortfall')]")]
+
+
+def test_a_warning_when_more_deals_run_than_a_home_page_shows(app, client, operator):
+    with app.app_context():
+        for n in range(5):
+            make_deal(make_product(title=f"同时{n}"))
+        make_deal(make_product(title="只给触屏"), renditions="touch")
+        db.session.commit()
+    day = client.get("/admin/deals/").text
+    assert shortfall_texts(day) == [
+        "WAP1.x首页只显示 4 个特价，这天最多有 5 个同时进行：其余 1 个只在“更多特价”页。"
+    ]
+    today = html.fromstring(client.get("/admin/deals/week").text)
+    cell = today.xpath("//td[@class='today']")[0]
+    assert [p.text_content() for p in cell.xpath(".//p[contains(@class, 'shortfall')]")] == [
+        "WAP1.x首页只显示 4 个特价，这天最多有 5 个同时进行：其余 1 个只在“更多特价”页。"
+    ]
+
+
+def test_no_warning_when_the_deals_take_turns(app, client, operator):
+    now = utcnow()
+    with app.app_context():
+        for n in range(3):
+            make_deal(make_product(title=f"整天{n}"), starts_at=now, ends_at=now + timedelta(hours=4))  # fmt: skip
+        # Two more, one after the other: at most four run at once.
+        make_deal(make_product(), starts_at=now, ends_at=now + timedelta(hours=1))
+        make_deal(make_product(), starts_at=now + timedelta(hours=1), ends_at=now + timedelta(hours=2))  # fmt: skip
+        db.session.commit()
+    assert shortfall_texts(client.get("/admin/deals/").text) == []

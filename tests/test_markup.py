@@ -82,7 +82,7 @@ CONTENT_TYPE = {
 LONGEST_NAME = ("欧阳" * NAME_MAX)[:NAME_MAX]
 LONGEST_STREET = ("幸福村委会第三村民小组" * 11)[:STREET_MAX]
 PAGES = (
-    "home", "category", "subcategory", "category-page-2", "collection", "product-deal",
+    "home", "more-deals", "category", "subcategory", "category-page-2", "collection", "product-deal",
     "product-plain", "product-sold-out", "search-hits", "search-none", "region-provinces",
     "region-cities", "region-districts", "confirm-cod", "confirm-no-cod", "confirm-errors",
     "placed", "order", "orders", "find", "login", "register", "register-code", "account",
@@ -218,6 +218,7 @@ class Phone:
         buy = f"/buy/{demo.longest_title_product}"
         seen = {"home": home}
         paths = {
+            "more-deals": "/deals",
             "category": f"/c/{demo.top_category}",
             "subcategory": f"/c/{demo.subcategory}",
             "category-page-2": f"/c/{demo.top_category}?page=2",

@@ -22,6 +22,7 @@ class Home:
     deals: list[Deal]
     collections: list[Collection]
     categories: list[Category]
+    more_deals: bool = False  # more deals run than `deals` holds: link to 更多特价
 
 
 def running_deals(now: datetime):
@@ -49,6 +50,7 @@ def home(rendition: str, now: datetime, max_deals: int) -> Home:
         deals=deals[:max_deals],
         collections=[c for c in collections if c.shown_to(rendition)],
         categories=top_categories(),
+        more_deals=len(deals) > max_deals,
     )
 
 

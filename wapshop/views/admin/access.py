@@ -37,7 +37,7 @@ OPERATORS = (StaffRole.OPERATOR,)  # deals, catalogue, imports
 CATALOG_EDITORS = (StaffRole.OPERATOR, StaffRole.SELLER)  # products; a seller only its own
 
 NAVIGATION = (
-    ("特价", "admin.deals.day", OPERATORS),
+    ("特价", "admin.deals.week", OPERATORS),
     ("商品", "admin.products.index", CATALOG_EDITORS),
     ("库存预警", "admin.products.stock", CATALOG_EDITORS),
     ("分类", "admin.categories.index", OPERATORS),

@@ -1,6 +1,6 @@
-"""今日特价 for operators: the day's list with sold and remaining live, create, edit and stop,
-copy yesterday's deals to tomorrow, and the home page as each rendition shows it at a chosen
-time."""
+"""今日特价 for operators: the week at a glance and the day's list with sold and remaining live,
+warnings where a rendition's home shows fewer deals than run, create, edit and stop, copy
+yesterday's deals to tomorrow, and the home page as each rendition shows it at a chosen time."""
 
 from datetime import date, datetime, timedelta
 
@@ -19,10 +19,10 @@ from wapshop.extensions import db
 from wapshop.forms import take_refusal
 from wapshop.forms.admin import TIME_FORMATS, ActionForm
 from wapshop.forms.admin.deals import DealForm
-from wapshop.clock import china_day, from_china, to_china, utcnow
+from wapshop.clock import china_day, china_day_bounds, from_china, to_china, utcnow
 from wapshop.parsing import parse_date, parse_datetime, parse_id
 from wapshop.renditions import LABELS, RENDITIONS
-from wapshop.services import NotFound, catalog, deals
+from wapshop.services import NotFound, catalog, deal_calendar, deals
 from wapshop.web.rendering import render_page
 from wapshop.views.admin.access import OPERATORS, current_staff, staff_required
 
@@ -50,6 +50,12 @@ def _at_arg() -> datetime:
         abort(400, "时间格式不对，例如 2013-05-01 10:00。")
 
 
+def home_limits() -> dict[str, int]:
+    """How many deals each rendition's home page shows: its list page size (config PAGE_SIZE,
+    as views/catalog.home reads it); beyond that, buyers find them on 更多特价."""
+    return current_app.config["PAGE_SIZE"]
+
+
 def _deal_or_404(deal_id: int):
     try:
         return deals.get(deal_id)
@@ -71,6 +77,7 @@ def day():
         (label, [d for d in listing if d.state == state])
         for state, label in deals.STATE_LABELS.items()
     ]
+    lo, hi = china_day_bounds(shown)
     return render_template(
         "admin/deals/day.html",
         title=f"特价 {shown.isoformat()}",
@@ -78,7 +85,26 @@ def day():
         today=china_day(now),
         one_day=timedelta(days=1),
         groups=groups,
+        shortfalls=deal_calendar.shortfalls([d.deal for d in listing], lo, hi, now, home_limits()),
         action_form=ActionForm(),
+    )
+
+
+@bp.get("/week")
+@staff_required(*OPERATORS)
+def week():
+    """Monday to Sunday (China time) around ?day=, each day's deals with sold and remaining."""
+    now = utcnow()
+    days = deal_calendar.week(_day_arg(), now, home_limits())
+    monday = days[0].day
+    return render_template(
+        "admin/deals/week.html",
+        title=f"特价周历 {monday.isoformat()} 起",
+        days=days,
+        today=china_day(now),
+        previous=(monday - timedelta(days=7)).isoformat(),
+        next=(monday + timedelta(days=7)).isoformat(),
+        weekdays="一二三四五六日",
     )
 
 
@@ -151,7 +177,7 @@ def copy_yesterday():
 @staff_required(*OPERATORS)
 def preview():
     at = _at_arg()
-    sizes = current_app.config["PAGE_SIZE"]
+    sizes = home_limits()
     homes = [(r, LABELS[r], catalog.home(r, at, sizes[r])) for r in RENDITIONS]
     return render_template(
         "admin/deals/preview.html",
@@ -169,7 +195,7 @@ def preview_frame(rendition):
     if rendition not in RENDITIONS:
         abort(404)
     at = _at_arg()
-    home = catalog.home(rendition, at, current_app.config["PAGE_SIZE"][rendition])
+    home = catalog.home(rendition, at, home_limits()[rendition])
     response = render_page(rendition, "catalog/home.html", home=home, now=at)
     # A desktop browser shows XHTML-MP as HTML and cannot show WML: that one as its source.
     kind = "text/plain" if rendition == "wml" else "text/html"
