@@ -13,7 +13,7 @@ from support.buyers import confirm_form
 from support.pages import post_form
 from support.staff import log_in_as
 from wapshop.extensions import db
-from wapshop.models import AuditEntry, Deal, OrderItem
+from wapshop.models import AuditEntry, Deal, OrderItem, Variant
 from wapshop.clock import china_day, china_day_bounds, to_china, utcnow
 from wapshop.renditions import RENDITIONS
 from wapshop.services import deals
@@ -420,3 +420,114 @@ def test_no_warning_when_the_deals_take_turns(app, client, operator):
         make_deal(make_product(), starts_at=now + timedelta(hours=1), ends_at=now + timedelta(hours=2))  # fmt: skip
         db.session.commit()
     assert shortfall_texts(client.get("/admin/deals/").text) == []
+
+
+# --- The deal form finds the product by title, code or id, and covers all variants or some
+
+
+@pytest.fixture
+def shoe(app):
+    """A running shoe in three sizes with codes, and a insole whose title shares a word."""
+    with app.app_context():
+        product = make_product(
+            title="男士透气跑步鞋", shop_price_fen=15900, stock=35,
+            options_json='[["尺码", ["39", "40", "41"]]]',
+        )  # fmt: skip
+        first = product.variants[0]
+        first.values_json, first.label, first.code, first.stock = '["39"]', "39", "XZ-39", 10
+        for position, (size, stock) in enumerate((("40", 20), ("41", 5)), start=1):
+            product.variants.append(
+                Variant(
+                    values_json=f'["{size}"]',
+                    label=size,
+                    code=f"XZ-{size}",
+                    stock=stock,
+                    position=position,
+                )  # fmt: skip
+            )
+        make_product(title="跑步鞋垫", shop_price_fen=1990)
+        db.session.commit()
+        return {"id": product.id, **{v.label: v.id for v in product.variants}}
+
+
+def shoe_fields(**overrides) -> dict:
+    fields = deal_fields(0, deal_price="99", quantity="5")
+    del fields["product_id"]
+    return {**fields, **overrides}
+
+
+def saved_deal(app) -> tuple[int, list[int]]:
+    with app.app_context():
+        deal = db.session.scalar(select(Deal).order_by(Deal.id.desc()))
+        return deal.product_id, sorted(v.id for v in deal.variants)
+
+
+def test_the_deal_form_finds_the_product_by_title_and_saves_chosen_variants(
+    app, client, operator, shoe
+):
+    found = client.get("/admin/deals/new?q=跑步鞋")
+    assert found.status_code == 200
+    assert f'name="product_id" value="{shoe["id"]}"' in found.text and "跑步鞋垫" in found.text
+    several = post_form(client, "/admin/deals/new", shoe_fields(product_query="跑步鞋"))
+    assert several.status_code == 422 and "请选择一个" in several.text
+    assert deal_count(app) == 0
+    picked = client.get(f"/admin/deals/new?product_id={shoe['id']}").text
+    assert "39（库存 10）" in picked and "41（库存 5）" in picked
+    chosen = post_form(
+        client,
+        "/admin/deals/new",
+        shoe_fields(
+            product_query="跑步鞋",
+            product_id=str(shoe["id"]),
+            variant_ids=[str(shoe["39"]), str(shoe["40"])],
+        ),  # fmt: skip
+    )
+    assert chosen.status_code == 303, chosen.text
+    assert saved_deal(app) == (shoe["id"], sorted([shoe["39"], shoe["40"]]))
+    with app.app_context():
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.entity == "deal"))
+        assert entry.after["variant_ids"] == sorted([shoe["39"], shoe["40"]])
+        deal_id = db.session.scalar(select(Deal.id))
+    edit = client.get(f"/admin/deals/{deal_id}").text
+    assert edit.count("checked") >= 2 and "男士透气跑步鞋" in edit
+    only_41 = post_form(client, f"/admin/deals/{deal_id}", shoe_fields(product_query="男士透气跑步鞋", product_id=str(shoe["id"]), variant_ids=[str(shoe["41"])]))  # fmt: skip
+    assert only_41.status_code == 303
+    assert saved_deal(app)[1] == [shoe["41"]]
+    with app.app_context():
+        last = db.session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()))
+        assert last.before["variant_ids"] == sorted([shoe["39"], shoe["40"]])
+        assert last.after["variant_ids"] == [shoe["41"]]
+
+
+@pytest.mark.parametrize("typed", ["XZ-41", "xz-41", " XZ-41 ", "透气跑步鞋", "{id}"])
+def test_the_deal_form_finds_one_product_by_code_title_or_id_and_covers_all_variants(
+    app, client, operator, shoe, typed
+):
+    response = post_form(client, "/admin/deals/new", shoe_fields(product_query=typed.format(id=shoe["id"])))  # fmt: skip
+    assert response.status_code == 303, response.text
+    assert saved_deal(app) == (shoe["id"], [])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "status", "message"),
+    [
+        ({"product_query": "火星探测器"}, 422, "没有找到"),
+        ({"product_query": "", "product_id": ""}, 422, "请填商品标题、货号或商品ID"),
+        ({"product_query": "x" * 61}, 400, "最多 60 个字"),
+        ({"product_query": "\x00"}, 400, ""),
+        ({"variant_ids": ["999999"]}, 409, "不属于这个商品"),
+        ({"variant_ids": ["abc"]}, 400, ""),
+        ({"variant_ids": ["9" * 40]}, 409, "不属于这个商品"),
+        ({"quantity": "6", "variant_ids": ["{41}"]}, 409, "库存只有 5 件"),
+    ],
+)
+def test_the_deal_form_refuses_what_it_cannot_find(
+    app, client, operator, shoe, overrides, status, message
+):
+    fields = shoe_fields(product_query="男士透气跑步鞋", product_id=str(shoe["id"]))
+    fields.update(overrides)
+    if fields.get("variant_ids") == ["{41}"]:
+        fields["variant_ids"] = [str(shoe["41"])]
+    response = post_form(client, "/admin/deals/new", fields)
+    assert response.status_code == status and message in response.text
+    assert deal_count(app) == 0

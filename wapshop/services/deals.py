@@ -1,20 +1,21 @@
-"""今日特价 in the back office: create, edit, schedule and stop deals; a day's list; copying one
-day's deals to another. Staff think in China Standard Time; the database keeps naive UTC.
+"""今日特价 in the back office: find the product (title, code or id), create, edit, schedule and
+stop deals on all of a product's variants or chosen ones; a day's list; copying one day's deals
+to another. Staff think in China Standard Time; the database keeps naive UTC.
 
 Every function adds or updates and flushes, and writes the audit log; the caller commits."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
 from wapshop.clock import china_day, china_day_bounds
 from wapshop.extensions import db
-from wapshop.models import Deal, Product, Staff
+from wapshop.models import Deal, Product, Staff, Variant
 from wapshop.renditions import RENDITIONS
 from wapshop.money import format_fen
-from wapshop.services import NotFound, Refusal, admin_audit
+from wapshop.services import NotFound, Refusal, admin_audit, search
 
 AUDITED = (
     "product_id",
@@ -44,6 +45,8 @@ class DealInput:
     per_buyer_limit: int
     renditions: tuple[str, ...]
     position: int = 0
+    # The variants the deal covers, () for all of them; None when updating: leave them be.
+    variant_ids: tuple[int, ...] | None = None
 
 
 def get(deal_id: int) -> Deal:
@@ -51,6 +54,80 @@ def get(deal_id: int) -> Deal:
     if found is None:
         raise NotFound("没有这个特价。")
     return found
+
+
+class ProductChoice(DealError):
+    """The text fits several products: the form lists them to pick one."""
+
+    status = 422
+
+    def __init__(self, message: str, candidates: list[Product]):
+        super().__init__(message, "product_query")
+        self.candidates = candidates
+
+
+MAX_FOUND = 10
+
+
+def find_products(text: str) -> list[Product]:
+    """Products a staff member may mean by `text`: the one with that id, the one with a
+    variant of that code (货号, any case), or up to MAX_FOUND whose titles hold every word."""
+    text = (text or "").strip()
+    if not text or len(text) > 60 or "\x00" in text:
+        return []
+    found: list[Product] = []
+    if text.isascii() and text.isdigit() and len(text) < 10:
+        found += filter(None, [db.session.get(Product, int(text))])
+    found += db.session.scalars(
+        select(Product)
+        .join(Variant, Variant.product_id == Product.id)
+        .where(func.lower(Variant.code) == text.lower())
+    )
+    titled = search.matching_products(text)
+    if titled is not None:
+        found += db.session.scalars(titled.limit(MAX_FOUND))
+    unique = list({p.id: p for p in found}.values())
+    return unique[:MAX_FOUND]
+
+
+def choose_product(product_id: int | None, text: str | None) -> int:
+    """The product a deal is for: an id given (picked from a list, or typed), else the one
+    product `text` names. Raises DealError when nothing fits, ProductChoice when several do."""
+    text = (text or "").strip()
+    if product_id:
+        chosen = db.session.get(Product, product_id)
+        # Text that no longer finds the chosen product is a new search.
+        if not text or chosen is None or text in (chosen.title, str(chosen.id)):
+            return product_id
+        if product_id in {p.id for p in find_products(text)}:
+            return product_id
+    if not text:
+        raise DealError("请填商品标题、货号或商品ID。", "product_query", 422)
+    found = find_products(text)
+    if len(found) == 1:
+        return found[0].id
+    if not found:
+        raise DealError(f"没有找到“{text[:20]}”，请换个词，或填商品ID。", "product_query", 422)
+    raise ProductChoice(f"有 {len(found)} 个商品符合“{text[:20]}”，请选择一个。", found)
+
+
+def product_or_none(product_id: int | None) -> Product | None:
+    return db.session.get(Product, product_id) if product_id else None
+
+
+def _snapshot(deal: Deal) -> dict:
+    """The audited fields, and the variants covered (ids; [] for all)."""
+    return admin_audit.snapshot(deal, AUDITED) | {
+        "variant_ids": sorted(v.id for v in deal.variants)
+    }
+
+
+def _variants(ids: tuple[int, ...]) -> list[Variant]:
+    return (
+        list(db.session.scalars(select(Variant).where(Variant.id.in_(ids)).order_by(Variant.id)))
+        if ids
+        else []
+    )
 
 
 def create_deal(data: DealInput, actor: Staff | None, action: str = "create") -> Deal:
@@ -66,10 +143,11 @@ def create_deal(data: DealInput, actor: Staff | None, action: str = "create") ->
         per_buyer_limit=data.per_buyer_limit,
         renditions=_renditions(data.renditions),
         position=data.position,
+        variants=_variants(data.variant_ids or ()),
     )
     db.session.add(deal)
     db.session.flush()
-    admin_audit.record(actor, action, "deal", deal.id, None, admin_audit.snapshot(deal, AUDITED))
+    admin_audit.record(actor, action, "deal", deal.id, None, _snapshot(deal))
     return deal
 
 
@@ -79,8 +157,10 @@ def update_deal(deal: Deal, data: DealInput, actor: Staff | None) -> None:
     Buyers may be checking out meanwhile, so the row is changed by one conditional UPDATE that
     matches only while `sold` is within the new quantity: a concurrent sale can never leave
     sold > quantity. Orders already placed keep their price (order lines store their own)."""
+    if data.variant_ids is None and data.product_id != deal.product_id:
+        data = replace(data, variant_ids=())  # another product: the old variants are not its
     _check(data, deal)
-    before = admin_audit.snapshot(deal, AUDITED)
+    before = _snapshot(deal)
     changed = db.session.execute(
         update(Deal)
         .where(Deal.id == deal.id, Deal.sold <= data.quantity, Deal.stopped.is_(False))
@@ -101,16 +181,17 @@ def update_deal(deal: Deal, data: DealInput, actor: Staff | None) -> None:
         if deal.stopped:
             raise DealError("这个特价已停止，不能再修改。", "product_id")
         raise DealError(f"刚刚又卖出了，已售 {deal.sold} 件：数量不能少于已售。", "quantity")
-    admin_audit.record(
-        actor, "update", "deal", deal.id, before, admin_audit.snapshot(deal, AUDITED)
-    )
+    if data.variant_ids is not None:
+        deal.variants = _variants(data.variant_ids)
+        db.session.flush()
+    admin_audit.record(actor, "update", "deal", deal.id, before, _snapshot(deal))
 
 
 def stop_deal(deal: Deal, actor: Staff | None) -> None:
     """Take a deal off the shop now; units sold stay sold. Stopping twice changes nothing."""
     if deal.stopped:
         return
-    before = admin_audit.snapshot(deal, AUDITED)
+    before = _snapshot(deal)
     db.session.execute(
         update(Deal)
         .where(Deal.id == deal.id)
@@ -118,7 +199,7 @@ def stop_deal(deal: Deal, actor: Staff | None) -> None:
         .execution_options(synchronize_session=False)
     )
     db.session.refresh(deal)
-    admin_audit.record(actor, "stop", "deal", deal.id, before, admin_audit.snapshot(deal, AUDITED))
+    admin_audit.record(actor, "stop", "deal", deal.id, before, _snapshot(deal))
 
 
 def _renditions(chosen) -> str:
@@ -148,10 +229,10 @@ def _check(data: DealInput, deal: Deal | None) -> Product:
         raise DealError("每人限购至少 1 件。", "per_buyer_limit")
     if not data.renditions or not set(data.renditions) <= set(RENDITIONS):
         raise DealError("请至少选择一个版本（wml、basic、color、touch）。", "renditions")
-    if data.quantity - sold > product.stock:
-        raise DealError(
-            f"特价还要卖 {data.quantity - sold} 件，库存只有 {product.stock} 件。", "quantity"
-        )
+    covered = _covered(product, data, deal)
+    stock = sum(v.stock for v in covered) if covered else product.stock
+    if data.quantity - sold > stock:
+        raise DealError(f"特价还要卖 {data.quantity - sold} 件，库存只有 {stock} 件。", "quantity")
     overlapping = db.session.scalar(
         select(Deal.id).where(
             Deal.product_id == data.product_id,
@@ -164,6 +245,19 @@ def _check(data: DealInput, deal: Deal | None) -> Product:
     if overlapping is not None:
         raise DealError(f"这个商品在这段时间已有特价（#{overlapping}）。", "starts_at")
     return product
+
+
+def _covered(product: Product, data: DealInput, deal: Deal | None) -> list[Variant]:
+    """The chosen variants (none: all), each checked to be the product's and on sale."""
+    ids = data.variant_ids
+    if ids is None:
+        ids = tuple(v.id for v in deal.variants) if deal is not None else ()
+    own = {v.id: v for v in product.variants}
+    if any(i not in own for i in ids):
+        raise DealError("所选规格不属于这个商品，请重新选择。", "variant_ids")
+    if any(not own[i].active for i in ids):
+        raise DealError("所选规格已停售，请重新选择。", "variant_ids")
+    return [own[i] for i in ids]
 
 
 # --- The day's list and copying a day
@@ -228,6 +322,7 @@ def copy_day(source: date, target: date, actor: Staff | None) -> CopyResult:
             per_buyer_limit=deal.per_buyer_limit,
             renditions=tuple(deal.renditions.split(",")),
             position=deal.position,
+            variant_ids=tuple(v.id for v in deal.variants),
         )
         try:
             result.copied.append(create_deal(data, actor, action="copy"))

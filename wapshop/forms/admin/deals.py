@@ -1,8 +1,8 @@
-from wtforms import DateTimeLocalField
-from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
+from wtforms import DateTimeLocalField, StringField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from wapshop.forms import ShopForm, WholeNumberField
-from wapshop.forms.admin import TIME_FORMATS, YuanField, renditions_field
+from wapshop.forms.admin import MultiCheckboxField, TIME_FORMATS, YuanField, renditions_field
 from wapshop.models import Deal
 from wapshop.clock import from_china, to_china
 from wapshop.parsing import in_date_range
@@ -25,10 +25,28 @@ def _cst_time(label: str) -> DateTimeLocalField:
     )
 
 
+class OptionalIdField(WholeNumberField):
+    """An id that may be left empty (None)."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and not valuelist[0].strip():
+            self.data = None
+            return
+        super().process_formdata(valuelist)
+
+
 class DealForm(ShopForm):
-    product_id = WholeNumberField(
-        "商品ID",
-        validators=[InputRequired("请填商品ID。"), NumberRange(min=1, message="请填商品ID。")],
+    product_query = StringField(
+        "商品（标题、货号或商品ID）",
+        validators=[Length(max=60, message="最多 60 个字。")],
+    )
+    # Picked from the search results (or kept from the deal being edited).
+    product_id = OptionalIdField(
+        "商品", validators=[Optional(), NumberRange(min=1, message="请从列表里选择商品。")]
+    )
+    # The product's variants; none ticked: the deal covers all of them.
+    variant_ids = MultiCheckboxField(
+        "参加特价的规格（都不选 = 全部规格）", choices=[], coerce=int, validate_choice=False
     )
     deal_price = YuanField("特价（元）")
     starts_at = _cst_time("开始（北京时间）")
@@ -53,7 +71,9 @@ class DealForm(ShopForm):
     def for_deal(cls, deal: Deal) -> "DealForm":
         """A form showing the deal, its times in China Standard Time."""
         return cls(
+            product_query=deal.product.title,
             product_id=deal.product_id,
+            variant_ids=[v.id for v in deal.variants],
             deal_price=deal.deal_price_fen,
             starts_at=to_china(deal.starts_at),
             ends_at=to_china(deal.ends_at),
@@ -63,9 +83,11 @@ class DealForm(ShopForm):
             position=deal.position,
         )
 
-    def data_for_service(self) -> DealInput:
+    def data_for_service(self, product_id: int) -> DealInput:
+        """The deal as typed, for the product chosen (deals.choose_product)."""
         return DealInput(
-            product_id=self.product_id.data,
+            product_id=product_id,
+            variant_ids=tuple(self.variant_ids.data or ()),
             deal_price_fen=self.deal_price.fen,
             starts_at=from_china(self.starts_at.data),
             ends_at=from_china(self.ends_at.data),

@@ -15,6 +15,8 @@ from flask import (
     url_for,
 )
 
+from wtforms import SelectChoice
+
 from wapshop.extensions import db
 from wapshop.forms import take_refusal
 from wapshop.forms.admin import TIME_FORMATS, ActionForm
@@ -27,6 +29,7 @@ from wapshop.web.rendering import render_page
 from wapshop.views.admin.access import OPERATORS, current_staff, staff_required
 
 bp = Blueprint("deals", __name__, url_prefix="/deals")
+EDIT_PAGE = "admin/deals/edit.html"
 
 
 def _day_arg() -> date:
@@ -108,43 +111,76 @@ def week():
     )
 
 
+def _show(form: DealForm, deal, title: str, status: int = 200, candidates=()):
+    """The deal form, with the chosen product's variants to tick and any products found."""
+    product = deals.product_or_none(form.product_id.data)
+    if product is not None and len(product.variants) > 1:
+        form.variant_ids.choices = [
+            SelectChoice(v.id, f"{v.label}（库存 {v.stock}{'，已停售' if not v.active else ''}）")
+            for v in product.variants
+        ]
+    page = render_template(
+        EDIT_PAGE,
+        title=title,
+        form=form,
+        deal=deal,
+        product=product,
+        candidates=candidates,
+    )
+    return page, status
+
+
+def _save(deal, form: DealForm, title: str):
+    """The shared POST half of new and edit: find the product, then create or update."""
+    if not form.validate_on_submit():
+        return _show(form, deal, title, 400)
+    try:
+        product_id = deals.choose_product(form.product_id.data, form.product_query.data)
+        if product_id != form.product_id.data:
+            form.product_id.data, form.variant_ids.data = product_id, []  # ticked for another
+        data = form.data_for_service(product_id)
+        if deal is None:
+            deal = deals.create_deal(data, current_staff())
+            done = f"已创建特价 #{deal.id}。"
+        else:
+            deals.update_deal(deal, data, current_staff())
+            done = f"已保存特价 #{deal.id}。"
+    except deals.ProductChoice as choice:
+        take_refusal(form, choice)
+        return _show(form, deal, title, choice.status, choice.candidates)
+    except deals.DealError as refused:
+        take_refusal(form, refused)
+        return _show(form, deal, title, refused.status)
+    db.session.commit()
+    flash(done)
+    return redirect(_day_url(deal.starts_at), 303)
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @staff_required(*OPERATORS)
 def new():
-    form = DealForm(product_id=request.args.get("product_id", type=parse_id))
-    page = "admin/deals/edit.html"
-    if request.method == "GET":
-        return render_template(page, title="新建特价", form=form, deal=None)
-    if not form.validate_on_submit():
-        return render_template(page, title="新建特价", form=form, deal=None), 400
-    try:
-        deal = deals.create_deal(form.data_for_service(), current_staff())
-    except deals.DealError as refused:
-        take_refusal(form, refused)
-        return render_template(page, title="新建特价", form=form, deal=None), refused.status
-    db.session.commit()
-    flash(f"已创建特价 #{deal.id}。")
-    return redirect(_day_url(deal.starts_at), 303)
+    """GET ?product_id= starts from that product; ?q= lists the products found to pick."""
+    if request.method == "POST":
+        return _save(None, DealForm(), "新建特价")
+    chosen = deals.product_or_none(request.args.get("product_id", type=parse_id))
+    query = request.args.get("q", "")[:60]
+    form = DealForm(
+        formdata=None,
+        product_id=chosen.id if chosen else None,
+        product_query=chosen.title if chosen else query,
+    )
+    found = deals.find_products(query) if query and not chosen else []
+    return _show(form, None, "新建特价", candidates=found)
 
 
 @bp.route("/<int:deal_id>", methods=["GET", "POST"])
 @staff_required(*OPERATORS)
 def edit(deal_id):
     deal = _deal_or_404(deal_id)
-    page, title = "admin/deals/edit.html", f"特价 #{deal.id}"
-    if request.method == "GET":
-        return render_template(page, title=title, form=DealForm.for_deal(deal), deal=deal)
-    form = DealForm()
-    if not form.validate_on_submit():
-        return render_template(page, title=title, form=form, deal=deal), 400
-    try:
-        deals.update_deal(deal, form.data_for_service(), current_staff())
-    except deals.DealError as refused:
-        take_refusal(form, refused)
-        return render_template(page, title=title, form=form, deal=deal), refused.status
-    db.session.commit()
-    flash(f"已保存特价 #{deal.id}。")
-    return redirect(_day_url(deal.starts_at), 303)
+    title = f"特价 #{deal.id}"
+    if request.method == "POST":
+        return _save(deal, DealForm(), title)
+    return _show(DealForm.for_deal(deal), deal, title)
 
 
 @bp.post("/<int:deal_id>/stop")
