@@ -215,7 +215,7 @@ def test_the_navigation_offers_only_what_the_role_may_open(app, client, role):
     nav = page[page.index("<nav>") : page.index("</nav>")]
     links = [
         url
-        for url in ("/admin/deals/", "/admin/products/", "/admin/staff", "/admin/audit/")
+        for url in ("/admin/deals/week", "/admin/products/", "/admin/staff", "/admin/audit/")
         if f'href="{url}"' in nav
     ]
     for url in links:
