@@ -106,9 +106,11 @@ def test_the_overview_gmv_repeat_buyers_carriers_top_products_and_deals(app, his
     assert summary.rows == [
         ["总订单个数", "11"],
         ["GMV（总订单金额，元）", "1251.00"],
+        ["GMV 中的运费（元）", "0.00"],
         ["平均订单金额（元）", "113.73"],
         ["发货订单数", "4"],
         ["发货订单金额（元）", "669.00"],
+        ["发货订单金额中的运费（元）", "0.00"],
         ["拒收率", "25.00%"],
         # C and F share a phone: 3 buyers with a shipped order, one of them twice.
         ["有发货订单的买家数", "3"],

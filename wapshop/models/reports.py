@@ -28,6 +28,7 @@ class OrderFact(db.Model):
     carrier: Mapped[str] = mapped_column(String(20))  # "" when none
     phone: Mapped[str] = mapped_column(String(11))
     total_fen: Mapped[int]
+    shipping_fen: Mapped[int] = mapped_column(default=0)  # included in total_fen
     # 1 when the order reached the step (paid: paid online, or delivered for cash on delivery)
     address_ok: Mapped[int]
     shipped: Mapped[int]
@@ -52,6 +53,9 @@ class OrderDayStat(db.Model):
     refused: Mapped[int]
     paid: Mapped[int]
     paid_fen: Mapped[int] = mapped_column(BigInteger)
+    # The shipping fees inside orders_fen and shipped_fen (amounts include shipping).
+    orders_shipping_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    shipped_shipping_fen: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class ProductDayStat(db.Model):

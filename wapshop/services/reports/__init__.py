@@ -5,7 +5,8 @@ to_status is the new OrderStatus; "reached X" means the order has such an event,
 happened after it):
 - order date: the order's created_at in China Standard Time (Asia/Shanghai, UTC+8);
 - 总订单个数 / 总订单金额: every order created that date, whatever its payment method or fate;
-  count and sum of total_fen;
+  count and sum of total_fen (what the buyer pays: goods + shipping − discount, so every
+  amount here includes shipping; the shipping inside them is summed apart from shipping_fen);
 - 地址有效订单数: those that reached address_ok (the seller confirmed the address deliverable);
 - 发货订单数 / 发货订单金额: those that reached shipped (the back office ships only orders
   confirmed by phone, DESIGN.md section 6); count and sum of total_fen;
@@ -74,6 +75,8 @@ from wapshop.services.reports.tables import (
     mean_yuan,
     DAILY_COLUMNS,
     daily_table,
+    SHIPPING_COLUMNS,
+    shipping_table,
     PAYING_COLUMNS,
     method_label,
     methods_table,
@@ -125,6 +128,8 @@ __all__ = [
     "mean_yuan",
     "DAILY_COLUMNS",
     "daily_table",
+    "SHIPPING_COLUMNS",
+    "shipping_table",
     "PAYING_COLUMNS",
     "method_label",
     "methods_table",

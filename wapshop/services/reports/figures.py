@@ -36,6 +36,9 @@ class Figures(Summable):
     shipped: int = 0
     shipped_fen: int = 0
     refused: int = 0
+    # The shipping fees inside orders_fen and shipped_fen (amounts are what buyers pay).
+    orders_shipping_fen: int = 0
+    shipped_shipping_fen: int = 0
 
 
 def _figure_sums(model=OrderDayStat):

@@ -82,6 +82,7 @@ def _per_order(where):
             func.coalesce(shipped_with, Order.carrier, "").label("carrier"),
             Order.phone.label("phone"),
             Order.total_fen.label("total_fen"),
+            Order.shipping_fen.label("shipping_fen"),
             func.coalesce(steps.c.ok, 0).label("address_ok"),
             func.coalesce(steps.c.shipped, 0).label("shipped"),
             func.coalesce(steps.c.refused, 0).label("refused"),
@@ -93,10 +94,10 @@ def _per_order(where):
 
 
 FACT_COLUMNS = ["order_id", "day", "payment_method", "rendition", "carrier", "phone",
-                "total_fen", "address_ok", "shipped", "refused", "paid"]  # fmt: skip
+                "total_fen", "shipping_fen", "address_ok", "shipped", "refused", "paid"]  # fmt: skip
 CUBE_KEYS = ("day", "payment_method", "rendition", "carrier")
 CUBE_SUMS = ("orders", "orders_fen", "address_ok", "shipped", "shipped_fen", "refused", "paid",
-             "paid_fen")  # fmt: skip
+             "paid_fen", "orders_shipping_fen", "shipped_shipping_fen")  # fmt: skip
 PRODUCT_KEYS = ("day", "product_id", "payment_method")
 PRODUCT_SUMS = ("orders", "orders_fen", "paid", "paid_fen")
 
@@ -114,6 +115,8 @@ def _cube_select(facts):
         func.sum(f.refused),
         func.sum(f.paid),
         func.sum(f.paid * f.total_fen),
+        func.sum(f.shipping_fen),
+        func.sum(f.shipped * f.shipping_fen),
     ).group_by(*(getattr(f, k) for k in CUBE_KEYS))
 
 
@@ -231,7 +234,8 @@ def _recount(order_ids: list[int]) -> None:
                 day = as_date(f.day)
                 key = (day, f.payment_method, f.rendition, f.carrier)
                 values = (1, f.total_fen, f.address_ok, f.shipped, f.shipped * f.total_fen,
-                          f.refused, f.paid, f.paid * f.total_fen)  # fmt: skip
+                          f.refused, f.paid, f.paid * f.total_fen, f.shipping_fen,
+                          f.shipped * f.shipping_fen)  # fmt: skip
                 total = cube.setdefault(key, [0] * len(CUBE_SUMS))
                 for i, v in enumerate(values):
                     total[i] += sign * v

@@ -86,6 +86,29 @@ def daily_table(rows: list[tuple[date, Figures]]) -> Table:
     )
 
 
+SHIPPING_COLUMNS = [
+    "日期", "总订单金额（元）", "其中运费（元）", "发货订单金额（元）", "发货订单运费（元）",
+]  # fmt: skip
+
+
+def shipping_table(rows: list[tuple[date, Figures]]) -> Table:
+    """The shipping fees inside the daily report's amounts (an order's amount is goods +
+    shipping − discount, what the buyer pays): a row per date and the total."""
+
+    def cells(label: str, f: Figures) -> list[str]:
+        return [label, yuan_text(f.orders_fen), yuan_text(f.orders_shipping_fen),
+                yuan_text(f.shipped_fen), yuan_text(f.shipped_shipping_fen)]  # fmt: skip
+
+    total = sum((f for _day, f in rows), Figures())
+    return Table(
+        "shipping",
+        "运费（已含在订单金额中）",
+        SHIPPING_COLUMNS,
+        [cells(day.isoformat(), f) for day, f in rows],
+        [cells("合计", total)],
+    )
+
+
 PAYING_COLUMNS = ["下单数", "下单金额（元）", "支付订单数", "支付金额（元）", "支付率"]
 
 
@@ -126,9 +149,11 @@ def overview_table(o: Overview) -> Table:
     rows = [
         ["总订单个数", str(f.orders)],
         ["GMV（总订单金额，元）", yuan_text(f.orders_fen)],
+        ["GMV 中的运费（元）", yuan_text(f.orders_shipping_fen)],
         ["平均订单金额（元）", mean_yuan(f.orders_fen, f.orders)],
         ["发货订单数", str(f.shipped)],
         ["发货订单金额（元）", yuan_text(f.shipped_fen)],
+        ["发货订单金额中的运费（元）", yuan_text(f.shipped_shipping_fen)],
         ["拒收率", share(f.refused, f.shipped)],
         ["有发货订单的买家数", str(o.buyers)],
         ["其中有 2 个及以上发货订单的买家数", str(o.repeat_buyers)],

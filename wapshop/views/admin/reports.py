@@ -160,7 +160,7 @@ def _daily(first: date, last: date, charts: bool):
                 percent=True,
             )
         )
-    return [reports.daily_table(rows)], drawn
+    return [reports.daily_table(rows), reports.shipping_table(rows)], drawn
 
 
 def _payments(first: date, last: date, charts: bool):
