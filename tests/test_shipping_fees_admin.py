@@ -176,6 +176,9 @@ def test_the_preview_shows_each_carriers_fee_for_a_parcel(app, client, admin):
     }
     free = client.get("/admin/shipping-fees/preview?kg=1.2&place=南山&goods=99").text
     assert preview_rows(free)["EMS"] == ("￥0.00", "￥0.00")
+    # A whole address line, read by the address parser: 南山 again.
+    street = client.get("/admin/shipping-fees/preview?kg=1.2&place=广东省深圳市南山区科技园1号")
+    assert street.status_code == 200 and preview_rows(street.text)["顺丰"] == ("￥15.00", "￥16.00")
     for bad in ("kg=-1", "kg=²", "kg=1000", "goods=-3", "place=火星", "kg=" + "9" * 5000):
         assert client.get(f"/admin/shipping-fees/preview?{bad}").status_code == 400
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from wapshop.extensions import db
 from wapshop.models import Region, ShippingRule, Staff
-from wapshop.services import NotFound, Refusal, admin_audit, regions
+from wapshop.services import NotFound, Refusal, addresses, admin_audit, regions
 from wapshop.services.fulfilment import CARRIERS
 from wapshop.services.shipping_fees import fee_for_weight, rule_for
 
@@ -203,7 +203,8 @@ class RegionChoice(RuleError):
 
 def choose_region(code: str | None, text: str | None) -> str | None:
     """The region a rule is for: a code picked from a list, else the one region the text names
-    (its full name, or a part of one name), else None for empty text or 全国. Raises RuleError
+    (its full name, an address the address parser reads, or a part of one name), else None
+    for empty text or 全国. Raises RuleError
     when nothing fits and RegionChoice when several do."""
     if code:
         if regions.get(code) is None:
@@ -212,7 +213,7 @@ def choose_region(code: str | None, text: str | None) -> str | None:
     text = (text or "").strip()
     if text in ("", WHOLE_COUNTRY):
         return None
-    named = _by_full_name(text)
+    named = _by_full_name(text) or addresses.parse(text).region
     if named is not None:
         return named.code
     found = find_regions(text)
