@@ -140,7 +140,10 @@ def _all_gone(coupon: Coupon) -> bool:
 def usable(code: str | None, phone: str | None, now: datetime) -> Coupon:
     """The coupon behind a typed or picked code, if this phone may use it now. Raises
     CouponRefused saying why not. Reads only."""
-    coupon = db.session.scalar(select(Coupon).where(Coupon.code == normalise_code(code)[:20]))
+    code = normalise_code(code)
+    coupon = None
+    if CODE.fullmatch(code):  # anything else (NUL, 10 KB…) is no code of ours
+        coupon = db.session.scalar(select(Coupon).where(Coupon.code == code))
     if coupon is None or coupon.stopped:
         raise CouponRefused(_l("没有这张优惠券，请核对券码。"), status=404)
     if not phone:
