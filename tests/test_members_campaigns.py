@@ -45,8 +45,12 @@ def segmented(app, history, runner):
                                              "好久不见，送您10元券，30天内有效。", None)  # fmt: skip
         db.session.commit()
         ids = {"campaign": campaign.id, "coupon": winback.id, "product": p1.id}
-    assert "Opted out." in runner.invoke(args=["members", "inbound", "138 0000 0021", "退订"]).output
-    assert "Not an opt-out" in runner.invoke(args=["members", "inbound", "13800000020", "好的"]).output
+    assert (
+        "Opted out." in runner.invoke(args=["members", "inbound", "138 0000 0021", "退订"]).output
+    )
+    assert (
+        "Not an opt-out" in runner.invoke(args=["members", "inbound", "13800000020", "好的"]).output
+    )
     return ids
 
 

@@ -34,9 +34,7 @@ def held(app, phone, now=None):
 def ledger_agrees(phone) -> bool:
     """The account equals the sum of its ledger and of its lots' remaining points."""
     total = db.session.scalar(select(PointsAccount.points).where(PointsAccount.phone == phone))
-    rows = db.session.scalar(
-        select(func.sum(PointsEntry.points)).where(PointsEntry.phone == phone)
-    )
+    rows = db.session.scalar(select(func.sum(PointsEntry.points)).where(PointsEntry.phone == phone))
     lots = db.session.scalar(
         select(func.sum(PointsEntry.remaining)).where(PointsEntry.phone == phone)
     )
@@ -85,9 +83,7 @@ def test_history_earns_for_delivered_orders_only(app, history):
     done = settle(app, cst(2025, 3, 10))
     assert done.earned == 150 + 300
     with app.app_context():
-        earned = dict(
-            db.session.execute(select(PointsEntry.phone, PointsEntry.points)).all()
-        )
+        earned = dict(db.session.execute(select(PointsEntry.phone, PointsEntry.points)).all())
     assert earned == {"13800000003": 150, "13800000007": 300}
 
 

@@ -18,6 +18,7 @@ from wapshop.views import (
     checkout,
     health,
     media,
+    members,
     orders,
     payments,
 )
@@ -27,7 +28,7 @@ from wapshop.web.i18n import select_locale
 ROOT = Path(__file__).resolve().parent.parent
 
 # The user-facing areas, one blueprint each (views/<area>.py, templates/<rendition>/<area>/).
-AREAS = (catalog, checkout, orders, aftersales, payments, accounts, admin, media, health)
+AREAS = (catalog, checkout, orders, aftersales, payments, accounts, members, admin, media, health)
 
 
 class WapShop(Flask):
