@@ -50,3 +50,18 @@ def make_marketing() -> dict:
     db.session.add(PointsAccount(phone=GOLD, points=0, spend_fen=250000))
     db.session.flush()
     return {"P": p, "Q": q}
+
+
+def arrange_member(phone: str, now: datetime, shown: int = 20) -> None:
+    """The fullest 我的 page: 金卡 one step from 钻石, points expiring soon, and `shown`
+    coupons with the longest names and every condition."""
+    points.credit(phone, 99_999, "adjust", now - timedelta(days=360))
+    db.session.merge(PointsAccount(phone=phone, points=99_999, spend_fen=499_999))
+    for n in range(shown):
+        held = coupon(
+            f"{phone}{n:09d}", name=("全场通用满减优惠券" * 5)[:40], public=False,
+            min_goods_fen=9_999_999, kind="percent", amount_fen=0, percent_bp=1250,
+            starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=300),
+        )  # fmt: skip
+        coupons.grant(held.id, [phone])
+    db.session.flush()
