@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 
 from wapshop.clock import china_day, from_china
 from wapshop.extensions import db
-from wapshop.models import PointsAccount, PointsEntry
-from wapshop.services import Refusal
+from wapshop.models import PointsAccount, PointsEntry, Staff
+from wapshop.services import Refusal, admin_audit
 
 KIND_LABELS = {
     "order": "订单积分",
@@ -262,6 +262,20 @@ def _expire_phone(phone: str, now: datetime) -> int:
     )
     db.session.flush()
     return gone
+
+
+def adjust(phone: str, delta: int, reason: str, staff: Staff | None, now: datetime) -> None:
+    """A staff member adds (delta > 0, a lot valid a year) or takes (delta < 0, oldest
+    first) points with a reason, audited. Raises NotEnoughPoints. The caller commits."""
+    before = balance(phone, now)
+    note = f"{reason}"[:120]
+    staff_id = staff.id if staff is not None else None
+    if delta > 0:
+        credit(phone, delta, "adjust", now, staff_id=staff_id, note=note)
+    else:
+        debit(phone, -delta, "adjust", now, staff_id=staff_id, note=note)
+    admin_audit.record(staff, "adjust", "points", phone, {"points": before},
+                       {"points": balance(phone, now), "reason": note})  # fmt: skip
 
 
 def check_in(phone: str, points: int, now: datetime) -> PointsEntry:

@@ -15,6 +15,9 @@ from wapshop.views.admin import (
     deals,
     home,
     imports,
+    marketing,
+    marketing_campaigns,
+    marketing_coupons,
     fulfilment_orders,
     fulfilment_queues,
     fulfilment_settlement,
@@ -45,5 +48,8 @@ for area in (
     aftersales,
     outbox,
     reports,
+    marketing,
+    marketing_coupons,
+    marketing_campaigns,
 ):
     bp.register_blueprint(area.bp)

@@ -64,6 +64,7 @@ NAVIGATION = (
     ("结算", "admin.fulfilment_settlement.index", (StaffRole.OPERATOR,)),
     ("短信", "admin.outbox.index", (StaffRole.OPERATOR, StaffRole.SERVICE)),
     ("报表", "admin.reports.overview", (StaffRole.OPERATOR,)),
+    ("营销", "admin.marketing.index", OPERATORS),
     ("员工", "admin.staff.index", ADMINS),
     ("操作日志", "admin.audit.index", ADMINS),
 )
