@@ -15,7 +15,7 @@ from support.members import NOW, coupon
 from wapshop.extensions import db
 from wapshop.models import Coupon, CouponUse, Order, PointsAccount, PointsEntry, Product
 from wapshop.services import Refusal
-from wapshop.services.members import points, pricing
+from wapshop.services.members import points, pricing, settlement
 
 _numbers = count(3_000_000_000)
 
@@ -103,3 +103,29 @@ def test_one_buyer_spending_the_same_points_from_two_sessions_never_goes_negativ
         ).all()
         assert spent == [-800]
         assert db.session.scalar(select(func.count(Order.id))) == 1
+
+
+def test_two_settling_runs_at_once_earn_each_delivery_once(app, history):
+    """Two machines' cron running `flask members settle` together over the history: C and H
+    earn 150 and 300 points once between them."""
+    start = threading.Barrier(2)
+
+    def run():
+        with app.app_context():
+            try:
+                start.wait(timeout=30)
+                done = settlement.settle(NOW, 1)
+                db.session.commit()
+                return done.earned
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        earned = [f.result() for f in [pool.submit(run), pool.submit(run)]]
+    assert sum(earned) == 450
+    with app.app_context():
+        rows = db.session.execute(
+            select(PointsEntry.phone, PointsEntry.points).where(PointsEntry.kind == "order")
+        ).all()
+        assert sorted(rows) == [("13800000003", 150), ("13800000007", 300)]
+        assert db.session.get(PointsAccount, "13800000003").spend_fen == 15000

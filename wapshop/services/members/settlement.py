@@ -97,10 +97,13 @@ def settle(now: datetime, per_yuan: int, phone: str | None = None) -> Settled:
 def _earn(order: Order, per_yuan: int) -> int:
     paid_for_goods = order.total_fen - order.shipping_fen
     earned = max(paid_for_goods, 0) // 100 * per_yuan
+    # Read before the savepoint: its first statement must be a write, or SQLite's WAL gives
+    # a reader that another run overtook "database is locked" instead of waiting.
+    at = _delivered_at(order.id)
     try:
         with db.session.begin_nested():
             # Even an order earning nothing gets its row: its spend counts, once.
-            points.credit(order.phone, earned, "order", _delivered_at(order.id),
+            points.credit(order.phone, earned, "order", at,
                           order_id=order.id, note=f"订单{order.number}",
                           spend_fen=max(paid_for_goods, 0))  # fmt: skip
     except IntegrityError:
