@@ -2,7 +2,7 @@
 win-back campaign to its 沉睡 segment: the phones checked by hand, one SMS each, none to a
 phone that answered 退订, nobody twice, and the campaign's report."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,7 +18,7 @@ from wapshop.models import (
     OutboxMessage,
     Product,
 )
-from wapshop.services.members import Settings, campaigns, pricing, rfm
+from wapshop.services.members import Settings, campaigns, figures, pricing, rfm
 
 NOW = cst(2025, 7, 1, 10)  # four months after the history
 
@@ -124,3 +124,11 @@ def test_the_campaign_report_counts_sent_used_orders_and_revenue(app, segmented,
         assert db.session.scalar(select(Order.total_fen).where(Order.id == order.id)) == 20000
         recipients = db.session.scalars(select(CampaignRecipient.phone)).all()
         assert len(recipients) == len(set(recipients)) == 3
+        # The figures: that day's discount, one coupon use; WINBACK granted 3, used 1.
+        day = figures.discounts_per_day(date(2025, 6, 30), date(2025, 7, 1))
+        assert [(d.day.isoformat(), d.orders, d.discount_fen, d.coupon_uses) for d in day] == [
+            ("2025-06-30", 0, 0, 0),
+            ("2025-07-01", 1, 1000, 1),
+        ]
+        (winback,) = figures.redemptions()
+        assert (winback.granted, winback.used, round(winback.rate, 4)) == (3, 1, 0.3333)

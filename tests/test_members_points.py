@@ -9,12 +9,13 @@ from sqlalchemy import func, select
 
 from support.fulfilment import BUYER_PHONE, place_order, walk
 from support.history import cst
+from support.members import coupon
 from support.staff import add_staff, staff_named
 from wapshop.clock import from_china, utcnow
 from wapshop.extensions import db
-from wapshop.models import Order, PointsAccount, PointsEntry
+from wapshop.models import Coupon, CouponUse, Order, PointsAccount, PointsEntry, Product
 from wapshop.services import aftersales
-from wapshop.services.members import points, settlement, tiers
+from wapshop.services.members import coupons, points, pricing, settlement, tiers
 
 PER_YUAN = 1
 
@@ -143,3 +144,56 @@ def test_tiers_follow_spend_and_name_what_the_next_needs(app):
         assert tiers.tier_for(200_000, defaults).tier.name == "金卡"
         top = tiers.tier_for(10_000_000, defaults)
         assert (top.tier.name, top.next_tier) == ("钻石", None)
+
+
+def test_a_returned_order_whose_points_were_spent_takes_back_only_what_is_left(app, shop):
+    order_id, _number, _client = place_order(app, shop["small_product"])
+    walk(app, order_id, "delivered")
+    settle(app)
+    with app.app_context():
+        points.debit(BUYER_PHONE, 50, "redeem", utcnow())
+        db.session.commit()
+    return_order(app, order_id)
+    assert settle(app).reversed == 9
+    assert held(app, BUYER_PHONE) == 0
+    with app.app_context():
+        assert ledger_agrees(BUYER_PHONE)
+
+
+def test_a_cancelled_order_gives_its_coupon_and_points_back(app, shop):
+    coupon_and_points_order = _redeemed_order(app, shop)
+    with app.app_context():
+        order = db.session.get(Order, coupon_and_points_order)
+        order.status = "cancelled"
+        db.session.commit()
+    done = settle(app)
+    assert done.given_back == 300
+    assert settle(app).given_back == 0
+    with app.app_context():
+        used = db.session.scalar(select(Coupon.used).where(Coupon.code == "BACK5"))
+        assert used == 0 and points.balance(BUYER_PHONE, utcnow()) == 1000
+        use = db.session.scalar(select(CouponUse))
+        assert use.released_at is not None and use.nth is None
+        assert ledger_agrees(BUYER_PHONE)
+        # The coupon may be used again, as the phone's first use.
+        assert coupons.usable("BACK5", BUYER_PHONE, utcnow()).code == "BACK5"
+
+
+def _redeemed_order(app, shop) -> int:
+    """An order that used coupon BACK5 (5 yuan) and 300 points."""
+    order_id, _number, _client = place_order(app, shop["small_product"])
+    with app.app_context():
+        now = utcnow()
+        coupon("BACK5", amount_fen=500, starts_at=now - timedelta(days=1),
+               ends_at=now + timedelta(days=1))  # fmt: skip
+        points.credit(BUYER_PHONE, 1000, "adjust", now)
+        order = db.session.get(Order, order_id)
+        product = db.session.get(Product, shop["small_product"])
+        quote = pricing.discounts([pricing.line(product, order.goods_fen)], order.shipping_fen,
+                                  BUYER_PHONE, "BACK5", 300, now)  # fmt: skip
+        order.discount_fen, order.total_fen = quote.discount_fen, quote.total_fen
+        db.session.flush()
+        pricing.redeem(quote, order, now)
+        db.session.commit()
+        assert points.balance(BUYER_PHONE, now) == 700
+    return order_id

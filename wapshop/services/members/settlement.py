@@ -68,8 +68,16 @@ def settle(now: datetime, per_yuan: int, phone: str | None = None) -> Settled:
     """One pass over orders whose points are out of step with their state (one phone's, or
     all). Flushes; the caller commits."""
     result = Settled()
-    delivered = exists().where(OrderEvent.order_id == Order.id, OrderEvent.to_status == S.DELIVERED)
     scope = [Order.phone == phone] if phone else []
+    # Coupons first: the lock order of redeem (a coupon row, then a points account).
+    coupon_back = (
+        select(CouponUse.order_id)
+        .join(Order, Order.id == CouponUse.order_id)
+        .where(*scope, Order.status.in_(UNDONE), CouponUse.released_at.is_(None))
+    )
+    for order_id in db.session.scalars(coupon_back).all():
+        coupons.release(order_id, now)
+    delivered = exists().where(OrderEvent.order_id == Order.id, OrderEvent.to_status == S.DELIVERED)
     to_earn = select(Order).where(
         *scope, delivered, Order.status.not_in(TAKEN_BACK), _without("order")
     )
@@ -84,13 +92,6 @@ def settle(now: datetime, per_yuan: int, phone: str | None = None) -> Settled:
     spent_back = undone.where(_with("redeem"), _without("refund"))
     for order in db.session.scalars(spent_back.order_by(Order.id)).all():
         result.given_back += _give_back(order, now)
-    coupon_back = (
-        select(CouponUse.order_id)
-        .join(Order, Order.id == CouponUse.order_id)
-        .where(*scope, Order.status.in_(UNDONE), CouponUse.released_at.is_(None))
-    )
-    for order_id in db.session.scalars(coupon_back).all():
-        coupons.release(order_id, now)
     return result
 
 
