@@ -13,6 +13,10 @@ writes. The fixed order, each step capped by what is left:
 Floors: the goods are never discounted below zero and the total never falls below the
 shipping fee the buyer still pays, nor below 1 fen (an order's total is positive).
 
+`phone` is the buyer's proven phone (logged in with an account: its points, tier and
+granted coupons are its own), or None: a phone merely typed into the order form proves
+nothing, so the checkout passes None then (public codes and 满减 still apply).
+
 `redeem(priced, order, now)` then takes the coupon use and spends the points inside the
 order's transaction, all or nothing (lock order: the coupon row, then the points account):
 it raises a Refusal when a cap or the balance no longer allows what was priced, and the
