@@ -88,7 +88,7 @@ def test_a_coupon_that_loses_to_the_threshold_discount_says_so(shop_lines):
     [
         ([("P", 15000)], NORMAL, None, 1001, pricing.PointsRefused, "积分不够：可用 1000 积分。"),
         ([("P", 15000)], NORMAL, None, -1, pricing.PointsRefused, "积分请填 0 或正整数。"),
-        ([("P", 15000)], None, None, 10, pricing.PointsRefused, "请先填手机号再用积分。"),
+        ([("P", 15000)], None, None, 10, pricing.PointsRefused, "请先登录再用积分。"),
         ([("P", 15000)], NORMAL, "NOPE", 0, coupons.CouponRefused, "没有这张优惠券，请核对券码。"),
         ([("P", 15000)], NORMAL, "x" * 10_000, 0, coupons.CouponRefused, "没有这张优惠券"),
         ([("P", 15000)], NORMAL, "TEN\x00", 0, coupons.CouponRefused, "没有这张优惠券"),
@@ -110,3 +110,17 @@ def test_a_granted_coupon_is_only_its_holders(shop_lines):
     assert priced(shop_lines, [("P", 15000)], 0, NORMAL, "MINE", 0).coupon_id == held.id
     with pytest.raises(coupons.CouponRefused):
         priced(shop_lines, [("P", 15000)], 0, GOLD, "MINE", 0)
+
+
+def test_a_phone_typed_but_not_proven_gets_only_public_codes_and_threshold_discounts(shop_lines):
+    """GOLD's typed number brings neither its tier nor its points nor its coupons."""
+    held = coupon("GOLDS", public=False)
+    coupons.grant(held.id, [GOLD, NORMAL])
+    lines = [pricing.line(db.session.get(Product, shop_lines["P"]), 35000)]
+    typed = pricing.discounts(lines, 1200, GOLD, "TEN10", 0, NOW, proven=False)
+    assert [(d.kind, d.amount_fen) for d in typed.lines] == [("threshold", 5000), ("coupon", 1000)]
+    with pytest.raises(pricing.PointsRefused) as refused:
+        pricing.discounts(lines, 1200, NORMAL, None, 100, NOW, proven=False)
+    assert refused.value.status == 403
+    with pytest.raises(coupons.CouponRefused, match="请先登录"):
+        pricing.discounts(lines, 1200, NORMAL, "GOLDS", 0, NOW, proven=False)

@@ -13,9 +13,10 @@ writes. The fixed order, each step capped by what is left:
 Floors: the goods are never discounted below zero and the total never falls below the
 shipping fee the buyer still pays, nor below 1 fen (an order's total is positive).
 
-`phone` is the buyer's proven phone (logged in with an account: its points, tier and
-granted coupons are its own), or None: a phone merely typed into the order form proves
-nothing, so the checkout passes None then (public codes and 满减 still apply).
+`phone` is the buyer's phone. Only a proven one (logged in with an account) brings its
+tier, points and granted coupons: for a phone merely typed into the order form the checkout
+passes `proven=False`, and then only 满减 and public codes apply (the typed phone still counts
+towards a code's per-phone cap).
 
 `redeem(priced, order, now)` then takes the coupon use and spends the points inside the
 order's transaction, all or nothing (lock order: the coupon row, then the points account):
@@ -88,6 +89,8 @@ def discounts(
     coupon_code: str | None,
     points_to_use: int,
     now: datetime,
+    *,
+    proven: bool = True,
 ) -> Priced:
     """Price the discounts in the documented order. Raises coupons.CouponRefused for a coupon
     this phone may not use on these goods now, PointsRefused for points it does not have."""
@@ -99,14 +102,14 @@ def discounts(
         raise PointsRefused(_l("积分请填 0 或正整数。"))
     found: list[DiscountLine] = []
     notes: list[str] = []
-    standing = tiers.standing(phone, _tier_defaults())
+    standing = tiers.standing(phone if proven else None, _tier_defaults())
     tier = standing.tier
 
-    member_off = goods * tier.discount_bp // 10_000 if phone else 0
+    member_off = goods * tier.discount_bp // 10_000 if phone and proven else 0
     if member_off:
         found.append(DiscountLine("member", _l("%(tier)s会员优惠", tier=tier.name), member_off))
     charged_shipping = shipping_fen
-    if phone and tier.free_shipping and shipping_fen:
+    if phone and proven and tier.free_shipping and shipping_fen:
         found.append(DiscountLine("shipping", _l("%(tier)s会员包邮", tier=tier.name), shipping_fen))
         charged_shipping = 0
     floor = 0 if charged_shipping else 1  # of the goods left to pay
@@ -126,6 +129,8 @@ def discounts(
     coupon_id = None
     if coupon_code:
         coupon = coupons.usable(coupon_code, phone, now)
+        if not proven and not coupon.public:
+            raise coupons.CouponRefused(_l("请先登录再用这张优惠券。"), status=403)
         eligible = sum(ln.amount_fen for ln in lines
                        if coupons.covers(coupon, ln.product_id, ln.category_ids))  # fmt: skip
         if eligible == 0:
@@ -149,8 +154,8 @@ def discounts(
 
     points_used = 0
     if points_to_use:
-        if not phone:
-            raise PointsRefused(_l("请先填手机号再用积分。"))
+        if not phone or not proven:
+            raise PointsRefused(_l("请先登录再用积分。"), status=403)
         available = points.balance(phone, now)
         if points_to_use > available:
             raise PointsRefused(_l("积分不够：可用 %(n)d 积分。", n=available))
