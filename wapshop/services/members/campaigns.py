@@ -9,7 +9,7 @@ by the caller, and every one ends with the opt-out instruction."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 
 from wapshop.extensions import db
 from wapshop.models import (
@@ -83,13 +83,19 @@ def compose(campaign: Campaign, shop_name: str) -> str:
 def preview(campaign: Campaign, now: datetime, settings) -> Preview:
     """Who would get the campaign now (those it has not reached yet), and who is left out."""
     segment = rfm.phones_in(campaign.segment)
-    opted = set(db.session.scalars(select(SmsOptOut.phone).where(SmsOptOut.phone.in_(segment))))
+    # Joined on the segment table, not an IN list: a segment may hold a million phones.
+    in_segment = MemberSegment.segment == campaign.segment
+    opted = set(
+        db.session.scalars(
+            select(SmsOptOut.phone).join(
+                MemberSegment, and_(SmsOptOut.phone == MemberSegment.phone, in_segment)
+            )
+        )
+    )
     recent = db.session.execute(
         select(CampaignRecipient.phone, func.count(CampaignRecipient.id))
-        .where(
-            CampaignRecipient.phone.in_(segment),
-            CampaignRecipient.created_at > now - settings.campaign_window,
-        )
+        .join(MemberSegment, and_(CampaignRecipient.phone == MemberSegment.phone, in_segment))
+        .where(CampaignRecipient.created_at > now - settings.campaign_window)
         .group_by(CampaignRecipient.phone)
     ).all()
     capped = {p for p, n in recent if n >= settings.campaign_per_phone} - opted
