@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from conftest import require_tool, sibling_app
 from support.buyers import sent_code
+from support.members import arrange_member
 from wapshop.forms.checkout import NAME_MAX, STREET_MAX
 from wapclient import (
     BrowserError,
@@ -89,6 +90,7 @@ PAGES = (
     "error-404", "error-400",
     "online-confirm-cod", "online-confirm-no-cod",
     "pay-awaiting", "pay-card-errors", "pay-processing", "pay-failed", "pay-paid",
+    "members", "members-checked-in",
 )  # fmt: skip
 STATUS = {"confirm-errors": 400, "error-404": 404, "error-400": 400, "pay-card-errors": 400}
 
@@ -249,6 +251,11 @@ class Phone:
         seen["register-code"] = self.client.submit("注册", {"phone": self.number, **password})
         code = sent_code(self.app, self.number)
         seen["account"] = self.client.submit("确定", {"code": code})
+        with self.app.app_context():
+            arrange_member(self.number, utcnow(), self.app.config["PAGE_SIZE"][self.rendition])
+            db.session.commit()
+        seen["members"] = self.visit("/my")
+        seen["members-checked-in"] = self.client.submit("签到领5积分")
         return seen
 
     def confirmations(self) -> dict[str, Response]:

@@ -19,6 +19,7 @@ from wapshop.views import (
     deals,
     health,
     media,
+    members,
     orders,
     payments,
 )
@@ -28,7 +29,19 @@ from wapshop.web.i18n import select_locale
 ROOT = Path(__file__).resolve().parent.parent
 
 # The user-facing areas, one blueprint each (views/<area>.py, templates/<rendition>/<area>/).
-AREAS = (catalog, deals, checkout, orders, aftersales, payments, accounts, admin, media, health)
+AREAS = (
+    catalog,
+    deals,
+    checkout,
+    orders,
+    aftersales,
+    payments,
+    accounts,
+    members,
+    admin,
+    media,
+    health,
+)
 
 
 class WapShop(Flask):

@@ -99,3 +99,25 @@ class Defaults:
     # A web import that needs longer is refused whole (nothing kept), well inside gunicorn's
     # 30 s worker timeout; the command line (flask catalog import) has no limit.
     ADMIN_IMPORT_SECONDS = 20
+    # Members and marketing (issue 17; admins change tiers in the back office).
+    POINTS_PER_YUAN = 1  # earned per yuan paid for goods on a delivered-and-paid order
+    POINTS_CHECKIN = 5  # 签到, once per China day
+    POINTS_SHARE = 20  # a purchase through a shared link (no share links yet: not earned)
+    POINTS_LIFETIME_YEARS = 1
+    # (code, name, cumulative delivered-and-paid spend in fen, discount bp, free shipping,
+    # shipping-queue priority, birthday coupon fen)
+    MEMBER_TIERS = (
+        ("normal", "普通", 0, 0, False, False, 0),
+        ("silver", "银卡", 50_000, 0, False, False, 500),
+        ("gold", "金卡", 200_000, 200, True, False, 1000),
+        ("diamond", "钻石", 500_000, 500, True, True, 2000),
+    )
+    # RFM: no purchase for this long is 沉睡; "frequent" and "big" from these.
+    RFM_SLEEPING_DAYS = 90
+    RFM_FREQUENT_ORDERS = 2
+    RFM_BIG_SPEND_FEN = 50_000
+    # Campaign SMS: at most this many per phone in the window; written in batches.
+    CAMPAIGN_PER_PHONE = 1
+    CAMPAIGN_WINDOW = timedelta(days=7)
+    CAMPAIGN_BATCH = 500
+    OPT_OUT_WORDS = ("退订", "TD", "T")

@@ -1,6 +1,6 @@
 """The `flask` commands, one module per group of jobs."""
 
-from wapshop.cli import commands, reports, sms
+from wapshop.cli import commands, members, reports, sms
 
 
 def init_app(app) -> None:
@@ -15,5 +15,6 @@ def init_app(app) -> None:
         commands.deals_cli,
         reports.reports_cli,
         sms.sms_cli,
+        members.members_cli,
     ):
         app.cli.add_command(group)

@@ -14,6 +14,19 @@ from wapshop.models.catalog import (
 )
 from wapshop.models.geo import CodCoverage, Region
 from wapshop.models.media import MediaFile
+from wapshop.models.members import (
+    Campaign,
+    CampaignRecipient,
+    Coupon,
+    CouponGrant,
+    CouponUse,
+    MemberSegment,
+    MemberTier,
+    PointsAccount,
+    PointsEntry,
+    Promotion,
+    SmsOptOut,
+)
 from wapshop.models.ops import (
     CallAttempt,
     CallTask,
@@ -39,6 +52,17 @@ from wapshop.models.staff import AuditEntry, Staff, StaffRole
 from wapshop.models.web import ThrottleCounter, WebSession
 
 __all__ = [
+    "Campaign",
+    "CampaignRecipient",
+    "Coupon",
+    "CouponGrant",
+    "CouponUse",
+    "MemberSegment",
+    "MemberTier",
+    "PointsAccount",
+    "PointsEntry",
+    "Promotion",
+    "SmsOptOut",
     "Address",
     "AuditEntry",
     "Balance",

@@ -31,6 +31,7 @@ KIND_LABELS = {
     "delivered": "已签收",
     "please_reply": "请回复",
     "refunded": "已退款",
+    "campaign": "营销",
 }
 STATUS_LABELS = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败"}
 

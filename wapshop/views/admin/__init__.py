@@ -15,6 +15,9 @@ from wapshop.views.admin import (
     deals,
     home,
     imports,
+    marketing,
+    marketing_campaigns,
+    marketing_coupons,
     fulfilment_orders,
     fulfilment_queues,
     fulfilment_settlement,
@@ -47,5 +50,8 @@ for area in (
     outbox,
     reports,
     shipping,
+    marketing,
+    marketing_coupons,
+    marketing_campaigns,
 ):
     bp.register_blueprint(area.bp)

@@ -65,6 +65,7 @@ NAVIGATION = (
     ("短信", "admin.outbox.index", (StaffRole.OPERATOR, StaffRole.SERVICE)),
     ("报表", "admin.reports.overview", (StaffRole.OPERATOR,)),
     ("运费", "admin.shipping.index", ADMINS),
+    ("营销", "admin.marketing.index", OPERATORS),
     ("员工", "admin.staff.index", ADMINS),
     ("操作日志", "admin.audit.index", ADMINS),
 )
