@@ -29,7 +29,7 @@ STATUS_TEXT = {
     OrderStatus.REFUSED: _l("已拒收"),
     OrderStatus.SETTLED: _l("已完成"),
     OrderStatus.CANCELLED: _l("已取消"),
-    OrderStatus.RETURN_REQUESTED: _l("退换货处理中"),
+    OrderStatus.RETURN_REQUESTED: _l("退换货申请中"),
     OrderStatus.RETURNED: _l("已退货"),
     OrderStatus.REFUNDED: _l("已退款"),
 }
