@@ -3,7 +3,11 @@ district from our GB/T 2260 table, plus the street. When the text fits more than
 (朝阳区 is in 北京 and in 长春), the caller asks the buyer among `candidates` instead of guessing.
 
 The names index is built once per process from data/regions.tsv, the file the `regions` table
-is loaded from; only the matched codes are read back from the database (one query)."""
+is loaded from; only the matched codes are read back from the database (one query).
+
+Our own table rather than a PyPI parser: cpca 0.5.5 (last release 2021, pulls in pandas), run on
+tests/data/addresses.tsv, placed 76.6% of the lines and silently picked one district for every
+one of the 47 ambiguous lines (e.g. 朝阳区 alone), with its own vintage of codes (4 not ours)."""
 
 import csv
 import re
