@@ -797,6 +797,7 @@ def test_order_lane_pages_are_valid_and_within_budget(order_pages, rendition, na
     page = order_pages[rendition][name]
     assert page.status == 200 and page.content_type == CONTENT_TYPE[rendition]
     only_sid(page)  # measured in the largest form: a sid in every URL
+    print(f"\n{name} {rendition}: {len(page.body)} of {BUDGET[rendition]} bytes")
     assert len(page.body) <= BUDGET[rendition], f"{name}: {len(page.body)} bytes"
     assert footer_versions(page) == set(RENDITIONS) - {rendition}
     if rendition == "touch":
