@@ -119,3 +119,23 @@ def test_login_redirects_only_to_our_own_pages(client):
         assert "evil" not in response.headers["Location"]
         client.post("/u/logout", data={"csrf_token": csrf(client, "/u")})
         token = csrf(client, "/u/login")
+
+
+@pytest.mark.parametrize("ver", ["wml", "basic", "touch"])
+def test_my_orders_lists_product_names_status_words_and_totals(app, client, ver):
+    """A logged-in buyer's list, from another session: product names, not only numbers."""
+    with app.app_context():
+        make_regions()
+        shoe = make_product(title="帆布鞋 经典款", shop_price_fen=8900)
+        bag = make_product(title="双肩包 防水", shop_price_fen=4500)
+        db.session.commit()
+        ids = (shoe.id, bag.id)
+    register(client)
+    for pid in ids:
+        assert client.post(f"/buy/{pid}", data=confirm_form(client, pid)).status_code == 303
+    elsewhere = app.test_client()
+    login(elsewhere)
+    listed = re.sub(r"<[^>]+>", " ", elsewhere.get(f"/o?ver={ver}").text)
+    assert "帆布鞋 经典款" in listed and "双肩包 防水" in listed
+    assert listed.count("已下单，等待确认") == 2
+    assert "￥89.00" in listed and "￥45.00" in listed

@@ -144,7 +144,7 @@ def test_cancelling_frees_the_limit_and_restores_stock(app, client, shop):
     pid = shop["deal_product"]
     placed = client.post(f"/buy/{pid}", data={**confirm_form(client, pid), "quantity": "2"})
     number = placed.headers["Location"].rsplit("/", 1)[-1].split("?")[0]
-    page = client.get(f"/o/{number}")
+    page = client.get(f"/o/{number}/cancel")  # the question before cancelling
     token = token_in(page.text)
     assert client.post(f"/o/{number}/cancel", data={"csrf_token": token}).status_code == 303
     assert counts(app, pid, shop["deal"])[2] == 0

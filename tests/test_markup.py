@@ -19,6 +19,8 @@ from sqlalchemy import select
 from conftest import require_tool, sibling_app
 from support.buyers import sent_code
 from support.members import arrange_member
+from support.fulfilment import walk
+from support.staff import add_staff, staff_named
 from wapshop.forms.checkout import NAME_MAX, STREET_MAX
 from wapclient import (
     BrowserError,
@@ -46,7 +48,7 @@ from wapshop.renditions import RENDITIONS, targets
 from wapshop.payments import http
 from wapshop.payments.card import FACE_VALUES_YUAN, PrepaidCard
 from wapshop.payments.cod import CashOnDelivery
-from wapshop.services import catalog, regions
+from wapshop.services import catalog, fulfilment, regions
 
 # libxml2 reads the catalog on first use, so this must run before any DTD is loaded.
 DTD_CATALOG = Path(__file__).resolve().parent / "data" / "dtd" / "catalog.xml"
@@ -740,3 +742,81 @@ def test_images_are_sent_at_the_size_they_are_shown(pages, demo_app, rendition):
                 checked += 1
             checked += 1
     assert checked > 0
+
+
+# --- The order lane: the hotline on every page; the cancel question and the shipped order.
+
+HOTLINE_LINK = {"wml": "wtai://wp/mc;", "basic": "tel:", "color": "tel:", "touch": "tel:"}
+
+
+@every_page
+@pytest.mark.parametrize("rendition", RENDITIONS)
+def test_every_page_has_the_hotline_as_a_call_link(pages, rendition, name):
+    page = page_of(pages, rendition, name)
+    calls = [link for link in page.links() if link.href.startswith(HOTLINE_LINK[rendition])]
+    assert len(calls) == 1, [link.href for link in page.links()]
+    assert calls[0].href.removeprefix(HOTLINE_LINK[rendition]).replace("-", "").isdigit()
+
+
+@pytest.fixture(scope="module")
+def order_pages(demo_app, phones) -> dict[str, dict[str, Response]]:
+    """Per rendition: the question before cancelling the phone's (longest) order, and that
+    order's page once shipped (walked there through the services), carrier and waybill."""
+    seen = {}
+    for rendition, phone in phones.items():
+        order = phone.pages["order"]
+        number = urlsplit(order.url).path.rsplit("/", 1)[1]
+        assert phone.visit(f"/o/{number}").status == 200
+        question = phone.client.follow("取消订单")
+        with demo_app.app_context():
+            order_id = db.session.scalar(select(Order.id).where(Order.number == number))
+        ship(demo_app, order_id)
+        seen[rendition] = {"order-cancel": question, "order-shipped": phone.visit(f"/o/{number}")}
+    return seen
+
+
+def waybill(carrier: str, n: int) -> str:
+    """The n-th waybill number the carrier accepts (EMS's ends in an S10 check digit)."""
+    if carrier != "EMS":
+        return f"{n:0{12 if carrier == '顺丰' else 10}d}"
+    digits = f"{n:08d}"
+    check = 11 - sum(w * int(d) for w, d in zip((8, 6, 4, 2, 3, 5, 9, 7), digits)) % 11
+    return f"EA{digits}{ {10: 0, 11: 5}.get(check, check) }CN"
+
+
+def ship(app, order_id: int) -> None:
+    """Arrange: confirm the order and ship it with the first carrier allowed for it."""
+    walk(app, order_id, "confirmed")
+    username = add_staff(app, "admin")
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        carrier = fulfilment.carriers_for(order)[0]
+        staff = staff_named(username)
+        fulfilment.ship(order, order.status, carrier, waybill(carrier, order_id), staff, utcnow())
+        db.session.commit()
+
+
+ORDER_PAGES = pytest.mark.parametrize("name", ["order-cancel", "order-shipped"])
+
+
+@ORDER_PAGES
+@pytest.mark.parametrize("rendition", RENDITIONS)
+def test_order_lane_pages_are_valid_and_within_budget(order_pages, rendition, name):
+    page = order_pages[rendition][name]
+    assert page.status == 200 and page.content_type == CONTENT_TYPE[rendition]
+    only_sid(page)  # measured in the largest form: a sid in every URL
+    print(f"\n{name} {rendition}: {len(page.body)} of {BUDGET[rendition]} bytes")
+    assert len(page.body) <= BUDGET[rendition], f"{name}: {len(page.body)} bytes"
+    assert footer_versions(page) == set(RENDITIONS) - {rendition}
+    if rendition == "touch":
+        doc = html.document_fromstring(page.body)
+        assert doc.xpath("//head/meta[@name='viewport']/@content")
+        assert doc.xpath("//link[@rel='stylesheet']/@href")[0].startswith("/static/css/touch.css")
+    else:
+        if rendition != "wml":
+            require_tool("/etc/xml/w3c-sgml-lib.xml", "XHTML-MP DTD modules")
+        validate(page.body)
+    if name == "order-shipped":
+        assert "运单号" in page.visible_text
+    else:
+        assert "确认取消" in page.text and "返回" in page.visible_text

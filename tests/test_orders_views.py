@@ -36,7 +36,7 @@ def test_order_numbers_are_ten_random_digits(app, client, placed):
 
 def test_the_placing_session_sees_its_order_and_the_history(client, placed):
     page = client.get(f"/o/{placed}?ver=basic").text
-    assert "等待审核收货地址" in page and "取消订单" in page
+    assert "已下单，等待确认" in page and "取消订单" in page
 
 
 def test_another_visitor_cannot_open_the_order_by_number(app, placed):

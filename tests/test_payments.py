@@ -402,7 +402,7 @@ def test_a_buyer_who_cancels_a_paid_order_gets_the_money_back_on_the_balance(
     assert client.post("/pay/notify/bank", data=bank_notice(start_bank(client, number))).text == (
         "success"
     )
-    token = token_in(client.get(f"/o/{number}").text)
+    token = token_in(client.get(f"/o/{number}/cancel").text)  # the question first
     assert client.post(f"/o/{number}/cancel", data={"csrf_token": token}).status_code == 303
     again = client.post(f"/o/{number}/cancel", data={"csrf_token": token})
     assert again.status_code == 409

@@ -275,9 +275,10 @@ def test_touch_buyer_orders_checks_and_cancels(demo_app, tabs, javascript, phone
         sold_before + quantity,
     )
 
-    page.get_by_role("button", name="取消订单").click()
+    page.get_by_role("link", name="取消订单").click()  # a question first
+    page.get_by_role("button", name="确认取消").click()
     expect(page.locator("main")).to_contain_text(cancelled_text)
-    expect(page.get_by_role("button", name="取消订单")).to_have_count(0)
+    expect(page.get_by_role("link", name="取消订单")).to_have_count(0)
     tab.screenshot(f"touch-order-{suffix}.png")
     with demo_app.app_context():
         order = db.session.scalar(select(Order).where(Order.number == number))

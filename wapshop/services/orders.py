@@ -1,26 +1,31 @@
-"""An order after it is placed: who may see it, finding it again, cancelling it."""
+"""An order after it is placed: who may see it, finding it again, what the buyer reads of it
+(status words, the way paid, parcels), cancelling it."""
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import selectinload
 
 from flask_babel import lazy_gettext as _l
 
 from wapshop.extensions import db
-from wapshop.models import Deal, Order, OrderEvent, OrderStatus
+from wapshop.models import Deal, Order, OrderEvent, OrderStatus, Shipment
 from wapshop.models.orders import BUYER_CANCELLABLE
+from wapshop.payments import registry
 from wapshop.services import stock
 
-# What a first-time buyer reads for each status.
+# What a buyer reads for each status: the one map every buyer page uses (order, my orders,
+# the history, paying). Staff's words (待审地址…) are fulfilment.STATUS_LABELS; buyers never
+# see how the shop works inside (审核, 结算), only what happens to their parcel.
 STATUS_TEXT = {
     OrderStatus.AWAITING_PAYMENT: _l("等待付款"),
-    OrderStatus.PAID: _l("已付款，等待审核地址"),
-    OrderStatus.PLACED: _l("已下单，等待审核收货地址"),
-    OrderStatus.ADDRESS_OK: _l("地址已审核，客服将致电确认"),
-    OrderStatus.ADDRESS_INVALID: _l("地址无法送达，客服会联系您"),
-    OrderStatus.CONFIRMED: _l("电话已确认，等待发货"),
-    OrderStatus.SHIPPED: _l("已发货，请保持电话畅通"),
-    OrderStatus.DELIVERED: _l("已签收付款"),
+    OrderStatus.PAID: _l("已付款，等待确认"),
+    OrderStatus.PLACED: _l("已下单，等待确认"),
+    OrderStatus.ADDRESS_OK: _l("等待电话确认，请留意来电"),
+    OrderStatus.ADDRESS_INVALID: _l("地址需要核实，客服会联系您"),
+    OrderStatus.CONFIRMED: _l("已确认，等待发货"),
+    OrderStatus.SHIPPED: _l("已发货"),
+    OrderStatus.DELIVERED: _l("已签收"),
     OrderStatus.REFUSED: _l("已拒收"),
     OrderStatus.SETTLED: _l("已完成"),
     OrderStatus.CANCELLED: _l("已取消"),
@@ -28,6 +33,8 @@ STATUS_TEXT = {
     OrderStatus.RETURNED: _l("已退货"),
     OrderStatus.REFUNDED: _l("已退款"),
 }
+# The way paid, in the buyer's words (each method's own translated label).
+PAYMENT_TEXT = {method.code: method.label for method in registry.EVERY}
 
 
 class NotCancellable(Exception):
@@ -43,7 +50,10 @@ def by_number(number: str) -> Order | None:
 def by_numbers(numbers: list[str]) -> list[Order]:
     """These orders, in the order given (a session's remembered ones), in one query."""
     found = {
-        o.number: o for o in db.session.scalars(select(Order).where(Order.number.in_(numbers)))
+        o.number: o
+        for o in db.session.scalars(
+            select(Order).where(Order.number.in_(numbers)).options(selectinload(Order.items))
+        )
     }
     return [found[n] for n in numbers if n in found]
 
@@ -55,19 +65,55 @@ def lookup(phone: str, number: str) -> Order | None:
 
 
 def may_view(order: Order, buyer_id: int | None, session_numbers) -> bool:
-    """Its buyer, or the session that placed or looked it up. Nobody by guessing numbers."""
+    """Its buyer, or the session that placed or looked it up, or one that may see another
+    part of the same purchase (a multi-seller cart). Nobody by guessing numbers."""
     if buyer_id is not None and order.buyer_id == buyer_id:
         return True
-    return order.number in session_numbers
+    if order.number in session_numbers:
+        return True
+    numbers = [n for n in session_numbers if isinstance(n, str)][:50]
+    return bool(order.group_number and numbers) and bool(
+        db.session.scalar(
+            select(
+                exists().where(Order.group_number == order.group_number, Order.number.in_(numbers))
+            )
+        )
+    )
 
 
 def of_buyer(buyer_id: int, limit: int = 50) -> list[Order]:
+    """The account's latest orders with their lines (one query for all the lines)."""
     return list(
         db.session.scalars(
             select(Order)
             .where(Order.buyer_id == buyer_id)
+            .options(selectinload(Order.items))
             .order_by(Order.created_at.desc(), Order.id.desc())
             .limit(limit)
+        )
+    )
+
+
+def siblings(order: Order) -> list[Order]:
+    """The other parts of the same purchase (one order per seller of a cart), by number."""
+    if not order.group_number:
+        return []
+    return list(
+        db.session.scalars(
+            select(Order)
+            .where(Order.group_number == order.group_number, Order.id != order.id)
+            .order_by(Order.number)
+        )
+    )
+
+
+def parcels(order: Order) -> list[Shipment]:
+    """The parcels sent for this order (its delivery, then any exchange's replacement)."""
+    return list(
+        db.session.scalars(
+            select(Shipment)
+            .where(Shipment.order_id == order.id)
+            .order_by(Shipment.shipped_at, Shipment.id)
         )
     )
 

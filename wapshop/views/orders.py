@@ -1,4 +1,5 @@
-"""A buyer's orders: the list, one order with its history, cancelling, guest lookup."""
+"""A buyer's orders: the list, one order with its lines, fees, parcels and history, cancelling
+(a confirmation page first, on every rendition), guest lookup."""
 
 from flask import Blueprint, abort, g, redirect, request, session, url_for
 from flask_babel import gettext as _
@@ -44,11 +45,32 @@ def mine():
     )
 
 
+def _show(order, form, status=200):
+    return render_page(
+        g.rendition,
+        "orders/show.html",
+        order=order,
+        form=form,
+        status=orders.STATUS_TEXT,
+        payment=orders.PAYMENT_TEXT,
+        parcels=orders.parcels(order),
+        siblings=orders.siblings(order),
+    ), status
+
+
 @bp.get("/o/<number>")
 def show(number):
+    return _show(viewable_order(number), CancelForm())
+
+
+@bp.get("/o/<number>/cancel")
+def confirm_cancel(number):
+    """The question before cancelling: 确认取消 posts, 返回 goes back. A GET never cancels."""
     order = viewable_order(number)
+    if not order.cancellable:
+        return redirect(url_for("orders.show", number=number), 303)
     return render_page(
-        g.rendition, "orders/show.html", order=order, form=CancelForm(), status=orders.STATUS_TEXT
+        g.rendition, "orders/cancel.html", order=order, form=CancelForm(), status=orders.STATUS_TEXT
     )
 
 
@@ -58,7 +80,7 @@ def cancel(number):
     form = CancelForm()
     if not form.validate_on_submit():
         return render_page(
-            g.rendition, "orders/show.html", order=order, form=form, status=orders.STATUS_TEXT
+            g.rendition, "orders/cancel.html", order=order, form=form, status=orders.STATUS_TEXT
         ), 400
     actor = f"buyer:{current_user.id}" if current_user.is_authenticated else "guest"
     try:
@@ -69,9 +91,7 @@ def cancel(number):
     except orders.NotCancellable:
         db.session.rollback()
         form.form_errors.append(_("订单已发货或已取消，不能再取消。如需帮助请联系客服。"))
-        return render_page(
-            g.rendition, "orders/show.html", order=order, form=form, status=orders.STATUS_TEXT
-        ), 409
+        return _show(order, form, 409)
     db.session.commit()
     return redirect(url_for("orders.show", number=number), 303)
 
