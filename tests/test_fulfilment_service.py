@@ -313,7 +313,7 @@ def test_a_staff_cancellation_and_a_declined_call_are_stamped_with_the_given_clo
     with app.app_context():
         staff = staff_named(agent)
         fulfilment.cancel(order(cancelled_id), "placed", "买家要求", staff, fixed)
-        fulfilment.record_call(order(declined_id), "address_ok", "declined", "", staff, fixed)
+        fulfilment.record_call(order(declined_id), "address_ok", "declined", "太贵了", staff, fixed)
         db.session.commit()
     with app.app_context():
         for order_id in (cancelled_id, declined_id):

@@ -45,6 +45,7 @@ class CallForm(OrderActionForm):
         validators=[DataRequired("请选择通话结果。")],
     )
     note = StringField("备注", validators=[Length(max=200)])
+    then = HiddenField()  # "next": after the result, open the next call due
 
 
 class ShipForm(OrderActionForm):

@@ -32,6 +32,7 @@ from wapshop.clock import china_day, to_china, utcnow
 from wapshop.services import aftersales, csvfiles, fulfilment, products
 from wapshop.services.pagination import Page
 from wapshop.views.admin.access import current_staff, seller_scope, staff_required
+from wapshop.views.admin.fulfilment_queues import again, open_next_call
 from wapshop.views.admin.helpers import (
     CONFLICT,
     ROLES,
@@ -60,6 +61,7 @@ def forms_for(order, staff, overrides=None) -> dict:
         forms["address"] = expecting(order, AddressForm)
     if "call" in offered:
         forms["call"] = expecting(order, CallForm)
+        forms["call"].then.data = "next" if request.args.get("then") == "next" else ""
     if "ship" in offered:
         forms["ship"] = expecting(order, ShipForm, carriers=fulfilment.carriers_for(order))
         forms["ship"].carrier.data = order.carrier
@@ -96,27 +98,39 @@ def render_order(order, overrides=None, errors=(), status=200):
     ), status
 
 
-def act(order_id: int, action: str, form, perform, done: str):
-    """Validate, run the service, commit once, go back. A refusal shows the order as it is
-    now with the message, and nothing of the attempt is kept."""
+def refused_page(order_id: int, action: str, form, errors=(), status=400):
+    """The page the action was taken from, again, with the form as posted and the message
+    next to it: the queue's row when it came from a queue, else the order page."""
+    queue = again(request.form.get("next"), order_id, form, errors, status)
+    if queue is not None:
+        return queue
+    # A refusal of the whole action (the order moved meanwhile) offers the forms afresh.
+    overrides = {} if errors else {action: form}
+    return render_order(order_or_404(order_id), overrides, errors=errors, status=status)
+
+
+def act(order_id: int, action: str, form, perform, done: str, then=None):
+    """Validate, run the service, commit once, go back (or `then()` when given). A refusal
+    shows the page it came from with the message, and nothing of the attempt is kept."""
     order = order_or_404(order_id)
     if not form.validate_on_submit():
-        return render_order(order, {action: form}, status=400)
+        return refused_page(order_id, action, form)
     try:
         perform(order, form)
         db.session.commit()
     except fulfilment.OpsError as refused:
         db.session.rollback()
-        order = order_or_404(order_id)
         if refused.field and hasattr(form, refused.field):
             take_refusal(form, refused)
-            return render_order(order, {action: form}, status=refused.status)
-        return render_order(order, errors=[refused.message], status=refused.status)
+            return refused_page(order_id, action, form, status=refused.status)
+        return refused_page(order_id, action, form, [refused.message], refused.status)
     except IntegrityError:
         # A unique waybill or refund taken by a colleague in the same instant.
         db.session.rollback()
-        return render_order(order_or_404(order_id), errors=[CONFLICT], status=409)
+        return refused_page(order_id, action, form, [CONFLICT], 409)
     flash(done.format(number=order.number))
+    if then is not None:
+        return then()
     return redirect(next_url(url_for("admin.fulfilment_orders.show", order_id=order.id)), 303)
 
 
@@ -216,7 +230,9 @@ def call(order_id):
             fulfilment_settings(),
         )
 
-    return act(order_id, "call", CallForm(), perform, "订单 {number} 的通话结果已记录。")
+    form = CallForm()
+    then = open_next_call if form.then.data == "next" else None
+    return act(order_id, "call", form, perform, "订单 {number} 的通话结果已记录。", then)
 
 
 @bp.post("/<int:order_id>/requeue")

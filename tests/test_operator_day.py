@@ -1,0 +1,114 @@
+"""An operator's day through the staff pages: the call queue worked without leaving it, and a
+refused row shown again in its queue with its message and everything typed still there."""
+
+import re
+
+from lxml import html
+
+from support.fulfilment import act, place_order, state, walk
+from support.pages import form_fields
+from support.staff import staff_client
+
+
+def row_of(page: str, number: str):
+    """The queue's table row showing an order number."""
+    doc = html.fromstring(page)
+    rows = [tr for tr in doc.iter("tr") if number in tr.text_content()]
+    assert len(rows) == 1, number
+    return rows[0]
+
+
+def post_call(client, location: str, outcome: str, note: str = ""):
+    """Record a call result on the call page `location` (the next call's page)."""
+    page = client.get(location)
+    assert page.status_code == 200
+    order_id = re.search(r"/admin/orders/(\d+)", location).group(1)
+    url = f"/admin/orders/{order_id}/call"
+    return page, client.post(
+        url, data={**form_fields(page.text, url), "outcome": outcome, "note": note}
+    )
+
+
+def test_the_call_queue_is_worked_without_leaving_it(app, shop):
+    ids = [place_order(app, shop["small_product"], phone=f"1390000001{i}")[0] for i in range(2)]
+    for order_id in ids:
+        walk(app, order_id, "address_ok")
+    service = staff_client(app, "service")
+    queue = service.get("/admin/queues/calls").text
+    first = service.post(
+        "/admin/queues/calls/next", data=form_fields(queue, "/admin/queues/calls/next")
+    )
+    assert first.status_code == 303 and "then=next" in first.headers["Location"]
+
+    _page, answer = post_call(service, first.headers["Location"], "confirmed", "买家确认")
+    # Straight on to the next call, not back to the order or the queue.
+    assert answer.status_code == 303
+    second = answer.headers["Location"]
+    assert "then=next" in second
+    called = {
+        int(re.search(r"/admin/orders/(\d+)", loc).group(1))
+        for loc in (first.headers["Location"], second)
+    }
+    assert called == set(ids)
+
+    # A declined call needs a reason: the same call page again, the choice still made.
+    page, refused = post_call(service, second, "declined", "")
+    assert refused.status_code == 400 and "请在备注里写明原因" in refused.text
+    doc = html.fromstring(refused.text)
+    assert doc.xpath('//input[@name="outcome"][@value="declined"]/@checked')
+    assert doc.xpath('//input[@name="then"]/@value') == ["next"]
+
+    _page, done = post_call(service, second, "declined", "太贵了")
+    assert done.status_code == 303 and done.headers["Location"] == "/admin/queues/calls"
+    assert "电话队列已清空" in service.get("/admin/queues/calls").text
+    statuses = sorted(state(app, i, shop["small_product"])[0] for i in ids)
+    assert statuses == ["cancelled", "confirmed"]
+
+
+def test_a_refused_row_stays_in_its_queue_with_its_message_and_what_was_typed(app, shop):
+    bad, n1, _b = place_order(app, shop["small_product"], phone="13900000021")
+    other, n2, _b = place_order(app, shop["small_product"], phone="13900000022")
+    operator = staff_client(app, "operator")
+    response = act(
+        operator, bad, "address", {"verdict": "invalid", "reason": ""}, "/admin/queues/address"
+    )
+    assert response.status_code == 400
+    row = row_of(response.text, n1)
+    assert "请写明地址为什么送不到" in row.text_content()
+    assert row.xpath('.//input[@name="verdict"][@value="invalid"]/@checked')
+    assert "请写明" not in row_of(response.text, n2).text_content()
+    assert "地址审核" in response.text and state(app, bad, shop["small_product"])[0] == "placed"
+
+
+def test_a_bad_waybill_stays_in_the_shipping_queue_with_the_number_typed(app, shop):
+    order_id, number, _b = place_order(app, shop["small_product"], phone="13900000031")
+    walk(app, order_id, "confirmed")
+    operator = staff_client(app, "operator")
+    response = act(
+        operator,
+        order_id,
+        "ship",
+        {"carrier": "顺丰", "tracking": "12AB"},
+        "/admin/queues/shipping",
+    )
+    assert response.status_code == 400
+    row = row_of(response.text, number)
+    assert "运单号应为12位数字" in row.text_content()
+    assert row.xpath('.//input[@name="tracking"]/@value') == ["12AB"]
+    assert state(app, order_id, shop["small_product"])[0] == "confirmed"
+
+
+def test_a_refusal_without_a_reason_stays_in_the_delivery_queue(app, shop):
+    order_id, number, _b = place_order(app, shop["small_product"], phone="13900000041")
+    walk(app, order_id, "shipped")
+    operator = staff_client(app, "operator")
+    response = act(
+        operator,
+        order_id,
+        "delivery",
+        {"outcome": "refused", "reason": ""},
+        "/admin/queues/delivery",
+    )
+    assert response.status_code == 400
+    assert "请写明拒收原因" in row_of(response.text, number).text_content()
+    assert state(app, order_id, shop["small_product"])[0] == "shipped"
