@@ -8,6 +8,8 @@ from lxml import html
 from support.fulfilment import act, place_order, state, walk
 from support.pages import form_fields
 from support.staff import staff_client
+from wapshop.extensions import db
+from wapshop.models import Order
 
 
 def row_of(page: str, number: str):
@@ -112,3 +114,26 @@ def test_a_refusal_without_a_reason_stays_in_the_delivery_queue(app, shop):
     assert response.status_code == 400
     assert "请写明拒收原因" in row_of(response.text, number).text_content()
     assert state(app, order_id, shop["small_product"])[0] == "shipped"
+
+
+def label_items(app, order_id: int, label: str) -> None:
+    """Arrange: the order's lines were bought in the variant `label` (e.g. a shoe size)."""
+    with app.app_context():
+        for item in db.session.get(Order, order_id).items:
+            item.variant_label = label
+        db.session.commit()
+
+
+def test_the_pick_list_and_the_ship_queue_show_the_variant_and_quantity(app, shop):
+    ids = [place_order(app, shop["small_product"], phone=f"1390000005{i}")[:2] for i in range(3)]
+    for (order_id, _n), label in zip(ids, ("尺码 42", "尺码 42", "尺码 43")):
+        walk(app, order_id, "confirmed")
+        label_items(app, order_id, label)
+    operator = staff_client(app, "operator")
+    page = operator.get("/admin/shipping/pick-list").text
+    assert re.search(r"<td>尺码 42</td><td class=\"n\"><b>2</b></td><td class=\"n\">2</td>", page)
+    assert re.search(r"<td>尺码 43</td><td class=\"n\"><b>1</b></td><td class=\"n\">1</td>", page)
+    assert page.count("（尺码 42） ×1") == 2 and page.count("（尺码 43） ×1") == 1
+    queue = operator.get("/admin/queues/shipping").text
+    assert "（尺码 43） ×1" in row_of(queue, ids[2][1]).text_content()
+    assert "（尺码 42）" in operator.get(f"/admin/orders/{ids[0][0]}").text
