@@ -1,6 +1,7 @@
 """An operator's day through the staff pages: the call queue worked without leaving it, and a
 refused row shown again in its queue with its message and everything typed still there."""
 
+import io
 import re
 
 from lxml import html
@@ -10,6 +11,7 @@ from support.pages import form_fields
 from support.staff import staff_client
 from wapshop.extensions import db
 from wapshop.models import Order
+from wapshop.services import fulfilment
 
 
 def row_of(page: str, number: str):
@@ -137,3 +139,81 @@ def test_the_pick_list_and_the_ship_queue_show_the_variant_and_quantity(app, sho
     queue = operator.get("/admin/queues/shipping").text
     assert "（尺码 43） ×1" in row_of(queue, ids[2][1]).text_content()
     assert "（尺码 42）" in operator.get(f"/admin/orders/{ids[0][0]}").text
+
+
+def test_bulk_address_ok_passes_the_selection_and_reports_each_row(app, shop):
+    ids = [place_order(app, shop["small_product"], phone=f"1390000006{i}")[:2] for i in range(3)]
+    (a, na), (b, nb), (c, nc) = ids
+    operator = staff_client(app, "operator")
+    page = operator.get("/admin/queues/address").text
+    walk(app, b, "address_ok")  # a colleague passed b meanwhile: the page's status is stale
+    url = "/admin/queues/address/bulk"
+    picks = [f"{a}:placed", f"{b}:placed", "x:placed"]
+    response = operator.post(url, data={**form_fields(page, url), "pick": picks})
+    assert response.status_code == 200
+    report = html.fromstring(response.text).get_element_by_id("bulk-report").text_content()
+    assert "1 单已通过，2 单没有通过" in response.text
+    assert na in report and "地址可以送达" in report
+    assert nb in report and "刚被" in report and "无法识别" in report
+    statuses = [state(app, i, shop["small_product"])[0] for i, _n in ids]
+    assert statuses == ["address_ok", "address_ok", "placed"]
+    # The same selection again: nothing more moves, each row says why.
+    again = operator.post(url, data={**form_fields(page, url), "pick": [f"{a}:placed"]})
+    assert "0 单已通过，1 单没有通过" in again.text
+    assert [state(app, i, shop["small_product"])[0] for i, _n in ids] == statuses
+
+
+def upload_returns(client, rows: str, apply: bool, encoding="utf-8"):
+    url = "/admin/shipping/returns"
+    fields = form_fields(client.get(url).text, url)
+    button = {"apply": "检查并记录"} if apply else {"check": "只检查，不改动"}
+    return client.post(
+        url,
+        data={**fields, **button, "file": (io.BytesIO(rows.encode(encoding)), "回单.csv")},
+        content_type="multipart/form-data",
+    )
+
+
+def waybill_of(app, order_id: int) -> str:
+    with app.app_context():
+        return fulfilment.shipment_of(db.session.get(Order, order_id)).tracking_number
+
+
+def test_a_carrier_return_file_dry_run_then_applied_then_again_changes_nothing(app, shop):
+    pid = shop["small_product"]
+    ids = [place_order(app, pid, phone=f"1390000007{i}")[0] for i in range(4)]
+    for order_id in ids[:3]:
+        walk(app, order_id, "shipped")
+    walk(app, ids[3], "confirmed")
+    stock_before = state(app, ids[0], pid)[2]
+    good, refused, no_reason, _unshipped = ids
+    w = {i: waybill_of(app, i) for i in ids[:3]}
+    rows = (
+        "运单号,结果,原因\r\n"
+        f"{w[good]},签收,\r\n"
+        f"{w[refused]},拒收,买家不在家\r\n"
+        f"{w[no_reason]},拒收,\r\n"
+        "999999999999,签收,\r\n"
+        f"{w[good]},丢了,\r\n"
+    )
+    operator = staff_client(app, "operator")
+    dry = upload_returns(operator, rows, apply=False, encoding="gbk")
+    assert dry.status_code == 200 and "还没有改动任何订单" in dry.text
+    assert "签收 1 单，拒收 1 单，已记录过 0 单，有问题 3 行" in dry.text
+    assert "没有运单号为 999999999999 的包裹" in dry.text and "拒收要写明原因" in dry.text
+    assert [state(app, i, pid)[0] for i in ids[:3]] == ["shipped"] * 3
+
+    applied = upload_returns(operator, rows, apply=True)
+    assert "已记录：签收 1 单，拒收 1 单，已记录过 0 单，有问题 3 行" in applied.text
+    assert state(app, good, pid)[0] == "delivered"
+    status, moves, stock = state(app, refused, pid)
+    assert status == "refused" and moves[-1][1] == "refused" and stock == stock_before + 1
+
+    again = upload_returns(operator, rows, apply=True)
+    assert "签收 0 单，拒收 0 单，已记录过 2 单，有问题 3 行" in again.text
+    assert state(app, refused, pid) == (status, moves, stock)
+
+    # A move the order cannot make is reported on its row.
+    late = upload_returns(operator, f"{w[good]},拒收,不要了\r\n", apply=True)
+    assert "订单「已签收」，不能改为「拒收」" in late.text
+    assert state(app, good, pid)[0] == "delivered"

@@ -12,6 +12,7 @@ from wtforms import (
     SelectChoice,
     SelectField,
     StringField,
+    SubmitField,
 )
 from wtforms import ValidationError
 from wtforms.validators import DataRequired, Length, Optional, Regexp
@@ -86,6 +87,15 @@ class BulkShipForm(ShopForm):
     def __init__(self, *args, carriers=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.carrier.choices = [SelectChoice("", "—"), *(SelectChoice(c, c) for c in carriers)]
+
+
+class ReturnFileForm(ShopForm):
+    """A carrier's return file: checked first (a dry run changes nothing), applied on the
+    second button."""
+
+    file = FileField("快递回单 CSV", validators=[FileRequired("请选择 CSV 文件。")])
+    check = SubmitField("只检查，不改动")
+    apply = SubmitField("检查并记录")
 
 
 class SettleForm(ShopForm):

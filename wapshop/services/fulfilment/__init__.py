@@ -6,6 +6,7 @@
 - queues: the address, ship and delivery queues, and their counts
 - shipping: carriers, waybill checks, shipping one order or a CSV, the pick list
 - settlement: the delivery outcome, the COD fee, couriers' remittances
+- bulk: many at a time: a selection of addresses passed, a carrier's return file
 - timeline: an order's whole story for its staff page
 
 Callers use the package: `from wapshop.services import fulfilment; fulfilment.ship(...)`.
@@ -94,6 +95,12 @@ from wapshop.services.fulfilment.settlement import (
     settle,
     remittances,
 )
+from wapshop.services.fulfilment.bulk import (
+    RowResult,
+    check_addresses,
+    ReturnReport,
+    apply_returns,
+)
 from wapshop.services.fulfilment.timeline import (
     Entry,
     timeline,
@@ -171,6 +178,10 @@ __all__ = [
     "to_settle",
     "settle",
     "remittances",
+    "RowResult",
+    "check_addresses",
+    "ReturnReport",
+    "apply_returns",
     "Entry",
     "timeline",
 ]

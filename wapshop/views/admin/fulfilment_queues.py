@@ -14,6 +14,7 @@ from wapshop.parsing import parse_int
 from wapshop.services import fulfilment
 from wapshop.services.pagination import PageOutOfRange
 from wapshop.views import page_arg
+from wapshop.web.sessions import local_target
 from wapshop.views.admin.access import current_staff, seller_scope, staff_required
 from wapshop.views.admin.helpers import (
     ROLES,
@@ -57,7 +58,7 @@ def _forms(rows, form_class, here, overrides, **kwargs) -> dict:
     return forms
 
 
-def address_page(here: str, number: int, overrides=None, row_errors=None, status=200):
+def address_page(here: str, number: int, overrides=None, row_errors=None, status=200, report=None):
     overrides = overrides or {}
     page = page_of(fulfilment.address_queue, number, seller_scope())
     invalid = page_of(fulfilment.invalid_addresses, 1, seller_scope()) if page.number == 1 else None
@@ -71,6 +72,7 @@ def address_page(here: str, number: int, overrides=None, row_errors=None, status
         forms=_forms(rows, AddressForm, here, overrides),
         bulk=ButtonForm(formdata=None, next=here),
         row_errors=row_errors or {},
+        report=report,
         labels=fulfilment.STATUS_LABELS,
         payment_labels=fulfilment.PAYMENT_LABELS,
         **queue_tabs("address"),
@@ -141,6 +143,46 @@ def again(next_target: str | None, order_id: int, form, errors=(), status=400):
 @staff_required(*ROLES["address"])
 def address():
     return address_page(request.full_path, page_arg())
+
+
+def picks_of(values: list[str]) -> tuple[list[tuple[int, str]], list[str]]:
+    """The picked rows' (order id, status seen) from `id:status` checkbox values, and the
+    values that are not that (a hand-made post)."""
+    picks, bad = [], []
+    for value in values[: fulfilment.bulk.MAX_ROWS + 1]:
+        order_id, _sep, seen = value.partition(":")
+        try:
+            picks.append((parse_int(order_id, 1, 2**31 - 1), seen[:20]))
+        except ValueError:
+            bad.append(value[:20])
+    return picks, bad
+
+
+@bp.post("/address/bulk")
+@staff_required(*ROLES["address"])
+def address_bulk():
+    """Pass every picked address at once; each row's result is reported."""
+    here = local_target(request.form.get("next"), "/admin/queues/address") or url_for(
+        "admin.fulfilment_queues.address"
+    )
+    if not ButtonForm().validate_on_submit():
+        flash("页面已过期，请再点一次。", "warning")
+        return redirect(here, 303)
+    picks, bad = picks_of(request.form.getlist("pick"))
+    if not picks and not bad:
+        flash("请先勾选要通过的订单。", "warning")
+        return redirect(here, 303)
+    try:
+        report = fulfilment.check_addresses(
+            picks, current_staff(), seller_scope(), utcnow(), fulfilment_settings()
+        )
+    except fulfilment.OpsError as refused:
+        db.session.rollback()
+        flash(refused.message, "warning")
+        return redirect(here, 303)
+    db.session.commit()
+    report += [fulfilment.RowResult(0, value, False, "无法识别") for value in bad]
+    return address_page(here, 1, report=report)
 
 
 @bp.get("/calls")
