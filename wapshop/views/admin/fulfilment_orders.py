@@ -18,6 +18,7 @@ from flask import (
 from sqlalchemy.exc import IntegrityError
 
 from wapshop.extensions import db
+from wapshop.renditions import LABELS as RENDITION_LABELS
 from wapshop.forms import take_refusal
 from wapshop.forms.admin.fulfilment import (
     AddressForm,
@@ -82,6 +83,7 @@ def render_order(order, overrides=None, errors=(), status=200):
         order=order,
         labels=fulfilment.STATUS_LABELS,
         payment_labels=fulfilment.PAYMENT_LABELS,
+        rendition_labels=RENDITION_LABELS,
         flags=order_flags([order])[order.id],
         parcel=fulfilment.shipment_of(order),
         sellers=fulfilment.seller_names(order),
