@@ -8,6 +8,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
     HiddenField,
+    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -15,7 +16,7 @@ from wtforms import (
     SubmitField,
 )
 from wtforms import ValidationError
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from wapshop.forms import ShopForm
 from wapshop.forms.admin import MultiCheckboxField
@@ -47,6 +48,36 @@ class CallForm(OrderActionForm):
     )
     note = StringField("备注", validators=[Length(max=200)])
     then = HiddenField()  # "next": after the result, open the next call due
+
+
+class ContactForm(OrderActionForm):
+    """Receiver, phone and address as the buyer corrects them on the call, and a note."""
+
+    receiver = StringField("收货人", validators=[DataRequired("请写收货人。"), Length(max=20)])
+    phone = StringField("手机号", validators=[DataRequired("请写手机号。"), Length(max=11)])
+    address = StringField(
+        "地址（省市区+街道）", validators=[DataRequired("请写地址。"), Length(max=200)]
+    )
+    note = StringField("备注", validators=[Length(max=200)])
+
+
+class LineForm(OrderActionForm):
+    """One line's variant and quantity as the buyer corrects them."""
+
+    item = HiddenField(validators=[DataRequired("页面已过期，请刷新后再试。")])
+    variant = SelectField("规格", coerce=int, validate_choice=False)
+    quantity = IntegerField(
+        "数量",
+        validators=[
+            DataRequired("请写数量。"),
+            NumberRange(1, 99, "数量是1到99。"),
+        ],
+    )
+    note = StringField("备注", validators=[Length(max=200)])
+
+    def __init__(self, *args, variants=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.variant.choices = [SelectChoice(v.id, v.label or "默认") for v in variants]
 
 
 class ShipForm(OrderActionForm):

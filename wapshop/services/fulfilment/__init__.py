@@ -6,6 +6,7 @@
 - queues: the address, ship and delivery queues, and their counts
 - shipping: carriers, waybill checks, shipping one order or a CSV, the pick list
 - settlement: the delivery outcome, the COD fee, couriers' remittances
+- corrections: what the buyer corrects on the call (contact, address, a line), as events
 - bulk: many at a time: a selection of addresses passed, a carrier's return file
 - timeline: an order's whole story for its staff page
 
@@ -95,6 +96,13 @@ from wapshop.services.fulfilment.settlement import (
     settle,
     remittances,
 )
+from wapshop.services.fulfilment.corrections import (
+    CORRECTABLE,
+    correct_contact,
+    change_line,
+    reprice,
+    variants_of,
+)
 from wapshop.services.fulfilment.bulk import (
     RowResult,
     check_addresses,
@@ -178,6 +186,11 @@ __all__ = [
     "to_settle",
     "settle",
     "remittances",
+    "CORRECTABLE",
+    "correct_contact",
+    "change_line",
+    "reprice",
+    "variants_of",
     "RowResult",
     "check_addresses",
     "ReturnReport",

@@ -25,11 +25,14 @@ from wapshop.forms.admin.fulfilment import (
     ButtonForm,
     CallForm,
     CancelForm,
+    ContactForm,
     DeliveryForm,
+    LineForm,
     OrderSearchForm,
     ShipForm,
 )
 from wapshop.clock import china_day, to_china, utcnow
+from wapshop.parsing import parse_int
 from wapshop.services import aftersales, csvfiles, fulfilment, products
 from wapshop.services.pagination import Page
 from wapshop.views.admin.access import current_staff, seller_scope, staff_required
@@ -63,6 +66,20 @@ def forms_for(order, staff, overrides=None) -> dict:
     if "call" in offered:
         forms["call"] = expecting(order, CallForm)
         forms["call"].then.data = "next" if request.args.get("then") == "next" else ""
+    if "correct" in offered:
+        here = request.full_path if request.method == "GET" else request.form.get("next", "")
+        contact = expecting(order, ContactForm, here)
+        contact.receiver.data, contact.phone.data = order.receiver_name, order.phone
+        contact.address.data = order.region_text + order.street
+        forms["contact"] = contact
+        for item in order.items:
+            line = expecting(order, LineForm, here, variants=fulfilment.variants_of(item))
+            line.item.data, line.variant.data, line.quantity.data = (
+                item.id,
+                item.variant_id,
+                item.quantity,
+            )
+            forms[f"line-{item.id}"] = line
     if "ship" in offered:
         forms["ship"] = expecting(order, ShipForm, carriers=fulfilment.carriers_for(order))
         forms["ship"].carrier.data = order.carrier
@@ -251,6 +268,59 @@ def requeue(order_id):
     db.session.commit()
     flash(f"订单 {order.number} 已放回待拨打队列。")
     return redirect(next_url(url_for("admin.fulfilment_orders.show", order_id=order.id)), 303)
+
+
+@bp.post("/<int:order_id>/contact")
+@staff_required(*ROLES["call"])
+def contact(order_id):
+    """Receiver, phone, address and a note corrected on the call; back to the call page."""
+
+    def perform(order, form):
+        fulfilment.correct_contact(
+            order,
+            form.expected.data,
+            form.receiver.data,
+            form.phone.data,
+            form.address.data,
+            form.note.data or "",
+            current_staff(),
+            utcnow(),
+        )
+
+    return act(order_id, "contact", ContactForm(), perform, "订单 {number} 已更正。")
+
+
+@bp.post("/<int:order_id>/line")
+@staff_required(*ROLES["call"])
+def line(order_id):
+    """A line's variant or quantity corrected on the call (stock re-taken); back to the call."""
+    order = order_or_404(order_id)
+    item_id = parse_int_or_none(request.form.get("item", ""))
+    item = next((i for i in order.items if i.id == item_id), None)
+    if item is None:
+        abort(400, "页面已过期，请刷新后再试。")
+    form = LineForm(variants=fulfilment.variants_of(item))
+
+    def perform(order, form):
+        fulfilment.change_line(
+            order,
+            form.expected.data,
+            item.id,
+            form.variant.data,
+            form.quantity.data,
+            form.note.data or "",
+            current_staff(),
+            utcnow(),
+        )
+
+    return act(order_id, f"line-{item.id}", form, perform, "订单 {number} 的商品已更正。")
+
+
+def parse_int_or_none(text: str) -> int | None:
+    try:
+        return parse_int(text, 1, 2**31 - 1)
+    except ValueError:
+        return None
 
 
 @bp.post("/<int:order_id>/ship")

@@ -1,0 +1,174 @@
+"""Corrections on the confirmation call, through the order page the next call opens: the
+address (cash on delivery re-checked), a line's quantity or variant (stock re-taken, all or
+nothing), each one an event with before → after on the order's timeline."""
+
+from lxml import html
+from sqlalchemy import select
+
+from factories import COVERED
+from support.fulfilment import place_order, state, walk
+from support.pages import form_fields
+from support.staff import staff_client
+from wapshop.extensions import db
+from wapshop.models import Order, OrderEvent, Product, Variant
+
+
+def post(client, order_id: int, action: str, data: dict, item_id: int | None = None):
+    """Post a correction form from the order's page (the line form of `item_id`)."""
+    page = client.get(f"/admin/orders/{order_id}?then=next").text
+    url = f"/admin/orders/{order_id}/{action}"
+    doc = html.fromstring(page)
+    for form in doc.forms:
+        fields = {i.name: i.value for i in form.inputs if getattr(i, "type", "") == "hidden"}
+        if form.action == url and (item_id is None or fields.get("item") == str(item_id)):
+            return client.post(url, data={**fields, **data})
+    raise AssertionError(f"no form posting to {url}")
+
+
+def facts(app, order_id: int) -> dict:
+    with app.app_context():
+        o = db.session.get(Order, order_id)
+        return {
+            "receiver": o.receiver_name,
+            "phone": o.phone,
+            "region": o.region_code,
+            "street": o.street,
+            "carrier": o.carrier,
+            "amounts": (o.goods_fen, o.shipping_fen, o.discount_fen, o.total_fen),
+            "lines": [(i.variant_id, i.variant_label, i.quantity) for i in o.items],
+            "events": db.session.scalar(select(db.func.count()).where(OrderEvent.order_id == o.id)),
+        }
+
+
+def stocks(app, product_id: int) -> tuple[int, dict]:
+    with app.app_context():
+        variants = db.session.scalars(select(Variant).where(Variant.product_id == product_id))
+        return db.session.get(Product, product_id).stock, {v.id: v.stock for v in variants}
+
+
+def test_an_address_corrected_on_the_call_rechecks_cash_on_delivery(app, shop):
+    order_id, _n, _b = place_order(app, shop["small_product"], region=COVERED)
+    walk(app, order_id, "address_ok")
+    service = staff_client(app, "service")
+    before = facts(app, order_id)
+
+    # 西藏 has no courier collecting cash: refused on the address, nothing changed.
+    refused = post(
+        service,
+        order_id,
+        "contact",
+        {
+            "receiver": "李四",
+            "phone": "13911112222",
+            "address": "西藏自治区拉萨市城关区北京东路1号",
+        },
+    )
+    assert refused.status_code == 400 and "不能货到付款" in refused.text
+    assert html.fromstring(refused.text).xpath('//input[@name="address"]/@value') == [
+        "西藏自治区拉萨市城关区北京东路1号"
+    ]
+    assert facts(app, order_id) == before
+
+    # 宝安区 is covered (the city's courier collects cash there): corrected, one event.
+    moved = post(
+        service,
+        order_id,
+        "contact",
+        {
+            "receiver": "李四",
+            "phone": "13911112222",
+            "address": "广东省深圳市宝安区新安路2号",
+            "note": "买家搬家了",
+        },
+    )
+    assert moved.status_code == 303 and "then=next" in moved.headers["Location"]
+    after = facts(app, order_id)
+    assert (after["receiver"], after["phone"], after["region"], after["street"]) == (
+        "李四",
+        "13911112222",
+        "440306",
+        "新安路2号",
+    )
+    assert after["events"] == before["events"] + 1
+    assert state(app, order_id, shop["small_product"])[0] == "address_ok"
+    timeline = service.get(f"/admin/orders/{order_id}").text
+    assert "订单更正" in timeline and "收货人 张三 → 李四" in timeline
+    assert "地址 广东省深圳市南山区科技园路1号101室 → 广东省深圳市宝安区新安路2号" in timeline
+    assert "备注 买家搬家了" in timeline
+
+
+def test_a_quantity_change_retakes_stock_and_is_refused_when_out_of_stock(app, shop):
+    pid = shop["small_product"]
+    order_id, _n, _b = place_order(app, pid)
+    walk(app, order_id, "address_ok")
+    service = staff_client(app, "service")
+    item_id = facts_item(app, order_id)
+    assert stocks(app, pid)[0] == 9
+
+    more = post(service, order_id, "line", {"quantity": "3", "note": "要三件"}, item_id)
+    assert more.status_code == 303
+    after = facts(app, order_id)
+    assert after["lines"][0][2] == 3 and stocks(app, pid)[0] == 7
+    goods, shipping, discount, total = after["amounts"]
+    assert goods == 3 * 5990 and total == goods + shipping - discount
+
+    # 20 when 7 are left on the shelf (10 counting this order's 3): refused, nothing moved.
+    refused = post(service, order_id, "line", {"quantity": "20"}, item_id)
+    assert refused.status_code == 409 and "库存不够" in refused.text
+    assert facts(app, order_id) == after and stocks(app, pid)[0] == 7
+    for hostile in ("0", "-1", "²", "9" * 5000, "1\x00"):
+        bad = post(service, order_id, "line", {"quantity": hostile}, item_id)
+        assert bad.status_code == 400, hostile
+    assert facts(app, order_id) == after and stocks(app, pid)[0] == 7
+    assert "数量 1 → 3" in service.get(f"/admin/orders/{order_id}").text
+
+
+def test_a_variant_change_gives_back_the_old_and_takes_the_new(app, shop):
+    pid = shop["small_product"]
+    order_id, _n, _b = place_order(app, pid)
+    walk(app, order_id, "address_ok")
+    with app.app_context():
+        product = db.session.get(Product, pid)
+        other = Variant(product_id=pid, values_json='[["尺码", "43"]]', label="尺码 43", stock=2)
+        db.session.add(other)
+        product.stock += 2
+        db.session.commit()
+        other_id = other.id
+    service = staff_client(app, "service")
+    item_id = facts_item(app, order_id)
+    old_id = facts(app, order_id)["lines"][0][0]
+    assert stocks(app, pid) == (11, {old_id: 9, other_id: 2})
+
+    refused = post(service, order_id, "line", {"variant": str(other_id), "quantity": "3"}, item_id)
+    assert refused.status_code == 409 and stocks(app, pid) == (11, {old_id: 9, other_id: 2})
+
+    changed = post(service, order_id, "line", {"variant": str(other_id), "quantity": "2"}, item_id)
+    assert changed.status_code == 303
+    assert stocks(app, pid) == (10, {old_id: 10, other_id: 0})
+    assert facts(app, order_id)["lines"] == [(other_id, "尺码 43", 2)]
+    assert "规格 — → 尺码 43" in service.get(f"/admin/orders/{order_id}").text
+
+
+def facts_item(app, order_id: int) -> int:
+    with app.app_context():
+        return db.session.get(Order, order_id).items[0].id
+
+
+def test_corrections_are_offered_only_before_the_call_is_confirmed(app, shop):
+    order_id, _n, _b = place_order(app, shop["small_product"])
+    walk(app, order_id, "confirmed")
+    service = staff_client(app, "service")
+    page = service.get(f"/admin/orders/{order_id}").text
+    assert f"/admin/orders/{order_id}/contact" not in page
+    token = form_fields(page, f"/admin/orders/{order_id}/cancel")
+    late = service.post(
+        f"/admin/orders/{order_id}/contact",
+        data={
+            **token,
+            "receiver": "王五",
+            "phone": "13911112222",
+            "address": "广东省深圳市宝安区新安路2号",
+        },
+    )
+    assert late.status_code == 409 and "不能更正" in late.text
+    assert facts(app, order_id)["receiver"] == "张三"
