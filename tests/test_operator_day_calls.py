@@ -172,3 +172,57 @@ def test_corrections_are_offered_only_before_the_call_is_confirmed(app, shop):
     )
     assert late.status_code == 409 and "不能更正" in late.text
     assert facts(app, order_id)["receiver"] == "张三"
+
+
+def test_two_look_alike_orders_are_flagged_and_merged_into_one_parcel(app, shop):
+    pid = shop["small_product"]
+    keep, n1, _b = place_order(app, pid, phone="13900000081")
+    other, n2, _b = place_order(app, pid, phone="13900000082")  # same name and address
+    alone, n3, _b = place_order(app, shop["big_product"], phone="13900000083")
+    walk(app, keep, "address_ok")
+    operator = staff_client(app, "operator")
+    queue = operator.get("/admin/queues/address").text
+    flag = html.fromstring(queue).xpath('//span[@title="lookalike"]')
+    assert len(flag) == 2 and n1 in flag[0].text and n2 in flag[1].text  # both of other and alone
+    before = {i: facts(app, i) for i in (keep, other)}
+    stock_before = stocks(app, pid)[0]
+
+    page = operator.get(f"/admin/orders/{keep}").text
+    assert n2 in html.fromstring(page).get_element_by_id("merge").text_content()
+    assert n3 not in html.fromstring(page).get_element_by_id("merge").text_content()
+    url = f"/admin/orders/{keep}/merge"
+    # A stale view of the other order (it was "confirmed"?) is refused, nothing merged.
+    stale = operator.post(url, data={**form_fields(page, url), "others": f"{other}:shipped"})
+    assert stale.status_code == 409 and facts(app, keep) == before[keep]
+    merged = operator.post(url, data={**form_fields(page, url), "others": f"{other}:placed"})
+    assert merged.status_code == 303, html.fromstring(merged.text).xpath(
+        '//ul[@class="errors"]//text()'
+    )
+
+    kept = facts(app, keep)
+    assert [line[2] for line in kept["lines"]] == [1, 1]
+    goods, shipping, discount, total = kept["amounts"]
+    assert goods == before[keep]["amounts"][0] + before[other]["amounts"][0]
+    assert total == before[keep]["amounts"][3] + before[other]["amounts"][3] == goods
+    assert facts(app, other)["lines"] == []
+    status, moves, stock = state(app, other, pid)
+    assert (
+        status == "cancelled"
+        and f"已合并到订单 {n1}" in operator.get(f"/admin/orders/{other}").text
+    )
+    assert stock == stock_before  # the units belong to the kept order now
+    assert "合并订单 " + n2 in operator.get(f"/admin/orders/{keep}").text
+
+    # One parcel, one amount collected, one SMS to the buyer for it.
+    walk(app, keep, "shipped")
+    with app.app_context():
+        from wapshop.models import OutboxMessage, Shipment
+
+        parcels = db.session.scalars(
+            select(Shipment).where(Shipment.order_id.in_([keep, other]))
+        ).all()
+        assert [(p.order_id, p.cod_fen) for p in parcels] == [(keep, total)]
+        texts = db.session.scalars(
+            select(OutboxMessage.kind).where(OutboxMessage.order_id.in_([keep, other]))
+        ).all()
+        assert texts.count("shipped") == 1 and "cancelled" not in texts

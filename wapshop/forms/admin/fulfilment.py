@@ -80,6 +80,11 @@ class LineForm(OrderActionForm):
         self.variant.choices = [SelectChoice(v.id, v.label or "默认") for v in variants]
 
 
+class MergeForm(OrderActionForm):
+    """Merge look-alike orders into this one; the picked orders come as `others` checkboxes
+    valued `id:status seen`."""
+
+
 class ShipForm(OrderActionForm):
     # The service says why a carrier does not fit the order (it checks cash-on-delivery cover).
     carrier = SelectField(

@@ -7,6 +7,7 @@
 - shipping: carriers, waybill checks, shipping one order or a CSV, the pick list
 - settlement: the delivery outcome, the COD fee, couriers' remittances
 - corrections: what the buyer corrects on the call (contact, address, a line), as events
+- merging: orders that look like one buyer's, merged into one shipment
 - bulk: many at a time: a selection of addresses passed, a carrier's return file
 - timeline: an order's whole story for its staff page
 
@@ -103,6 +104,11 @@ from wapshop.services.fulfilment.corrections import (
     reprice,
     variants_of,
 )
+from wapshop.services.fulfilment.merging import (
+    MERGEABLE,
+    lookalikes,
+    merge,
+)
 from wapshop.services.fulfilment.bulk import (
     RowResult,
     check_addresses,
@@ -191,6 +197,9 @@ __all__ = [
     "change_line",
     "reprice",
     "variants_of",
+    "MERGEABLE",
+    "lookalikes",
+    "merge",
     "RowResult",
     "check_addresses",
     "ReturnReport",

@@ -60,9 +60,10 @@ def _record(order: Order, staff: Staff, changes: list[str], note: str, now: date
     db.session.flush()
 
 
-def reprice(order: Order) -> tuple[int, int]:
-    """Goods and shipping worked out again from the lines and the region (shipping_fees.quote);
-    the order's amounts are rewritten. Returns the (total before, total after)."""
+def reprice(order: Order, add_discount: int = 0) -> tuple[int, int]:
+    """Goods and shipping worked out again from the lines and the region (shipping_fees.quote),
+    with `add_discount` more off (merged orders' discounts); the order's amounts are
+    rewritten. Returns the (total before, total after)."""
     db.session.refresh(order)
     goods = sum(i.unit_price_fen * i.quantity for i in order.items)
     region = regions.get(order.region_code)
@@ -75,7 +76,7 @@ def reprice(order: Order) -> tuple[int, int]:
     lines = [(products[i.product_id], i.quantity) for i in order.items]
     cod = order.payment_method == "cod"
     shipping = shipping_fees.quote(region, order.carrier, lines, goods, cod) if region else 0
-    discount = min(order.discount_fen, goods + shipping)
+    discount = min(order.discount_fen + add_discount, goods + shipping)
     before = order.total_fen
     order.goods_fen, order.shipping_fen, order.discount_fen = goods, shipping, discount
     order.total_fen = goods + shipping - discount

@@ -28,6 +28,7 @@ from wapshop.forms.admin.fulfilment import (
     ContactForm,
     DeliveryForm,
     LineForm,
+    MergeForm,
     OrderSearchForm,
     ShipForm,
 )
@@ -45,6 +46,7 @@ from wapshop.views.admin.helpers import (
     next_url,
     order_flags,
     page_of,
+    risk_settings,
 )
 
 bp = Blueprint("fulfilment_orders", __name__, url_prefix="/orders")
@@ -80,6 +82,8 @@ def forms_for(order, staff, overrides=None) -> dict:
                 item.quantity,
             )
             forms[f"line-{item.id}"] = line
+    if "cancel" in offered and order.status in fulfilment.MERGEABLE:
+        forms["merge"] = expecting(order, MergeForm)
     if "ship" in offered:
         forms["ship"] = expecting(order, ShipForm, carriers=fulfilment.carriers_for(order))
         forms["ship"].carrier.data = order.carrier
@@ -94,6 +98,7 @@ def forms_for(order, staff, overrides=None) -> dict:
 def render_order(order, overrides=None, errors=(), status=200):
     staff = current_staff()
     task = fulfilment.call_task(order)
+    window = risk_settings().duplicate_window
     return render_template(
         "admin/fulfilment/orders/show.html",
         title=f"订单 {order.number}",
@@ -105,6 +110,7 @@ def render_order(order, overrides=None, errors=(), status=200):
         parcel=fulfilment.shipment_of(order),
         sellers=fulfilment.seller_names(order),
         task=task,
+        lookalikes=fulfilment.lookalikes(order, window, seller_scope()),
         parked=task is not None and task.parked_at is not None,
         confirmer="卖家" if fulfilment.confirmed_by_seller(order) else "商城客服",
         timeline=fulfilment.timeline(order),
@@ -321,6 +327,26 @@ def parse_int_or_none(text: str) -> int | None:
         return parse_int(text, 1, 2**31 - 1)
     except ValueError:
         return None
+
+
+@bp.post("/<int:order_id>/merge")
+@staff_required(*ROLES["cancel"])
+def merge(order_id):
+    """Merge the picked look-alike orders into this one: one parcel, one amount to collect."""
+    others = []
+    for value in request.form.getlist("others")[: fulfilment.merging.MAX_MERGE + 1]:
+        other_id, _sep, seen = value.partition(":")
+        other = parse_int_or_none(other_id)
+        if other is None:
+            abort(400, "要合并的订单不对，请刷新后再试。")
+        others.append((other, seen[:20]))
+
+    def perform(order, form):
+        fulfilment.merge(
+            order, form.expected.data, others, current_staff(), seller_scope(), utcnow()
+        )
+
+    return act(order_id, "merge", MergeForm(), perform, "已合并到订单 {number}，一个包裹发货。")
 
 
 @bp.post("/<int:order_id>/ship")
