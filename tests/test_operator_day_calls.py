@@ -2,6 +2,8 @@
 address (cash on delivery re-checked), a line's quantity or variant (stock re-taken, all or
 nothing), each one an event with before → after on the order's timeline."""
 
+import threading
+
 from lxml import html
 from sqlalchemy import select
 
@@ -226,3 +228,41 @@ def test_two_look_alike_orders_are_flagged_and_merged_into_one_parcel(app, shop)
             select(OutboxMessage.kind).where(OutboxMessage.order_id.in_([keep, other]))
         ).all()
         assert texts.count("shipped") == 1 and "cancelled" not in texts
+
+
+def test_twenty_line_changes_at_once_never_oversell_and_never_fail(app, shop):
+    """Five orders of a product with 5 units left; 20 requests at once, four per order, each
+    asking for 3 units (2 more): stock never goes below zero, units add up, no 500."""
+    pid = shop["small_product"]
+    ids = [place_order(app, pid, phone=f"1390000009{i}")[0] for i in range(5)]
+    for order_id in ids:
+        walk(app, order_id, "address_ok")
+    clients = [staff_client(app, "service") for _ in range(4)]
+    posts = []
+    for order_id in ids:
+        item_id = facts_item(app, order_id)
+        for client in clients:
+            page = client.get(f"/admin/orders/{order_id}").text
+            url = f"/admin/orders/{order_id}/line"
+            doc = html.fromstring(page)
+            form = next(f for f in doc.forms if f.action == url)
+            fields = {i.name: i.value for i in form.inputs if getattr(i, "type", "") == "hidden"}
+            assert fields["item"] == str(item_id)
+            posts.append((client, url, {**fields, "quantity": "3"}))
+    start = threading.Barrier(len(posts))
+    codes = []
+
+    def send(client, url, data):
+        start.wait()
+        codes.append(client.post(url, data=data).status_code)
+
+    threads = [threading.Thread(target=send, args=p) for p in posts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(codes) == 20 and set(codes) <= {303, 400, 409}, codes
+    quantities = [facts(app, i)["lines"][0][2] for i in ids]
+    left = stocks(app, pid)[0]
+    assert left >= 0 and left + sum(quantities) == 10
+    assert sorted(quantities) == [1, 1, 1, 3, 3] and codes.count(303) == 2
