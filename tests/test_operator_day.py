@@ -15,9 +15,9 @@ from wapshop.services import fulfilment
 
 
 def row_of(page: str, number: str):
-    """The queue's table row showing an order number."""
+    """The queue's table row of an order (its link, not a flag naming it)."""
     doc = html.fromstring(page)
-    rows = [tr for tr in doc.iter("tr") if number in tr.text_content()]
+    rows = [tr for tr in doc.iter("tr") if tr.xpath(f'.//a[text()="{number}"]')]
     assert len(rows) == 1, number
     return rows[0]
 
