@@ -7,12 +7,12 @@ import threading
 from lxml import html
 from sqlalchemy import select
 
-from factories import COVERED
+from factories import COVERED, make_deal
 from support.fulfilment import place_order, state, walk
 from support.pages import form_fields
 from support.staff import staff_client
 from wapshop.extensions import db
-from wapshop.models import Order, OrderEvent, Product, Variant
+from wapshop.models import Deal, Order, OrderEvent, Product, Variant
 
 
 def post(client, order_id: int, action: str, data: dict, item_id: int | None = None):
@@ -266,3 +266,28 @@ def test_twenty_line_changes_at_once_never_oversell_and_never_fail(app, shop):
     left = stocks(app, pid)[0]
     assert left >= 0 and left + sum(quantities) == 10
     assert sorted(quantities) == [1, 1, 1, 3, 3] and codes.count(303) == 2
+
+
+def test_a_deal_line_keeps_the_deal_units_and_the_per_buyer_limit(app, shop):
+    pid = shop["small_product"]
+    with app.app_context():
+        deal_id = make_deal(product=db.session.get(Product, pid), per_buyer_limit=2).id
+        db.session.commit()
+    order_id, _n, _b = place_order(app, pid)
+    walk(app, order_id, "address_ok")
+    service = staff_client(app, "service")
+    item_id = facts_item(app, order_id)
+
+    def sold():
+        with app.app_context():
+            return db.session.get(Deal, deal_id).sold
+
+    assert sold() == 1 and facts(app, order_id)["amounts"][0] == 2990
+    assert post(service, order_id, "line", {"quantity": "2"}, item_id).status_code == 303
+    assert sold() == 2 and stocks(app, pid)[0] == 8
+    assert facts(app, order_id)["amounts"][0] == 2 * 2990  # still the deal's price
+    over = post(service, order_id, "line", {"quantity": "3"}, item_id)
+    assert over.status_code == 409 and "每人限购 2 件" in over.text
+    assert sold() == 2 and stocks(app, pid)[0] == 8
+    assert post(service, order_id, "line", {"quantity": "1"}, item_id).status_code == 303
+    assert sold() == 1 and stocks(app, pid)[0] == 9
