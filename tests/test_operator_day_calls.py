@@ -291,3 +291,25 @@ def test_a_deal_line_keeps_the_deal_units_and_the_per_buyer_limit(app, shop):
     assert sold() == 2 and stocks(app, pid)[0] == 8
     assert post(service, order_id, "line", {"quantity": "1"}, item_id).status_code == 303
     assert sold() == 1 and stocks(app, pid)[0] == 9
+
+
+def test_a_receiver_corrected_alone_keeps_an_address_the_parser_would_not_reread(app, shop):
+    order_id, _n, _b = place_order(app, shop["small_product"])
+    walk(app, order_id, "address_ok")
+    with app.app_context():  # a municipality's name is said once: 北京市朝阳区…
+        db.session.get(Order, order_id).region_text = "北京市朝阳区"
+        db.session.commit()
+    service = staff_client(app, "service")
+    page = service.get(f"/admin/orders/{order_id}").text
+    shown = html.fromstring(page).xpath('//input[@name="address"]/@value')[0]
+    assert shown == "北京市朝阳区科技园路1号101室"
+    response = post(
+        service, order_id, "contact", {"receiver": "王五", "phone": "13800138000", "address": shown}
+    )
+    assert response.status_code == 303
+    after = facts(app, order_id)
+    assert (after["receiver"], after["region"], after["street"]) == (
+        "王五",
+        COVERED,
+        "科技园路1号101室",
+    )

@@ -108,7 +108,10 @@ def correct_contact(
         raise BadInput("收货人要写，最多20个字。", field="receiver")
     if not PHONE.fullmatch(phone):
         raise BadInput("手机号是以1开头的11位数字。", field="phone")
-    parsed = addresses.parse(address)
+    if address == order.region_text + order.street:  # as shown: kept (no re-reading needed)
+        parsed = addresses.ParsedAddress(regions.get(order.region_code), [], order.street)
+    else:
+        parsed = addresses.parse(address)
     if parsed.region is None:
         raise BadInput("地址要从省写到区县，例如 广东省深圳市南山区科技园路1号。", field="address")
     if not parsed.street or len(parsed.street) > 120:
