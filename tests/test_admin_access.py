@@ -310,7 +310,7 @@ def test_admins_read_the_audit_log_of_every_change(app, client):
 
     log_in_as(app, client, "admin")
     page = client.get(f"/admin/audit/?entity=product&id={product.id}").text
-    assert operator["username"] in page and "update" in page
+    assert operator["username"] in page and "修改" in page
     assert "旧标题" in page and "新标题" in page
     with app.app_context():
         entry = db.session.scalar(select(AuditEntry))

@@ -217,6 +217,8 @@ def test_risk_flags_refusals_cancellations_duplicates_and_uncovered_regions(app,
     twin2, _n, _b = place_order(app, pid, phone="13700000009")
     with app.app_context():
         flags = risk.flags_for([order(twin), order(twin2)])
+        same_phone = {oid: [f for f in fs if f.code != "lookalike"] for oid, fs in flags.items()}
+        flags = same_phone
         assert [f.code for f in flags[twin]] == ["duplicate"] == [f.code for f in flags[twin2]]
         assert order(twin2).number in flags[twin][0].label
 
@@ -313,7 +315,7 @@ def test_a_staff_cancellation_and_a_declined_call_are_stamped_with_the_given_clo
     with app.app_context():
         staff = staff_named(agent)
         fulfilment.cancel(order(cancelled_id), "placed", "买家要求", staff, fixed)
-        fulfilment.record_call(order(declined_id), "address_ok", "declined", "", staff, fixed)
+        fulfilment.record_call(order(declined_id), "address_ok", "declined", "太贵了", staff, fixed)
         db.session.commit()
     with app.app_context():
         for order_id in (cancelled_id, declined_id):

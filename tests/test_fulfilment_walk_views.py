@@ -48,7 +48,7 @@ def test_a_cod_order_walks_from_placed_to_settled_through_the_staff_pages(app, s
         "/admin/queues/calls/next", data=form_fields(calls.text, "/admin/queues/calls/next")
     )
     assert taken.status_code == 303
-    assert taken.headers["Location"] == f"/admin/orders/{order_id}#call"
+    assert taken.headers["Location"] == f"/admin/orders/{order_id}?then=next#call"
     response = act(service, order_id, "call", {"outcome": "confirmed", "note": "本人确认"})
     assert response.status_code == 303
     status, moves, stock = state(app, order_id, pid)

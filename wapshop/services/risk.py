@@ -1,6 +1,8 @@
 """Orders that need extra care, worked out from the order history each time they are shown
 (so a flag is never stale): phones that refused a parcel before or cancelled many orders,
-the same phone ordering again within minutes, and regions no courier collects cash in.
+the same phone ordering again within minutes, the same receiver and address under another
+phone (fulfilment.merging merges such orders into one parcel), and regions no courier
+collects cash in.
 
 A seller's flags are worked out from that seller's orders alone: nothing of another seller's
 orders (numbers, refusals, cancellations) reaches a seller, flags included."""
@@ -15,12 +17,12 @@ from wapshop.extensions import db
 from wapshop.config import Defaults
 from wapshop.models import Order, OrderEvent, OrderStatus
 from wapshop.services import regions
-from wapshop.services.fulfilment import scoped
+from wapshop.services.fulfilment import MERGEABLE as OPEN, scoped
 
 
 @dataclass(frozen=True)
 class Flag:
-    code: str  # refused_before, cancellations, duplicate, uncovered
+    code: str  # refused_before, cancellations, duplicate, lookalike, uncovered
     label: str
 
 
@@ -87,6 +89,22 @@ def flags_for(
         )
     ):
         neighbours[phone].append((order_id, number, created_at))
+    # Same receiver and address, another phone: orders not shipped yet (they can be merged).
+    same_place = defaultdict(list)
+    for order_id, number, phone, name, region, street in db.session.execute(
+        scoped(
+            select(
+                Order.id, Order.number, Order.phone, Order.receiver_name, Order.region_code,
+                Order.street,
+            ).where(
+                Order.receiver_name.in_({o.receiver_name for o in orders}),
+                Order.street.in_({o.street for o in orders}),
+                Order.status.in_([str(s) for s in OPEN]),
+            ),
+            seller_id,
+        )
+    ):  # fmt: skip
+        same_place[(name, region, street)].append((order_id, number, phone))
     carriers: dict[str, str | None] = {}
     for order in orders:
         mine = flags[order.id]
@@ -102,6 +120,15 @@ def flags_for(
         ]
         if twins:
             mine.append(Flag("duplicate", "疑似重复：" + "、".join(sorted(twins)[:3])))
+        alike = [
+            number
+            for other_id, number, phone in same_place[
+                (order.receiver_name, order.region_code, order.street)
+            ]
+            if other_id != order.id and phone != order.phone
+        ]
+        if alike:
+            mine.append(Flag("lookalike", "疑似同一买家：" + "、".join(sorted(alike)[:3])))
         if order.region_code not in carriers:
             region = regions.get(order.region_code)
             carriers[order.region_code] = regions.cod_carrier(region) if region else None

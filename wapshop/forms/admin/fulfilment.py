@@ -8,13 +8,15 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
     HiddenField,
+    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
     StringField,
+    SubmitField,
 )
 from wtforms import ValidationError
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from wapshop.forms import ShopForm
 from wapshop.forms.admin import MultiCheckboxField
@@ -45,6 +47,42 @@ class CallForm(OrderActionForm):
         validators=[DataRequired("请选择通话结果。")],
     )
     note = StringField("备注", validators=[Length(max=200)])
+    then = HiddenField()  # "next": after the result, open the next call due
+
+
+class ContactForm(OrderActionForm):
+    """Receiver, phone and address as the buyer corrects them on the call, and a note."""
+
+    receiver = StringField("收货人", validators=[DataRequired("请写收货人。"), Length(max=20)])
+    phone = StringField("手机号", validators=[DataRequired("请写手机号。"), Length(max=11)])
+    address = StringField(
+        "地址（省市区+街道）", validators=[DataRequired("请写地址。"), Length(max=200)]
+    )
+    note = StringField("备注", validators=[Length(max=200)])
+
+
+class LineForm(OrderActionForm):
+    """One line's variant and quantity as the buyer corrects them."""
+
+    item = HiddenField(validators=[DataRequired("页面已过期，请刷新后再试。")])
+    variant = SelectField("规格", coerce=int, validate_choice=False)
+    quantity = IntegerField(
+        "数量",
+        validators=[
+            DataRequired("请写数量。"),
+            NumberRange(1, 99, "数量是1到99。"),
+        ],
+    )
+    note = StringField("备注", validators=[Length(max=200)])
+
+    def __init__(self, *args, variants=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.variant.choices = [SelectChoice(v.id, v.label or "默认") for v in variants]
+
+
+class MergeForm(OrderActionForm):
+    """Merge look-alike orders into this one; the picked orders come as `others` checkboxes
+    valued `id:status seen`."""
 
 
 class ShipForm(OrderActionForm):
@@ -85,6 +123,15 @@ class BulkShipForm(ShopForm):
     def __init__(self, *args, carriers=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.carrier.choices = [SelectChoice("", "—"), *(SelectChoice(c, c) for c in carriers)]
+
+
+class ReturnFileForm(ShopForm):
+    """A carrier's return file: checked first (a dry run changes nothing), applied on the
+    second button."""
+
+    file = FileField("快递回单 CSV", validators=[FileRequired("请选择 CSV 文件。")])
+    check = SubmitField("只检查，不改动")
+    apply = SubmitField("检查并记录")
 
 
 class SettleForm(ShopForm):

@@ -6,6 +6,9 @@
 - queues: the address, ship and delivery queues, and their counts
 - shipping: carriers, waybill checks, shipping one order or a CSV, the pick list
 - settlement: the delivery outcome, the COD fee, couriers' remittances
+- corrections: what the buyer corrects on the call (contact, address, a line), as events
+- merging: orders that look like one buyer's, merged into one shipment
+- bulk: many at a time: a selection of addresses passed, a carrier's return file
 - timeline: an order's whole story for its staff page
 
 Callers use the package: `from wapshop.services import fulfilment; fulfilment.ship(...)`.
@@ -94,6 +97,24 @@ from wapshop.services.fulfilment.settlement import (
     settle,
     remittances,
 )
+from wapshop.services.fulfilment.corrections import (
+    CORRECTABLE,
+    correct_contact,
+    change_line,
+    reprice,
+    variants_of,
+)
+from wapshop.services.fulfilment.merging import (
+    MERGEABLE,
+    lookalikes,
+    merge,
+)
+from wapshop.services.fulfilment.bulk import (
+    RowResult,
+    check_addresses,
+    ReturnReport,
+    apply_returns,
+)
 from wapshop.services.fulfilment.timeline import (
     Entry,
     timeline,
@@ -171,6 +192,18 @@ __all__ = [
     "to_settle",
     "settle",
     "remittances",
+    "CORRECTABLE",
+    "correct_contact",
+    "change_line",
+    "reprice",
+    "variants_of",
+    "MERGEABLE",
+    "lookalikes",
+    "merge",
+    "RowResult",
+    "check_addresses",
+    "ReturnReport",
+    "apply_returns",
     "Entry",
     "timeline",
 ]

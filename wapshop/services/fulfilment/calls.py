@@ -39,7 +39,7 @@ def record_call(
     settings: Settings = Settings(),
 ) -> CallAttempt:
     """The outcome of a confirmation call. Confirmed moves on to shipping; declined and fake
-    cancel (restocked, refunded to the balance if paid online); no answer schedules the next
+    cancel (restocked, refunded to the balance if paid online) and need a note saying why; no answer schedules the next
     call, and after settings.call_attempts of them sends the "please reply" SMS and parks."""
     if outcome not in tuple(CallOutcome):
         raise BadInput("请选择通话结果。", field="outcome")
@@ -56,8 +56,10 @@ def record_call(
         touch(order, expected, now)
         _no_answer(order, now, settings)
     else:
+        if not note:
+            raise BadInput("买家不要了或虚假订单，请在备注里写明原因。", field="note")
         label = OUTCOME_LABELS[CallOutcome(outcome)]
-        why = f"{label}：{note}" if note else label
+        why = f"{label}：{note}"
         cancel_from(order, expected, why, staff, now, allowed=(S.ADDRESS_OK,))
     attempt = CallAttempt(
         order_id=order.id,

@@ -230,7 +230,10 @@ def export_rows(seller_id: int | None, f: OrderFilter) -> list[list[str]]:
     )
     rows = [["订单号", "收货人", "电话", "地址", "商品", "代收金额", "快递"]]
     for o in found:
-        items = "；".join(f"{i.title} × {i.quantity}" for i in o.items)
+        items = "；".join(
+            f"{i.title}{f'（{i.variant_label}）' if i.variant_label else ''} × {i.quantity}"
+            for i in o.items
+        )
         collect = o.total_fen if o.payment_method == "cod" else 0
         rows.append(
             [

@@ -197,6 +197,12 @@ def actions_for(staff: Staff, order: Order) -> set[str]:
             offered.add("call")
         except Forbidden:
             pass
+    if status in (S.ADDRESS_OK, S.ADDRESS_INVALID) and may(staff, "call"):
+        try:
+            check_may_call(staff, order)
+            offered.add("correct")
+        except Forbidden:
+            pass
     if status == S.CONFIRMED and may(staff, "ship"):
         offered.add("ship")
     if status == S.SHIPPED and may(staff, "delivery"):

@@ -180,22 +180,25 @@ class PickLine:
     title: str
     quantity: int
     orders: int
+    variant_label: str = ""  # e.g. "尺码 42": a size or colour is a shelf of its own
 
 
 def pick_list(seller_id: int | None, carrier: str = "") -> tuple[list[PickLine], list[Order]]:
-    """What to take from the shelves for every order waiting to ship: the products with their
-    total quantities, and the orders with their addresses, oldest first."""
+    """What to take from the shelves for every order waiting to ship: each product's variants
+    (the size or colour ordered) with their total quantities, and the orders with their
+    addresses, oldest first."""
     stmt = select(Order).where(Order.status == S.CONFIRMED)
     if carrier:
         stmt = stmt.where(Order.carrier == carrier)
     orders_ = db.session.scalars(scoped(stmt, seller_id).order_by(Order.created_at, Order.id)).all()
-    totals: dict[int, list] = {}
+    totals: dict[tuple, list] = {}
     for order in orders_:
         for item in order.items:
             if seller_id is not None and item.seller_id != seller_id:
                 continue
-            entry = totals.setdefault(item.product_id, [item.title, 0, 0])
+            key = (item.product_id, item.variant_id, item.variant_label or "")
+            entry = totals.setdefault(key, [item.title, 0, 0])
             entry[1] += item.quantity
             entry[2] += 1
-    lines = [PickLine(pid, t, q, n) for pid, (t, q, n) in totals.items()]
-    return sorted(lines, key=lambda p: (-p.quantity, p.product_id)), list(orders_)
+    lines = [PickLine(pid, t, q, n, label) for (pid, _v, label), (t, q, n) in totals.items()]
+    return sorted(lines, key=lambda p: (-p.quantity, p.product_id, p.variant_label)), list(orders_)

@@ -20,6 +20,8 @@ from wapshop.services import notify, payments
 from wapshop.services.fulfilment.rules import OUTCOME_LABELS, PAYMENT_LABELS, who
 
 
+CORRECTION = "更正："  # an event that changed the order's facts, not its status (corrections)
+
 # --- The order's whole story, for its staff page.
 
 
@@ -43,7 +45,9 @@ def event_note(note: str, from_status: str | None) -> str:
 def timeline(order: Order) -> list[Entry]:
     """Transitions, calls, parcels, after-sales, refunds and SMS in one list, oldest first."""
     entries = [
-        Entry(
+        Entry(e.at, who(e.actor), "订单更正", e.note.removeprefix(CORRECTION))
+        if e.from_status == e.to_status and e.note.startswith(CORRECTION)
+        else Entry(
             e.at,
             who(e.actor),
             "状态变更",
