@@ -39,7 +39,7 @@ def test_every_module_imports_first():
     names = modules()
     assert "wapshop.payments.registry" in names and "wapshop.services.checkout" in names
     done = subprocess.run(
-        # ~25 s on a quiet 2-core machine; the bound only stops a hang (imports re-run per module).
+        # The bound only stops a hang: every module re-imports the package, slow on a busy machine.
         [sys.executable, "-c", IMPORT_EACH, *names],
         capture_output=True,
         text=True,
