@@ -72,7 +72,18 @@ def parse_options(text: str) -> Options:
         values = _values_of(rest)
         if not sep or not name or not values:
             raise VariantError("款式每行写成“名称:值 值 值”，例如 尺码:38-44。", "options")
-        if len(name) > NAME_MAX or any(len(v) > VALUE_MAX for v in values):
+        options.append((name, tuple(values)))
+    return check_options(options)
+
+
+def check_options(options) -> Options:
+    """Options within the limits: names and values short, no value twice, not too many.
+    Raises VariantError."""
+    names: set[str] = set()
+    for name, values in options:
+        if not name or not values:
+            raise VariantError("款式每行写成“名称:值 值 值”，例如 尺码:38-44。", "options")
+        if len(name) > NAME_MAX or any(len(v) > VALUE_MAX or not v for v in values):
             raise VariantError(
                 f"款式名称最多 {NAME_MAX} 个字，每个值最多 {VALUE_MAX} 个字。", "options"
             )
@@ -80,9 +91,9 @@ def parse_options(text: str) -> Options:
             raise VariantError(f"“{name}”有重复的值。", "options")
         if len(values) > MAX_VALUES:
             raise VariantError(f"“{name}”最多 {MAX_VALUES} 个值。", "options")
-        if name in (n for n, _ in options):
+        if name in names:
             raise VariantError(f"款式“{name}”写了两次。", "options")
-        options.append((name, tuple(values)))
+        names.add(name)
     if len(options) > MAX_OPTIONS:
         raise VariantError(f"最多 {MAX_OPTIONS} 种款式（例如 颜色、尺码）。", "options")
     count = 1
@@ -90,7 +101,7 @@ def parse_options(text: str) -> Options:
         count *= len(values)
     if count > MAX_VARIANTS:
         raise VariantError(f"款式组合有 {count} 种，最多 {MAX_VARIANTS} 种。", "options")
-    return tuple(options)
+    return tuple((name, tuple(values)) for name, values in options)
 
 
 def format_options(options) -> str:
