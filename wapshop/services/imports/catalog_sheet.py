@@ -173,12 +173,35 @@ def _group_rows(sheet: Sheet, report: Report, lookups, progress) -> dict:
         elif not line.pairs or not group.lines[0].pairs:
             message = f"商品ID {product_id} 在第 {group.first.line} 行已出现过。"
             report.errors.append(sheet.error(row, "id", message))
-        elif replace(values, stock=0) != replace(group.values, stock=0):
+        elif differs := _first_difference(values, group.values):
             message = f"同一商品的各行，商品的列要和第 {group.first.line} 行一样。"
-            report.errors.append(sheet.error(row, None, message))
+            report.errors.append(sheet.error(row, differs, message))
         else:
             group.lines.append(line)
     return groups
+
+
+# ProductInput fields as the columns they come from.
+INPUT_COLUMNS = {
+    "title": "title",
+    "subtitle": "subtitle",
+    "category_id": "category",
+    "seller_id": "seller",
+    "shop_price_fen": "shop_price",
+    "market_price_fen": "market_price",
+    "specs": "specs",
+    "active": "active",
+    "weight_g": "weight_g",
+    "free_shipping": "free_shipping",
+}
+
+
+def _first_difference(one: products.ProductInput, other: products.ProductInput) -> str | None:
+    """The column of the first product field two rows of one product disagree on."""
+    return next(
+        (key for name, key in INPUT_COLUMNS.items() if getattr(one, name) != getattr(other, name)),
+        None,
+    )
 
 
 def _check_codes(sheet: Sheet, report: Report, groups: list[_Group]) -> None:
