@@ -52,7 +52,10 @@ def ask(buyer, number, ver="basic", **fields):
 
 @pytest.mark.parametrize("ver", ["wml", "basic", "color", "touch"])
 def test_the_request_offers_the_other_sizes(app, shoe_order, ver):
-    page = shoe_order["buyer"].get(f"/o/{shoe_order['number']}/help?ver={ver}").text
+    number = shoe_order["number"]
+    if ver == "wml":  # the exchange is a deck of its own, linked from the request deck
+        assert "?kind=exchange" in shoe_order["buyer"].get(f"/o/{number}/help?ver=wml").text
+    page = shoe_order["buyer"].get(f"/o/{number}/help?ver={ver}&kind=exchange").text
     assert 'name="variant"' in page
     assert f'value="{shoe_order["39"]}"' in page and f'value="{shoe_order["40"]}"' in page
     assert f'value="{shoe_order["38"]}"' not in page  # the size ordered

@@ -103,22 +103,33 @@ def may_return(order: Order, now: datetime, window: timedelta) -> bool:
 
 
 def exchange_choices(order: Order) -> list[Variant]:
-    """The other sizes and colours an exchange may be to: the active variants of the order's
-    products with options, other than those ordered, sold-out ones included (shown, refused)."""
+    """The other sizes or colours an exchange may be to: active variants of an ordered
+    product that differ from an ordered variant in one option (the same colour in another
+    size, or the same size in another colour: what exchanges are for, and few enough for a
+    WML deck), sold-out ones included (shown, refused)."""
     ordered = {item.variant_id for item in order.items}
     products = {item.product_id for item in order.items}
-    return list(
-        db.session.scalars(
-            select(Variant)
-            .where(
-                Variant.product_id.in_(products),
-                Variant.active.is_(True),
-                Variant.values_json != "[]",
-                Variant.id.not_in(ordered),
-            )
-            .order_by(Variant.product_id, Variant.position, Variant.id)
+    candidates = db.session.scalars(
+        select(Variant)
+        .where(
+            Variant.product_id.in_(products),
+            Variant.active.is_(True),
+            Variant.values_json != "[]",
         )
-    )
+        .order_by(Variant.product_id, Variant.position, Variant.id)
+    ).all()
+    bought = db.session.scalars(select(Variant).where(Variant.id.in_(ordered)))
+    mine = [(v.product_id, v.values) for v in bought]
+
+    def one_apart(variant: Variant) -> bool:
+        return any(
+            product_id == variant.product_id
+            and len(values) == len(variant.values)
+            and sum(a != b for a, b in zip(values, variant.values, strict=True)) == 1
+            for product_id, values in mine
+        )
+
+    return [v for v in candidates if v.id not in ordered and one_apart(v)]
 
 
 def _exchange_variant(order: Order, kind: str, variant_id: int | None) -> int | None:
