@@ -79,19 +79,21 @@ def _compose(kind: str, number: str, total_fen: int, cod: bool, which: str, **ex
     signed = signature()
     head, tail = f"【{signed.shop}】", f"客服{signed.hotline}" if signed.hotline else ""
     total = format_fen(total_fen)
-    number = number + which
+    named = number + which  # the order and, in brackets, its variant
     if kind == "placed" and cod:
-        body = f"订单{number}已收到，货到付款{total}。客服将致电确认，请保持电话畅通。"
+        call = "客服将致电确认。" if which else "客服将致电确认，请保持电话畅通。"
+        body = f"订单{named}已收到，货到付款{total}。{call}"
     elif kind == "placed":
-        body = f"订单{number}已付款{total}，我们会尽快安排发货。"
+        body = f"订单{named}已付款{total}，我们会尽快安排发货。"
     elif kind == "confirmed":
-        body = f"订单{number}已确认，将尽快发货。"
+        body = f"订单{named}已确认，将尽快发货。"
+    elif kind == "shipped" and extra.get("replacement"):  # free of charge, whatever the order
+        body = f"换货商品{which}已由{extra['carrier']}发出，运单号{extra['tracking']}。"
     elif kind == "shipped":
-        what = f"换货商品{which}" if extra.get("replacement") else f"订单{number}"
         pay = f"签收时请付款{total}。" if cod else ""
-        body = f"{what}已由{extra['carrier']}发出，运单号{extra['tracking']}。{pay}"
+        body = f"订单{named}已由{extra['carrier']}发出，运单号{extra['tracking']}。{pay}"
     elif kind == "delivered":
-        body = f"订单{number}已签收，谢谢惠顾！签收7天内可在订单页申请退换货。"
+        body = f"订单{named}已签收，谢谢惠顾！签收7天内可在订单页申请退换货。"
     elif kind == "please_reply":
         body = f"我们多次致电未能联系到您，订单{number}（{total}）等您确认，请回复本短信或回电。"
     elif kind == "refunded":
@@ -162,7 +164,11 @@ def _labels_in_session(row: OrderEvent) -> list[str] | None:
     """The variant labels of the event's order when its lines are in the session (an order
     being placed: its lines may be written after the event in the same flush), else None."""
     session = object_session(row)
-    order = session.identity_map.get(identity_key(Order, row.order_id)) if session else None
+    if session is None:
+        return None
+    order = session.identity_map.get(identity_key(Order, row.order_id)) or next(
+        (o for o in session.new if isinstance(o, Order) and o.id == row.order_id), None
+    )
     if order is None or "items" in inspect(order).unloaded:
         return None
     return [item.variant_label for item in order.items]
