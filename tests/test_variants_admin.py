@@ -267,3 +267,18 @@ def test_stock_warnings_list_variants(app, client, operator):
     page = client.get("/admin/products/stock?threshold=5").text
     assert "板鞋 — 黑色/39" in page and "老人手机" in page
     assert "黑色/38" not in page and "充足的手机" not in page and "老人手机 —" not in page
+
+
+def test_removing_every_option_leaves_one_form_with_the_stock(app, client, operator, shelf):
+    with app.app_context():
+        product = make_product_with_options(
+            "尺码:38 39", stock_each=4, category_id=shelf["sub"], seller_id=shelf["seller"]
+        )
+        product_id = product.id
+        db.session.commit()
+    page = client.get(f"/admin/products/{product_id}").text
+    assert 'name="stock" type="hidden" value="8"' in page
+    fields = product_fields(shelf["sub"], shelf["seller"], options="", stock="8")
+    assert post_form(client, f"/admin/products/{product_id}", fields).status_code == 303
+    assert variants_of(app, product_id) == [("", 8, None, None, True)]
+    assert product_stock(app, product_id) == 8

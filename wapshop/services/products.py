@@ -224,7 +224,9 @@ def update_product(
     before = admin_audit.snapshot(product, PRODUCT_AUDITED)
     wanted = None if data.options is None else [(n, list(v)) for n, v in data.options]
     if wanted is not None and wanted != product.options:
-        product_variants.set_options(product, data.options, actor)
+        # No options any more: the product's one form starts with the stock it had in all.
+        initial = 0 if data.options else data.stock
+        product_variants.set_options(product, data.options, actor, initial=initial)
     elif not product.options and (data.stock != product.stock or seen_stock is not None):
         written = stock.set_sole_stock(product.id, data.stock, seen_stock)
         db.session.refresh(product)
