@@ -9,15 +9,13 @@ from lxml import html
 from sqlalchemy import func, select
 
 from factories import (
-    make_category,
     make_product,
     make_product_with_options,
     make_regions,
-    make_seller,
 )
 from support.history import make_order
 from support.pages import form_fields, post_form
-from support.staff import log_in_as
+import test_admin_catalog
 from test_admin_access import product_fields
 from wapshop.clock import utcnow
 from wapshop.extensions import db
@@ -25,19 +23,8 @@ from wapshop.models import AuditEntry, Product, Variant
 from wapshop.services import stock
 
 
-@pytest.fixture
-def operator(app, client):
-    return log_in_as(app, client, "operator")
-
-
-@pytest.fixture
-def shelf(app):
-    with app.app_context():
-        top = make_category(name="鞋服")
-        sub = make_category(name="男鞋", parent_id=top.id)
-        seller = make_seller(name="晋江鞋业批发")
-        db.session.commit()
-        return {"sub": sub.id, "seller": seller.id}
+# The catalogue tests' operator and shelf (a subcategory and a seller).
+operator, shelf = test_admin_catalog.operator, test_admin_catalog.shelf
 
 
 def variants_of(app, product_id):

@@ -5,8 +5,8 @@ inconsistent rows reported by line and column with nothing imported."""
 import pytest
 from sqlalchemy import func, select
 
-from factories import make_category, make_product, make_product_with_options, make_seller
-from support.staff import log_in_as
+from factories import make_product, make_product_with_options
+import test_admin_imports
 from test_admin_imports import send
 from wapshop.extensions import db
 from wapshop.models import AuditEntry, Product, Variant
@@ -16,18 +16,8 @@ HEADER = "商品ID,标题,副标题,分类,卖家,商城价,市场价,库存,规
 SHOE = ",男士休闲板鞋,透气,鞋服/男鞋,晋江鞋业批发,59.90,99.00"
 
 
-@pytest.fixture
-def shelf(app):
-    with app.app_context():
-        top = make_category(name="鞋服")
-        make_category(name="男鞋", parent_id=top.id)
-        make_seller(name="晋江鞋业批发")
-        db.session.commit()
-
-
-@pytest.fixture
-def operator(app, client):
-    return log_in_as(app, client, "operator")
+# The import tests' operator and shelf (鞋服/男鞋, 晋江鞋业批发).
+operator, shelf = test_admin_imports.operator, test_admin_imports.shelf
 
 
 def shoe_rows(*rows: str) -> str:
