@@ -182,7 +182,7 @@ def create_product(data: ProductInput, actor: Staff | None) -> Product:
     db.session.add(product)
     db.session.flush()
     if data.options:
-        product_variants.set_options(product, data.options, None, initial=data.stock)
+        product_variants.set_options(product, data.options, actor, initial=data.stock)
     search.reindex([product])
     after = admin_audit.snapshot(product, PRODUCT_AUDITED)
     admin_audit.record(actor, "create", "product", product.id, None, after)
