@@ -22,12 +22,12 @@ from wapshop.models import (
     Product,
     SearchTerm,
     Seller,
-    Variant,
     collection_products,
 )
 from wapshop.clock import china_day, china_day_bounds, utcnow
 from wapshop.renditions import ALL_RENDITIONS
-from wapshop.services import demo_history, product_variants, reference, reports, search
+from wapshop.services import demo_history, demo_variants, reference, reports, search
+from wapshop.services.demo_variants import COLOURS
 
 SEED = 2013
 FEATURE_PHONES = "wml,basic,color"
@@ -40,7 +40,7 @@ class Sub(NamedTuple):
     specs: str  # a key of SPECS
     price: tuple[float, float]  # shop price range in yuan, skewed to the low end
     items: tuple[str, ...]
-    options: str = ""  # a key of OPTIONS: what buyers choose (sizes, colours, capacities)
+    options: str = ""  # a key of demo_variants.OPTIONS: what buyers choose (sizes, colours…)
 
 
 class Top(NamedTuple):
@@ -157,7 +157,6 @@ CATALOG = (
     ),
 )  # fmt: skip
 
-COLOURS = ("黑色", "白色", "红色", "蓝色", "灰色", "粉色", "卡其色")
 # Spec name and the values it takes, in display order; a product shows the first 2-5.
 SPECS = {
     "shoes": (("颜色", COLOURS), ("尺码", ("35-39", "38-44", "39-45")), ("鞋面材质", ("PU", "头层牛皮", "帆布", "网布")), ("产地", ("福建晋江", "广东东莞", "浙江温州"))),
@@ -172,27 +171,6 @@ SPECS = {
     "stationery": (("颜色", COLOURS), ("规格", ("A5", "B5", "16K", "12支装")), ("材质", ("塑料", "牛津布", "纸质")), ("产地", ("浙江义乌", "上海"))),
 }  # fmt: skip
 
-
-class OptionPlan(NamedTuple):
-    """The options a subcategory's goods are sold in. Sizes always; colours (2-3 of the
-    list) for a share of the products; capacities with a price step each."""
-
-    sizes: tuple[str, tuple[str, ...]] | None
-    colours: tuple[str, ...] = ()
-    colour_share: float = 0.0
-    capacities: tuple[tuple[str, int], ...] = ()  # value, fen above the shop price
-    not_for: tuple[str, ...] = ()  # title words of goods sold in one form (socks packs)
-
-
-OPTIONS = {
-    "men-shoes": OptionPlan(("尺码", tuple(str(n) for n in range(38, 45))), ("黑色", "白色", "灰色", "蓝色"), 0.5),
-    "women-shoes": OptionPlan(("尺码", tuple(str(n) for n in range(35, 41))), ("黑色", "白色", "红色", "粉色", "卡其色"), 0.5),
-    "clothes": OptionPlan(("尺码", ("S", "M", "L", "XL", "XXL")), COLOURS, 0.6),
-    "underwear": OptionPlan(("尺码", ("M", "L", "XL", "XXL")), ("黑色", "白色", "灰色", "粉色"), 0.4, not_for=("袜",)),
-    "kids": OptionPlan(("尺码", ("80", "90", "100", "110", "120")), ("粉色", "蓝色", "黄色"), 0.5),
-    "phones": OptionPlan(None, ("黑色", "白色", "金色"), 0.5, (("64G", 0), ("128G", 50_00), ("256G", 150_00))),
-}  # fmt: skip
-SOLD_OUT_SIZE = 0.12  # share of sizes sold out in a product otherwise in stock
 
 PRODUCTS_PER_SUB = 8
 # Extra words for bulk titles, so search meets the long tail a real catalogue has.
@@ -306,63 +284,15 @@ def _add_products(rng, sellers, subcategories) -> list[Product]:
                     specs_json=_specs_json(rng, sub.specs),
                 )
                 product.stock = _stock(rng)
-                _add_variants(variant_rng, product, sub, len(products))
+                demo_variants.add_variants(
+                    variant_rng, product, sub.options, SPECS[sub.specs], len(products)
+                )
                 picture = _product_picture(rng, top.colour)
                 product.image = images.write_variants(picture, f"demo{len(products):03d}")
                 products.append(product)
     db.session.add_all(products)
     db.session.flush()
     return products
-
-
-def _add_variants(rng, product: Product, sub: Sub, number: int) -> None:
-    """A variant per combination of the product's options (its stock total spread over
-    them, a few sizes sold out), or its one variant when it is sold in one form."""
-    plan = OPTIONS.get(sub.options)
-    if plan is None or any(word in product.title for word in plan.not_for):
-        product.variants.append(Variant(stock=product.stock))
-        return
-    options: list[tuple[str, tuple[str, ...]]] = []
-    if plan.colours and rng.random() < plan.colour_share:
-        options.append(("颜色", tuple(rng.sample(plan.colours, rng.randint(2, 3)))))
-    if plan.sizes:
-        options.append(plan.sizes)
-    if plan.capacities:
-        options.append(("容量", tuple(value for value, _ in plan.capacities)))
-    steps = dict(plan.capacities)
-    product.options_json = product_variants.options_json(tuple(options))
-    chosen = {name for name, _ in options}
-    specs = [pair for pair in product.specs if pair[0] not in chosen]
-    for name, values in SPECS[sub.specs]:  # at least two specs besides what buyers choose
-        if len(specs) < 2 and name not in chosen and name not in dict(specs):
-            specs.append((name, rng.choice(values)))
-    product.specs_json = json.dumps([list(pair) for pair in specs], ensure_ascii=False)
-    combos = product_variants.combos(tuple(options))
-    stocks = _spread(rng, product.stock, len(combos))
-    for position, (values, stock) in enumerate(zip(combos, stocks, strict=True)):
-        step = steps.get(values[-1], 0)
-        product.variants.append(
-            Variant(
-                values_json=product_variants.values_json(values),
-                label=product_variants.label_of(values),
-                code=f"D{number:03d}-{position + 1:02d}",
-                price_fen=product.shop_price_fen + step if step else None,
-                stock=stock,
-                position=position,
-            )
-        )
-
-
-def _spread(rng, total: int, parts: int) -> list[int]:
-    """`total` units over `parts` variants, unevenly, some at zero; the sum is `total`."""
-    if total == 0:
-        return [0] * parts
-    weights = [0.0 if rng.random() < SOLD_OUT_SIZE else rng.uniform(0.2, 1.0) for _ in range(parts)]
-    if not any(weights):
-        weights[rng.randrange(parts)] = 1.0
-    shares = [int(total * w / sum(weights)) for w in weights]
-    shares[weights.index(max(weights))] += total - sum(shares)
-    return shares
 
 
 def _titles(rng, prefixes, items, count) -> list[str]:
