@@ -16,7 +16,7 @@ from wapshop.models import (
     Variant,
 )
 from wapshop.clock import utcnow
-from wapshop.services import search
+from wapshop.services import product_variants, search
 
 _seq = itertools.count(1)
 
@@ -75,6 +75,16 @@ def make_product(**overrides) -> Product:
     db.session.add(product)
     db.session.flush()
     search.reindex([product])
+    return product
+
+
+def make_product_with_options(options: str = "尺码:38-44", stock_each: int = 5, **overrides):
+    """A product with options (written as on the product form) and a variant per
+    combination holding `stock_each`; its variants in display order."""
+    product = make_product(**{"stock": 0, **overrides})
+    parsed = product_variants.parse_options(options)
+    product_variants.set_options(product, parsed, None, initial=stock_each)
+    db.session.refresh(product)
     return product
 
 

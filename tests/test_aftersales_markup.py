@@ -8,7 +8,7 @@ from lxml import html
 from sqlalchemy import select
 
 from conftest import require_tool
-from factories import COVERED, make_product
+from factories import COVERED, make_product, make_product_with_options
 from test_markup import BUDGET, PHONES, only_sid, validate, with_params
 from support.fulfilment import walk
 from support.staff import add_staff
@@ -78,20 +78,37 @@ def pages(app, shop):
     """Rendition → the order page, the request form sent back with an error, a ticket page."""
     with app.app_context():
         product = make_product(title=LONG_TITLE, stock=10, seller_id=shop["small"])
+        # The widest exchange choice: another of 3 colours × 7 sizes.
+        shoe = make_product_with_options("颜色:黑色 白色 卡其色\n尺码:38-44", stock_each=2)
         db.session.commit()
-        product_id = product.id
+        product_id, shoe_id, first = product.id, shoe.id, shoe.variants[0]
+        first_id, first_label = first.id, first.label
     found = {}
     for rendition in RENDITIONS:
         phone, number = buyer_phone(app, rendition, product_id)
         with app.app_context():
             order_id = db.session.scalar(select(Order.id).where(Order.number == number))
+            item = db.session.get(Order, order_id).items[0]
+            item.product_id, item.variant_id, item.variant_label = shoe_id, first_id, first_label
+            db.session.commit()
         ticket_id = fill_after_sales(app, order_id)
         sid = only_sid(phone.page)
         order_page = phone.open(with_params(f"/o/{number}", sid=sid))
         phone.follow("售后" if rendition == "wml" else "咨询/投诉/退换货")
         refused = phone.submit("提交", {"kind": "return", "body": LONG_BODY})
+        # The exchange form with its sizes (on WML a deck of its own), refused at its longest.
+        phone.open(with_params(f"/o/{number}/help?kind=exchange", sid=sid))
+        other_size = {"variant": str(first_id + 1), "body": LONG_BODY}
+        exchange = phone.submit(
+            "提交", other_size | ({} if rendition == "wml" else {"kind": "exchange"})
+        )
         ticket = phone.open(with_params(f"/o/{number}/help/{ticket_id}", sid=sid))
-        found[rendition] = {"order": order_page, "refused": refused, "ticket": ticket}
+        found[rendition] = {
+            "order": order_page,
+            "refused": refused,
+            "exchange": exchange,
+            "ticket": ticket,
+        }
     return found
 
 
@@ -100,12 +117,15 @@ def test_after_sales_pages_are_valid_small_and_carry_the_session(pages):
     for rendition, by_name in pages.items():
         for name, page in by_name.items():
             where = f"{rendition} {name} {page.url}"
-            assert page.status == (409 if name == "refused" else 200), where
+            assert page.status == (409 if name in ("refused", "exchange") else 200), where
             only_sid(page)
             assert len(page.body) <= BUDGET[rendition], (
                 f"{where}: {len(page.body)} bytes\n{page.text}"
             )
             assert footer_versions(page) == set(RENDITIONS) - {rendition}, where
+            if name == "exchange":  # the other sizes of its colour, its size in other colours
+                assert "黑色/44" in page.text and "卡其色/38" in page.text, where
+                assert "白色/39" not in page.text and "这个订单已经退款了" in page.text, where
             if rendition == "touch":
                 assert page.body.startswith(b"<!DOCTYPE html>")
                 html.document_fromstring(page.body)

@@ -188,3 +188,34 @@ def test_load_demo_has_thirty_days_of_orders_moved_through_the_services(demo_app
     assert {OrderStatus.ADDRESS_INVALID, OrderStatus.CANCELLED, OrderStatus.REFUSED,
             OrderStatus.DELIVERED} <= statuses  # fmt: skip
     assert settled > 0
+
+
+def test_load_demo_sells_shoes_and_clothes_in_sizes_and_phones_in_capacities(demo_app):
+    with demo_app.app_context():
+        by_sub: dict[str, list[Product]] = {}
+        for product in db.session.scalars(select(Product)):
+            by_sub.setdefault(product.category.name, []).append(product)
+            # Product.stock is the sum of its variants' stock, for every product.
+            assert product.stock == sum(v.stock for v in product.variants), product.title
+            assert product.variants and all(v.active for v in product.variants)
+        shoe_sizes = {
+            "男鞋": [str(n) for n in range(38, 45)],
+            "女鞋": [str(n) for n in range(35, 41)],
+        }
+        for sub, sizes in {**shoe_sizes, "运动服": ["S", "M", "L", "XL", "XXL"]}.items():
+            for product in by_sub[sub]:
+                options = dict(product.options)
+                assert options["尺码"] == sizes, product.title
+                assert len(product.variants) == len(sizes) * len(options.get("颜色", [1]))
+                assert "尺码" not in dict(product.specs)  # chosen, no longer a text spec
+        labels = {v.label for p in by_sub["女装"] for v in p.variants}
+        assert {"S", "XXL"} & {label.split("/")[-1] for label in labels} == {"S", "XXL"}
+        assert any("/" in label for label in labels)  # some in colours too
+        for phone in by_sub["手机"]:
+            prices = [v.price_fen or phone.shop_price_fen for v in phone.variants]
+            assert [v.values[-1] for v in phone.variants][:3] == ["64G", "128G", "256G"]
+            assert prices[0] < prices[1] < prices[2]
+        sold_out_sizes = [v for p in by_sub["男鞋"] if p.stock for v in p.variants if v.stock == 0]
+        assert sold_out_sizes  # a size may be sold out while the shoe is not
+        one_form = by_sub["充电宝"][0]
+        assert [(v.values_json, v.label) for v in one_form.variants] == [("[]", "")]

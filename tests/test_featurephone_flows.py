@@ -187,7 +187,10 @@ def pick_deal(app, rendition: str) -> tuple[int, int, str]:
     with app.app_context():
         shown = catalog.home(rendition, utcnow(), app.config["PAGE_SIZE"][rendition]).deals
         deal = next(
-            d for d in shown if min(d.remaining, d.per_buyer_limit, d.product.stock) >= QUANTITY
+            d
+            for d in shown
+            if min(d.remaining, d.per_buyer_limit, d.product.stock) >= QUANTITY
+            and not d.product.options  # sold in one form: this checkout names no variant
         )
         return deal.id, deal.product_id, deal.product.title
 

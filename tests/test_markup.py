@@ -166,10 +166,12 @@ def read_demo() -> Demo:
     tops = catalog.top_categories()
     per_top = {c.id: catalog.category_products(c, 1, 1).total for c in tops}
     deals = [d for d in db.session.scalars(catalog.running_deals(now)) if d.remaining > 0]
+    # Bought below: goods sold in one form (these pages' checkout names no variant).
+    deals = [d for d in deals if not d.product.options] + [d for d in deals if d.product.options]
     on_deal = {d.product_id for d in db.session.scalars(select(Deal))}
     all_regions = {r.code: r for r in db.session.scalars(select(Region))}
     cod, no_cod = _longest_districts(all_regions)
-    in_stock = [p for p in products if p.stock >= len(RENDITIONS)]
+    in_stock = [p for p in products if p.stock >= len(RENDITIONS) and not p.options]
     longest = sorted(in_stock, key=lambda p: (len(p.title.encode()), p.id), reverse=True)
     shown_everywhere = [
         c.slug
@@ -192,7 +194,11 @@ def read_demo() -> Demo:
         categories=tuple(db.session.scalars(select(Category.id).order_by(Category.id))),
         collections=tuple((c.slug, c.renditions) for c in db.session.scalars(select(Collection))),
         products=tuple(p.id for p in products),
-        confirm_products=tuple(sorted({d.product_id for d in deals} | {p.id for p in longest[:5]})),
+        confirm_products=tuple(
+            sorted(
+                {d.product_id for d in deals if not d.product.options} | {p.id for p in longest[:5]}
+            )
+        ),
         widest_provinces=_widest(all_regions, 1),
         widest_cities=_widest(all_regions, 2),
         search_words=tuple(ch for ch, _n in letters.most_common(3)),

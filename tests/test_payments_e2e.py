@@ -137,6 +137,7 @@ class Shop:
                 for d in home.deals
                 if d.deal_price_fen < FACE_YUAN * 100
                 and min(d.remaining, d.per_buyer_limit, d.product.stock) >= 1
+                and not d.product.options  # sold in one form: this checkout names no variant
                 and d.ends_at - now > timedelta(minutes=10)
             )
 

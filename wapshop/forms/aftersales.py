@@ -27,6 +27,13 @@ class TicketForm(ShopForm):
         validate_choice=False,  # the service refuses an unknown kind in words buyers read
     )
     body = _text(_l("说明"))
+    # An exchange to another size or colour; choices per order (views/aftersales.py).
+    variant = SelectField(_l("换成"), choices=[], validate_choice=False)
+
+    def variant_id(self) -> int | None:
+        """The chosen variant's id, None for none; 0 (no such variant) for anything else."""
+        text = self.variant.data or ""
+        return None if not text else int(text) if text.isascii() and text.isdigit() else 0
 
 
 class TicketReplyForm(ShopForm):

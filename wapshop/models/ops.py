@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wapshop.extensions import db
 from wapshop.models.base import utcnow
+from wapshop.models.catalog import Variant
 from wapshop.models.orders import Order
 
 
@@ -132,10 +133,14 @@ class Ticket(db.Model):
     body: Mapped[str] = mapped_column(Text)
     # A return moves the order to return_requested; a rejected one moves it back to this.
     order_status_before: Mapped[str | None] = mapped_column(String(20))
+    # An exchange to another size or colour of a product on the order: the variant the
+    # replacement is taken from (None: the same variant as the order line).
+    exchange_variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     order: Mapped[Order] = relationship()
+    exchange_variant: Mapped["Variant | None"] = relationship()
     replies: Mapped[list["TicketReply"]] = relationship(
         back_populates="ticket", order_by="TicketReply.id"
     )

@@ -23,6 +23,7 @@ from wapshop.models import (
     Staff,
     Ticket,
     TicketReply,
+    Variant,
 )
 from wapshop.models.ops import TicketKind, TicketStatus
 from wapshop.money import format_fen
@@ -101,6 +102,51 @@ def may_return(order: Order, now: datetime, window: timedelta) -> bool:
     return at is not None and now <= at + window
 
 
+def exchange_choices(order: Order) -> list[Variant]:
+    """The other sizes or colours an exchange may be to: active variants of an ordered
+    product that differ from an ordered variant in one option (the same colour in another
+    size, or the same size in another colour: what exchanges are for, and few enough for a
+    WML deck), sold-out ones included (shown, refused)."""
+    ordered = {item.variant_id for item in order.items}
+    products = {item.product_id for item in order.items}
+    candidates = db.session.scalars(
+        select(Variant)
+        .where(
+            Variant.product_id.in_(products),
+            Variant.active.is_(True),
+            Variant.values_json != "[]",
+        )
+        .order_by(Variant.product_id, Variant.position, Variant.id)
+    ).all()
+    bought = db.session.scalars(select(Variant).where(Variant.id.in_(ordered)))
+    mine = [(v.product_id, v.values) for v in bought]
+
+    def one_apart(variant: Variant) -> bool:
+        return any(
+            product_id == variant.product_id
+            and len(values) == len(variant.values)
+            and sum(a != b for a, b in zip(values, variant.values, strict=True)) == 1
+            for product_id, values in mine
+        )
+
+    return [v for v in candidates if v.id not in ordered and one_apart(v)]
+
+
+def _exchange_variant(order: Order, kind: str, variant_id: int | None) -> int | None:
+    if variant_id is None:
+        return None
+    if kind != K.EXCHANGE:
+        raise AftersalesError(_l("只有换货可以选择别的款式。"), field="variant")
+    chosen = next((v for v in exchange_choices(order) if v.id == variant_id), None)
+    if chosen is None:
+        raise AftersalesError(_l("请从列表里选择这个商品的另一个款式。"), field="variant")
+    if chosen.stock <= 0:
+        raise AftersalesError(
+            _l("%(label)s暂时没货了，请换一个款式。", label=chosen.label), field="variant"
+        )
+    return chosen.id
+
+
 def open_ticket(
     order: Order,
     kind: str,
@@ -108,15 +154,18 @@ def open_ticket(
     actor: str,
     now: datetime,
     window: timedelta,
+    exchange_variant_id: int | None = None,
 ) -> Ticket:
     """A buyer's question, complaint, or return or exchange request. Returns and exchanges
     only after delivery and within `window` (RETURN_WINDOW) of it (OutsideWindow); a return moves the order
-    to return_requested. Raises AftersalesError."""
+    to return_requested. An exchange may be to another variant of an ordered product
+    (`exchange_variant_id`, one of exchange_choices, in stock now). Raises AftersalesError."""
     body = body.strip()
     if kind not in tuple(TicketKind):
         raise AftersalesError(_l("请选择要办理的事项。"), field="kind")
     if not body:
         raise AftersalesError(_l("请写下您的问题或原因。"), field="body")
+    exchange_variant_id = _exchange_variant(order, kind, exchange_variant_id)
     active = [t for t in tickets_of(order) if t.status in ACTIVE]
     if len(active) >= OPEN_PER_ORDER:
         raise AftersalesError(_l("您的问题还在处理中，客服回复后会显示在订单页。"))
@@ -137,6 +186,7 @@ def open_ticket(
         status=T.OPEN,
         body=body[:BODY_MAX],
         order_status_before=before,
+        exchange_variant_id=exchange_variant_id,
         created_at=now,
         updated_at=now,
     )
@@ -367,17 +417,28 @@ def complete_exchange(
     ticket: Ticket, carrier: str, tracking: str, staff: Staff, now: datetime
 ) -> Shipment:
     """The goods came back and a replacement leaves with its own waybill (SMS to the buyer).
-    The replacement comes out of stock (refused when there is none); the unit sent back is
-    the faulty or unsuitable one, so it goes back to the seller, not onto the shelf. Closes
-    the ticket."""
+    The replacement comes out of stock (refused when there is none): of the variant the buyer
+    chose for its product's line, else of the line's own variant. The unit sent back is the
+    faulty or unsuitable one, so it goes back to the seller, not onto the shelf. Closes the
+    ticket."""
     if ticket.kind != K.EXCHANGE or ticket.status != T.ACCEPTED:
         raise AftersalesError("只有已同意的换货才能补发。")
     order = ticket.order
     number = fulfilment.check_waybill(order, carrier, tracking, collects_cash=False)
     _set_status(ticket, (T.ACCEPTED,), T.CLOSED, now)
-    for item in order.items:
-        if not stock.take(item.variant_id, item.quantity):
-            raise AftersalesError(f"{item.title} 没有库存了，不能换货，可以改为退货。")
+    chosen = ticket.exchange_variant
+    takes = sorted(  # lock order: ascending variant id
+        (
+            (chosen if chosen and chosen.product_id == item.product_id else None, item)
+            for item in order.items
+        ),
+        key=lambda pair: pair[0].id if pair[0] else pair[1].variant_id,
+    )
+    for variant, item in takes:
+        taken = stock.take(variant.id if variant else item.variant_id, item.quantity)
+        if not taken:
+            what = f"{item.title} {variant.label if variant else item.variant_label}".strip()
+            raise AftersalesError(f"{what} 没有库存了，不能换货，可以改为退货。")
     parcel = Shipment(
         order_id=order.id,
         kind="replacement",
@@ -390,6 +451,10 @@ def complete_exchange(
     )
     db.session.add(parcel)
     db.session.flush()
-    notify.enqueue(order, "shipped", carrier=carrier, tracking=number, replacement=True)
-    _reply(ticket, f"换货已发出：{carrier} 运单号 {number}。", True, parcel.actor, now)
+    chosen_label = {"variant": chosen.label} if chosen else {}  # else the lines' own
+    notify.enqueue(
+        order, "shipped", carrier=carrier, tracking=number, replacement=True, **chosen_label
+    )
+    which = f"（{chosen.label}）" if chosen else ""
+    _reply(ticket, f"换货{which}已发出：{carrier} 运单号 {number}。", True, parcel.actor, now)
     return parcel

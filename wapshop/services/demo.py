@@ -22,12 +22,19 @@ from wapshop.models import (
     Product,
     SearchTerm,
     Seller,
-    Variant,
     collection_products,
 )
 from wapshop.clock import china_day, china_day_bounds, utcnow
 from wapshop.renditions import ALL_RENDITIONS
-from wapshop.services import demo_history, reference, reports, search, shipping_rules
+from wapshop.services import (
+    demo_history,
+    demo_variants,
+    reference,
+    reports,
+    search,
+    shipping_rules,
+)
+from wapshop.services.demo_variants import COLOURS
 
 SEED = 2013
 FEATURE_PHONES = "wml,basic,color"
@@ -40,6 +47,7 @@ class Sub(NamedTuple):
     specs: str  # a key of SPECS
     price: tuple[float, float]  # shop price range in yuan, skewed to the low end
     items: tuple[str, ...]
+    options: str = ""  # a key of demo_variants.OPTIONS: what buyers choose (sizes, colours…)
 
 
 class Top(NamedTuple):
@@ -68,11 +76,11 @@ CATALOG = (
         ("2013新款", "韩版", "潮流", "百搭", "经典", "透气", "加厚", "学生"),
         ("货到付款 不合适7天包退换", "厂家直销 全国包邮", "尺码标准 放心穿"),
         (
-            Sub("男鞋", "shoes", (39, 159), ("男士休闲板鞋", "男款跑步鞋", "商务皮鞋", "男士帆布鞋", "加绒棉鞋", "男士豆豆鞋")),
-            Sub("女鞋", "shoes", (29, 139), ("女士单鞋", "平底帆布鞋", "坡跟凉鞋", "马丁靴", "女款运动鞋", "雪地靴")),
-            Sub("运动服", "clothes", (29, 199), ("运动套装", "速干T恤", "连帽卫衣", "运动短裤", "冲锋衣")),
-            Sub("女装", "clothes", (29, 259), ("雪纺连衣裙", "修身打底衫", "针织开衫", "小脚牛仔裤", "短款羽绒服")),
-            Sub("内衣袜子", "underwear", (9.9, 79), ("纯棉男袜10双装", "船袜5双装", "保暖内衣套装", "纯棉内裤3条装", "无痕文胸")),
+            Sub("男鞋", "shoes", (39, 159), ("男士休闲板鞋", "男款跑步鞋", "商务皮鞋", "男士帆布鞋", "加绒棉鞋", "男士豆豆鞋"), "men-shoes"),
+            Sub("女鞋", "shoes", (29, 139), ("女士单鞋", "平底帆布鞋", "坡跟凉鞋", "马丁靴", "女款运动鞋", "雪地靴"), "women-shoes"),
+            Sub("运动服", "clothes", (29, 199), ("运动套装", "速干T恤", "连帽卫衣", "运动短裤", "冲锋衣"), "clothes"),
+            Sub("女装", "clothes", (29, 259), ("雪纺连衣裙", "修身打底衫", "针织开衫", "小脚牛仔裤", "短款羽绒服"), "clothes"),
+            Sub("内衣袜子", "underwear", (9.9, 79), ("纯棉男袜10双装", "船袜5双装", "保暖内衣套装", "纯棉内裤3条装", "无痕文胸"), "underwear"),
         ),
     ),
     Top(
@@ -82,7 +90,7 @@ CATALOG = (
         ("正品", "原装", "新款", "超薄", "便携", "高清"),
         ("全国联保 一年保修", "货到付款 验货再签收", "深圳发货 次日送达"),
         (
-            Sub("手机", "phones", (99, 299), ("双卡双待老人手机", "大字大声老年机", "4.0寸安卓智能手机", "直板学生手机", "三防超长待机手机", "5.0寸四核智能手机")),
+            Sub("手机", "phones", (99, 299), ("双卡双待老人手机", "大字大声老年机", "4.0寸安卓智能手机", "直板学生手机", "三防超长待机手机", "5.0寸四核智能手机"), "phones"),
             Sub("耳机", "gadgets", (9.9, 99), ("入耳式耳机", "头戴式耳机", "蓝牙耳机", "线控耳机带麦")),
             Sub("充电宝", "gadgets", (29, 129), ("移动电源10000毫安", "充电宝5000毫安", "迷你充电宝", "太阳能充电宝")),
             Sub("手机配件", "gadgets", (9.9, 39), ("手机壳", "钢化玻璃膜", "1米数据线", "USB充电器", "手机支架", "自拍杆")),
@@ -137,7 +145,7 @@ CATALOG = (
         (
             Sub("纸尿裤", "baby", (29, 149), ("纸尿裤L码", "纸尿裤M码", "拉拉裤", "湿巾10包装")),
             Sub("奶瓶喂养", "baby", (9.9, 69), ("宽口径奶瓶", "硅胶奶嘴", "辅食碗勺", "吸管杯")),
-            Sub("童装", "baby", (29, 139), ("连体衣", "卫衣套装", "睡衣套装", "羽绒服")),
+            Sub("童装", "baby", (29, 139), ("连体衣", "卫衣套装", "睡衣套装", "羽绒服"), "kids"),
             Sub("玩具", "baby", (19, 129), ("拼插积木", "遥控汽车", "毛绒玩具", "木质拼图", "早教机")),
         ),
     ),
@@ -156,7 +164,6 @@ CATALOG = (
     ),
 )  # fmt: skip
 
-COLOURS = ("黑色", "白色", "红色", "蓝色", "灰色", "粉色", "卡其色")
 # Spec name and the values it takes, in display order; a product shows the first 2-5.
 SPECS = {
     "shoes": (("颜色", COLOURS), ("尺码", ("35-39", "38-44", "39-45")), ("鞋面材质", ("PU", "头层牛皮", "帆布", "网布")), ("产地", ("福建晋江", "广东东莞", "浙江温州"))),
@@ -170,6 +177,7 @@ SPECS = {
     "baby": (("适用年龄", ("0-1岁", "1-3岁", "3-6岁")), ("材质", ("纯棉", "PP", "硅胶")), ("颜色", ("粉色", "蓝色", "黄色")), ("产地", ("浙江", "广东", "福建"))),
     "stationery": (("颜色", COLOURS), ("规格", ("A5", "B5", "16K", "12支装")), ("材质", ("塑料", "牛津布", "纸质")), ("产地", ("浙江义乌", "上海"))),
 }  # fmt: skip
+
 
 PRODUCTS_PER_SUB = 8
 # Extra words for bulk titles, so search meets the long tail a real catalogue has.
@@ -266,7 +274,10 @@ def _add_skeleton() -> tuple[dict[str, Seller], dict[str, Category]]:
 
 
 def _add_products(rng, sellers, subcategories) -> list[Product]:
+    """The catalogue's products. Options come from their own random stream, so the rest of
+    the catalogue (titles, prices, stock totals, deals) is the same with or without them."""
     products = []
+    variant_rng = random.Random(SEED + 1)
     for top in CATALOG:
         for sub in top.subs:
             for title in _titles(rng, top.prefixes, sub.items, PRODUCTS_PER_SUB):
@@ -281,7 +292,9 @@ def _add_products(rng, sellers, subcategories) -> list[Product]:
                     specs_json=_specs_json(rng, sub.specs),
                 )
                 product.stock = _stock(rng)
-                product.variants.append(Variant(stock=product.stock))
+                demo_variants.add_variants(
+                    variant_rng, product, sub.options, SPECS[sub.specs], len(products)
+                )
                 picture = _product_picture(rng, top.colour)
                 product.image = images.write_variants(picture, f"demo{len(products):03d}")
                 products.append(product)

@@ -31,7 +31,10 @@ def load_history(now: datetime) -> int:
     allowing. Returns the number of orders placed. Flushes; the caller commits."""
     rng = random.Random(SEED)
     staff = _staff()
-    products = db.session.scalars(select(Product).order_by(Product.id).limit(60)).all()
+    # Goods sold in one form: checkout.OrderRequest names a product, not a variant.
+    products = db.session.scalars(
+        select(Product).where(Product.options_json == "[]").order_by(Product.id).limit(60)
+    ).all()
     districts = db.session.scalars(
         select(Region.code)
         .where(Region.level == regions.DISTRICT, Region.code.like("44%"))

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, event, insert, or_, select, update
+from sqlalchemy import and_, event, inspect, insert, or_, select, update
+from sqlalchemy.orm import object_session
+from sqlalchemy.orm.util import identity_key
 
 from wapshop.extensions import db
-from wapshop.models import Order, OrderEvent, OrderStatus, OutboxMessage
+from wapshop.models import Order, OrderEvent, OrderItem, OrderStatus, OutboxMessage
 from wapshop.money import format_fen
 from wapshop.services.pagination import Page, paginate
 
@@ -23,6 +25,8 @@ from wapshop.services.pagination import Page, paginate
 CLAIM_TIMEOUT = timedelta(minutes=10)
 # Candidates beyond `limit`, for when another run takes some between our read and our UPDATE.
 CLAIM_SLACK = 20
+# One SMS in Chinese (UCS-2); a longer one goes as parts of 67 characters each.
+ONE_SMS = 70
 
 KIND_LABELS = {
     "placed": "下单",
@@ -53,23 +57,44 @@ def signature() -> Signature:
     return Signature.from_config(current_app.config)
 
 
-def compose(kind: str, number: str, total_fen: int, cod: bool, **extra) -> str:
-    """The text of one SMS, at most about two messages long."""
+def variant_text(labels) -> str:
+    """What an SMS says of an order's variants: the one label, or the first and 等."""
+    labels = [label for label in labels if label]
+    if not labels:
+        return ""
+    return labels[0] + ("等" if len(labels) > 1 else "")
+
+
+def compose(kind: str, number: str, total_fen: int, cod: bool, variant: str = "", **extra) -> str:
+    """The text of one SMS, at most about two messages long. The order's variant ("白色/42",
+    see variant_text) follows the order number when the message still fits in one SMS (or
+    did not fit before)."""
+    plain = _compose(kind, number, total_fen, cod, "", **extra)
+    if not variant:
+        return plain
+    named = _compose(kind, number, total_fen, cod, f"（{variant}）", **extra)
+    return named if len(named) <= ONE_SMS or len(plain) > ONE_SMS else plain
+
+
+def _compose(kind: str, number: str, total_fen: int, cod: bool, which: str, **extra) -> str:
     signed = signature()
     head, tail = f"【{signed.shop}】", f"客服{signed.hotline}" if signed.hotline else ""
     total = format_fen(total_fen)
+    named = number + which  # the order and, in brackets, its variant
     if kind == "placed" and cod:
-        body = f"订单{number}已收到，货到付款{total}。客服将致电确认，请保持电话畅通。"
+        call = "客服将致电确认。" if which else "客服将致电确认，请保持电话畅通。"
+        body = f"订单{named}已收到，货到付款{total}。{call}"
     elif kind == "placed":
-        body = f"订单{number}已付款{total}，我们会尽快安排发货。"
+        body = f"订单{named}已付款{total}，我们会尽快安排发货。"
     elif kind == "confirmed":
-        body = f"订单{number}已确认，将尽快发货。"
+        body = f"订单{named}已确认，将尽快发货。"
+    elif kind == "shipped" and extra.get("replacement"):  # free of charge, whatever the order
+        body = f"换货商品{which}已由{extra['carrier']}发出，运单号{extra['tracking']}。"
     elif kind == "shipped":
-        what = "换货商品" if extra.get("replacement") else f"订单{number}"
         pay = f"签收时请付款{total}。" if cod else ""
-        body = f"{what}已由{extra['carrier']}发出，运单号{extra['tracking']}。{pay}"
+        body = f"订单{named}已由{extra['carrier']}发出，运单号{extra['tracking']}。{pay}"
     elif kind == "delivered":
-        body = f"订单{number}已签收，谢谢惠顾！签收7天内可在订单页申请退换货。"
+        body = f"订单{named}已签收，谢谢惠顾！签收7天内可在订单页申请退换货。"
     elif kind == "please_reply":
         body = f"我们多次致电未能联系到您，订单{number}（{total}）等您确认，请回复本短信或回电。"
     elif kind == "refunded":
@@ -82,12 +107,15 @@ def compose(kind: str, number: str, total_fen: int, cod: bool, **extra) -> str:
 
 def enqueue(order: Order, kind: str, **extra) -> OutboxMessage:
     """Queue one SMS about the order in the current transaction (flushes; the caller
-    commits, and a rollback takes the message with it)."""
+    commits, and a rollback takes the message with it). `variant` in `extra` overrides the
+    order lines' (an exchange to another size)."""
+    extra.setdefault("variant", variant_text(item.variant_label for item in order.items))
+    cod = order.payment_method == "cod"
     message = OutboxMessage(
         order_id=order.id,
         phone=order.phone,
         kind=kind,
-        body=compose(kind, order.number, order.total_fen, order.payment_method == "cod", **extra),
+        body=compose(kind, order.number, order.total_fen, cod, **extra),
     )
     db.session.add(message)
     db.session.flush()
@@ -110,12 +138,20 @@ def _queue_placed(_mapper, connection, row: OrderEvent) -> None:
             Order.id == row.order_id
         )
     ).one()
+    labels = _labels_in_session(row)
+    if labels is None:
+        labels = connection.execute(
+            select(OrderItem.variant_label)
+            .where(OrderItem.order_id == row.order_id)
+            .order_by(OrderItem.id)
+        ).scalars()
+    cod = order.payment_method == "cod"
     connection.execute(
         insert(OutboxMessage).values(
             order_id=row.order_id,
             phone=order.phone,
             kind="placed",
-            body=compose("placed", order.number, order.total_fen, order.payment_method == "cod"),
+            body=compose("placed", order.number, order.total_fen, cod, variant_text(labels)),
             status="pending",
             attempts=0,
             last_error="",
@@ -123,6 +159,20 @@ def _queue_placed(_mapper, connection, row: OrderEvent) -> None:
             created_at=row.at,
         )
     )
+
+
+def _labels_in_session(row: OrderEvent) -> list[str] | None:
+    """The variant labels of the event's order when its lines are in the session (an order
+    being placed: its lines may be written after the event in the same flush), else None."""
+    session = object_session(row)
+    if session is None:
+        return None
+    order = session.identity_map.get(identity_key(Order, row.order_id)) or next(
+        (o for o in session.new if isinstance(o, Order) and o.id == row.order_id), None
+    )
+    if order is None or "items" in inspect(order).unloaded:
+        return None
+    return [item.variant_label for item in order.items]
 
 
 def claim(now: datetime, limit: int, tried: Collection[int] = ()) -> list[int]:

@@ -24,7 +24,7 @@ from wapshop.models import (
     Staff,
     Variant,
 )
-from wapshop.services import NotFound, Refusal, admin_audit, search, stock
+from wapshop.services import NotFound, Refusal, admin_audit, product_variants, search, stock
 from wapshop.services.pagination import Page, paginate
 
 PRODUCT_AUDITED = (
@@ -36,9 +36,13 @@ PRODUCT_AUDITED = (
     "market_price_fen",
     "stock",
     "specs_json",
+    "options_json",
+    "weight_g",
+    "free_shipping",
     "active",
 )
 MAX_SPECS = 20
+MAX_WEIGHT_G = 100_000
 
 
 class ProductError(Refusal):
@@ -60,6 +64,11 @@ class ProductInput:
     stock: int
     specs: tuple[tuple[str, str], ...]
     active: bool = True
+    # None: leave as they are (an old import file); () for a product sold in one form. With
+    # options, `stock` is each new variant's stock when creating, and unused when updating.
+    options: product_variants.Options | None = None
+    weight_g: int | None = None  # None: as it is (new products: the model's default)
+    free_shipping: bool | None = None
 
     @property
     def specs_json(self) -> str:
@@ -99,6 +108,8 @@ def check_product(data: ProductInput, lookups: Lookups) -> None:
         raise ProductError("库存不能是负数。", "stock")
     if len(data.specs) > MAX_SPECS or any(not n or not v for n, v in data.specs):
         raise ProductError(f"规格每行“名称：值”，最多 {MAX_SPECS} 行。", "specs")
+    if data.weight_g is not None and not 1 <= data.weight_g <= MAX_WEIGHT_G:
+        raise ProductError(f"重量 1 到 {MAX_WEIGHT_G} 克。", "weight_g")
 
 
 def parse_specs(text: str) -> tuple[tuple[str, str], ...]:
@@ -143,26 +154,35 @@ def get_product(product_id: int, seller_id: int | None = None) -> Product:
 
 
 def _new_product(data: ProductInput) -> Product:
-    return Product(
+    """A product sold in one form; create_product gives it its options."""
+    product = Product(
         title=data.title,
         subtitle=data.subtitle,
         category_id=data.category_id,
         seller_id=data.seller_id,
         shop_price_fen=data.shop_price_fen,
         market_price_fen=data.market_price_fen,
-        stock=data.stock,
+        stock=0 if data.options else data.stock,
         specs_json=data.specs_json,
         active=data.active,
-        variants=[Variant(stock=data.stock)],
+        variants=[] if data.options else [Variant(stock=data.stock)],
     )
+    if data.weight_g is not None:
+        product.weight_g = data.weight_g
+    if data.free_shipping is not None:
+        product.free_shipping = data.free_shipping
+    return product
 
 
 def create_product(data: ProductInput, actor: Staff | None) -> Product:
-    """Add a product and index its title. Raises ProductError."""
+    """Add a product and index its title; with options, a variant per combination holding
+    `data.stock` each. Raises ProductError."""
     check_product(data, Lookups.load())
     product = _new_product(data)
     db.session.add(product)
     db.session.flush()
+    if data.options:
+        product_variants.set_options(product, data.options, actor, initial=data.stock)
     search.reindex([product])
     after = admin_audit.snapshot(product, PRODUCT_AUDITED)
     admin_audit.record(actor, "create", "product", product.id, None, after)
@@ -194,13 +214,20 @@ def update_product(
     actor: Staff | None,
     lookups: Lookups | None = None,
 ) -> None:
-    """Change a product. Raises ProductError.
+    """Change a product. Raises ProductError (and product_variants.VariantError).
 
     Checkouts take stock meanwhile, so a new stock figure is written only if the stock is
-    still what the editor saw (`seen_stock`; None: whatever it is now), never over a sale."""
+    still what the editor saw (`seen_stock`; None: whatever it is now), never over a sale.
+    A product with options has its stock per variant (product_variants.update_variants):
+    `data.stock` is not used; changed options keep, add and retire variants (set_options)."""
     check_product(data, lookups or Lookups.load())
     before = admin_audit.snapshot(product, PRODUCT_AUDITED)
-    if data.stock != product.stock or seen_stock is not None:
+    wanted = None if data.options is None else [(n, list(v)) for n, v in data.options]
+    if wanted is not None and wanted != product.options:
+        # No options any more: the product's one form starts with the stock it had in all.
+        initial = 0 if data.options else data.stock
+        product_variants.set_options(product, data.options, actor, initial=initial)
+    elif not product.options and (data.stock != product.stock or seen_stock is not None):
         written = stock.set_sole_stock(product.id, data.stock, seen_stock)
         db.session.refresh(product)
         if not written:
@@ -216,6 +243,10 @@ def update_product(
     product.market_price_fen = data.market_price_fen
     product.specs_json = data.specs_json
     product.active = data.active
+    if data.weight_g is not None:
+        product.weight_g = data.weight_g
+    if data.free_shipping is not None:
+        product.free_shipping = data.free_shipping
     db.session.flush()
     if retitled:
         search.reindex([product])
@@ -224,15 +255,9 @@ def update_product(
 
 
 def low_stock(number: int, per_page: int, threshold: int, seller_id: int | None = None) -> Page:
-    """Active products with stock at or below the threshold, emptiest first."""
-    stmt = (
-        select(Product)
-        .where(Product.active.is_(True), Product.stock <= threshold)
-        .order_by(Product.stock, Product.id)
-    )
-    if seller_id is not None:
-        stmt = stmt.where(Product.seller_id == seller_id)
-    return paginate(stmt, number, per_page)
+    """Active variants (of active products) with stock at or below the threshold, emptiest
+    first: a page of Variant, each with its product."""
+    return paginate(product_variants.low_stock_statement(threshold, seller_id), number, per_page)
 
 
 def sellers() -> list[Seller]:

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Blueprint, abort, current_app, g, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from wapshop.extensions import db
 from wapshop.forms import take_refusal
@@ -73,6 +75,18 @@ def aftersales_for(order: Order) -> OnOrder:
     return OnOrder(lines, len(tickets), open_until, window.days)
 
 
+def _new_page(order: Order, form: TicketForm):
+    """The request form; an order with sizes or colours offers the others for an exchange
+    (sold-out ones shown as such: choosing one is refused in words)."""
+    form.variant.choices = [SelectChoice("", _("不换款式"))] + [
+        SelectChoice(str(v.id), v.label if v.stock > 0 else _("%(label)s（无货）", label=v.label))
+        for v in aftersales.exchange_choices(order)
+    ]
+    return render_page(
+        g.rendition, "aftersales/new.html", order=order, form=form, on=aftersales_for(order)
+    )
+
+
 @bp.route("/o/<number>/help", methods=["GET", "POST"])
 def new(number):
     order = viewable_order(number)
@@ -80,24 +94,24 @@ def new(number):
     if request.method == "GET":
         if request.args.get("kind") in aftersales.KIND_TEXT:
             form.kind.data = request.args["kind"]
-        return render_page(
-            g.rendition, "aftersales/new.html", order=order, form=form, on=aftersales_for(order)
-        )
+        return _new_page(order, form)
     if not form.validate_on_submit():
-        page = render_page(
-            g.rendition, "aftersales/new.html", order=order, form=form, on=aftersales_for(order)
-        )
-        return page, 400
+        return _new_page(order, form), 400
     try:
-        aftersales.open_ticket(order, form.kind.data, form.body.data, _actor(), utcnow(), _window())
+        aftersales.open_ticket(
+            order,
+            form.kind.data,
+            form.body.data,
+            _actor(),
+            utcnow(),
+            _window(),
+            exchange_variant_id=form.variant_id(),
+        )
     except aftersales.AftersalesError as refused:
         db.session.rollback()
         order = viewable_order(number)
         take_refusal(form, refused)
-        page = render_page(
-            g.rendition, "aftersales/new.html", order=order, form=form, on=aftersales_for(order)
-        )
-        return page, refused.status
+        return _new_page(order, form), refused.status
     db.session.commit()
     return redirect(url_for("orders.show", number=number), 303)
 

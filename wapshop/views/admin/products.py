@@ -6,9 +6,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from wapshop.extensions import db
 from wapshop.forms import take_refusal
-from wapshop.forms.admin.products import ImageForm, ProductForm
+from wapshop.forms.admin.products import ImageForm, ProductForm, VariantsForm
 from wapshop.parsing import parse_int
-from wapshop.services import NotFound, catalog, products
+from wapshop.services import NotFound, catalog, product_variants, products
 from wapshop.services.pagination import PageOutOfRange
 from wapshop.views import page_arg
 from wapshop.views.admin.access import CATALOG_EDITORS, current_staff, seller_scope, staff_required
@@ -70,13 +70,15 @@ def new():
     return redirect(url_for("admin.products.edit", product_id=product.id), 303)
 
 
-def _edit_page(product, form, image_form, status=200):
+def _edit_page(product, form, image_form, status=200, variants_form=None):
     form = form or ProductForm.for_product(product, **_choices())
     return render_template(
         "admin/products/edit.html",
         title=f"商品 #{product.id}",
         form=form,
         image_form=image_form,
+        variants_form=variants_form or VariantsForm.for_product(product),
+        variants_by_id={str(v.id): v for v in product.variants},
         product=product,
         limits=_image_limits(),
     ), status
@@ -97,12 +99,40 @@ def edit(product_id):
         products.update_product(
             product, form.data_for_service(), form.seen_stock_value(), current_staff()
         )
-    except products.ProductError as refused:
+    except (products.ProductError, product_variants.VariantError) as refused:
+        db.session.rollback()
+        product = _product_or_404(product_id)
         take_refusal(form, refused)
         form.seen_stock.data = str(product.stock)  # as it is now: the editor decides again
         return _edit_page(product, form, ImageForm(formdata=None), refused.status)
     db.session.commit()
     flash(f"已保存商品 #{product.id}。")
+    return redirect(url_for("admin.products.edit", product_id=product.id), 303)
+
+
+@bp.post("/<int:product_id>/variants")
+@staff_required(*CATALOG_EDITORS)
+def variants(product_id):
+    """Each variant's stock (never over a sale since the page was opened), price, code, and
+    whether it is on sale: all rows or none."""
+    product = _product_or_404(product_id)
+    form = VariantsForm()
+    if not form.validate_on_submit():
+        return _edit_page(product, None, ImageForm(formdata=None), 400, form)
+    try:
+        edits = form.edits()
+    except ValueError:
+        abort(400, "款式表格不完整，请刷新后再改。")
+    try:
+        changed = product_variants.update_variants(product, edits, current_staff())
+    except product_variants.VariantError as refused:
+        db.session.rollback()
+        product = _product_or_404(product_id)
+        form.see_again(product)  # the figures as they are now: the editor decides again
+        take_refusal(form, refused)
+        return _edit_page(product, None, ImageForm(formdata=None), refused.status, form)
+    db.session.commit()
+    flash(f"已保存 {changed} 个款式。" if changed else "款式没有变化。")
     return redirect(url_for("admin.products.edit", product_id=product.id), 303)
 
 
