@@ -14,6 +14,7 @@ from wapshop.views import (
     accounts,
     admin,
     aftersales,
+    cart,
     catalog,
     checkout,
     health,
@@ -27,7 +28,7 @@ from wapshop.web.i18n import select_locale
 ROOT = Path(__file__).resolve().parent.parent
 
 # The user-facing areas, one blueprint each (views/<area>.py, templates/<rendition>/<area>/).
-AREAS = (catalog, checkout, orders, aftersales, payments, accounts, admin, media, health)
+AREAS = (catalog, cart, checkout, orders, aftersales, payments, accounts, admin, media, health)
 
 
 class WapShop(Flask):

@@ -4,6 +4,7 @@ from flask import Blueprint, abort, g, request
 from flask_babel import gettext as _
 
 from wapshop.clock import utcnow
+from wapshop.forms.checkout import CartForm
 from wapshop.services import catalog
 from wapshop.web.rendering import render_page
 from wapshop.services.pagination import PageOutOfRange
@@ -42,12 +43,32 @@ def collection(slug):
     return render_page(g.rendition, "catalog/collection.html", collection=coll, page=page)
 
 
-@bp.get("/p/<int:product_id>")
-def product(product_id):
+def render_product(product_id: int, form: CartForm | None = None, status: int = 200):
+    """A product with its variants to choose from (and the add-to-cart form, with errors when
+    it comes back refused)."""
     item = catalog.product(product_id)
     now = utcnow()
+    offers = catalog.variant_offers(item, now)
     deal = catalog.current_deal(item.id, now)
-    return render_page(g.rendition, "catalog/product.html", product=item, deal=deal, now=now)
+    if offers:  # the deal shown is the one on the variants it covers
+        deal = next((o.deal for o in offers if o.deal), None) or deal
+    page = render_page(
+        g.rendition,
+        "catalog/product.html",
+        product=item,
+        deal=deal,
+        now=now,
+        offers=offers,
+        buyable=[o for o in offers if o.available],
+        form=form or CartForm(),
+        sole=None if offers else catalog.default_variant(item),
+    )
+    return page, status
+
+
+@bp.get("/p/<int:product_id>")
+def product(product_id):
+    return render_product(product_id)
 
 
 @bp.get("/s")
