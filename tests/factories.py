@@ -119,8 +119,10 @@ def make_product_with_options(options=(("尺码", ("38", "39", "40")),), stock=5
         options_json=json.dumps(options, ensure_ascii=False),
         **overrides,
     )
-    product.variants.clear()
+    for plain in list(product.variants):
+        db.session.delete(plain)
     db.session.flush()
+    db.session.expire(product, ["variants"])
     for i, (combo, label) in enumerate(zip(combos, labels)):
         product.variants.append(
             Variant(
