@@ -97,6 +97,9 @@ def render_confirm(form, lines, here, post_url, region, candidates=(), message="
     )
     form.total.data = str(bill.total_fen) if region else ""
     form.region.data = region.code if region else ""
+    one_click = here.endpoint == "checkout.confirm"
+    if one_click and not form.quantity.errors:
+        form.quantity.data = str(priced[0][1])
     return (
         render_page(
             g.rendition,
@@ -112,6 +115,7 @@ def render_confirm(form, lines, here, post_url, region, candidates=(), message="
             message=message,
             options=options,
             can_order=region is None or bool(offered),
+            one_click=one_click,
         ),
         status,
     )
@@ -163,8 +167,11 @@ def place_from(here, post_url, placed_hook=None):
         return _confirm_region(form, lines, here, post_url)
     if not form.validate_on_submit():
         return render_confirm(form, lines, here, post_url, region, status=400)
-    if form.quantity.data is not None and len(lines) == 1:
+    if form.quantity.data and len(lines) == 1 and int(form.quantity.data) != lines[0].quantity:
+        # 立即购买's quantity changed on the page: the buyer has not seen this total yet.
         lines = [replace(lines[0], quantity=int(form.quantity.data))]
+        message = _("数量已改为 %(n)d 件，请确认新的应付金额后提交。", n=lines[0].quantity)
+        return render_confirm(form, lines, here, post_url, region, message=message)
     req = checkout.OrderRequest(
         lines=tuple(lines),
         seen_total_fen=form.seen_total,
