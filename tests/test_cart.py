@@ -182,7 +182,7 @@ def test_a_refused_line_names_the_item_and_the_cart_keeps_its_lines(app, client,
     assert refused.status_code == 409
     assert "「跑鞋 38」库存不足，只剩 2 件" in refused.text
     assert orders(app) == [] and stock_of(app, store["39"]) == [1]
-    assert "购物车(2)" in client.get("/cart?ver=basic").text
+    assert "购物车(2)" in client.get("/?ver=basic").text
 
 
 def test_the_per_buyer_limit_counts_across_the_variants_a_deal_covers(app, client, store):

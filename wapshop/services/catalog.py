@@ -132,6 +132,18 @@ def default_variant(product: Product) -> Variant | None:
     return next((v for v in active if v.stock > 0), None)
 
 
+def variant_by_choice(product: Product, picks: list[int]) -> Variant | None:
+    """The active variant at these 1-based positions in each option's values (a WML pick
+    list per option posts its index), or None when there is no such combination."""
+    options = product.options
+    if len(picks) != len(options) or not all(
+        1 <= n <= len(v) for n, (_o, v) in zip(picks, options)
+    ):
+        return None
+    values = [v[n - 1] for n, (_o, v) in zip(picks, options)]
+    return next((x for x in product.variants if x.active and x.values == values), None)
+
+
 @dataclass(frozen=True)
 class VariantOffer:
     """One variant as the product page shows it: its price now and whether it can be chosen."""

@@ -9,7 +9,7 @@ from wapshop.forms.checkout import CartChangeForm, CartForm
 from wapshop.parsing import parse_id, parse_int
 from wapshop.services import NotFound, cart, checkout
 from wapshop.services.cart import SESSION_KEY
-from wapshop.views.catalog import render_product
+from wapshop.views.catalog import picked_variant, render_product
 from wapshop.views.checkout import Here, confirm_page, place_from
 from wapshop.web.rendering import render_page
 
@@ -72,7 +72,12 @@ def change():
 def add():
     """加入购物车, or 立即购买 (a `buy` button) with the chosen variant and quantity."""
     form = CartForm()
-    product_id = parse_int(request.args.get("p") or "0", 0)
+    try:  # the product page to show refusals on
+        product_id = parse_id(request.args.get("p"))
+    except ValueError:
+        product_id = 0
+    if not form.v.data and product_id and "o1" in request.form:
+        form.v.data = str(picked_variant(product_id, request.form))
     if not form.validate_on_submit():
         if product_id:
             return render_product(product_id, form, status=400)
@@ -105,7 +110,7 @@ def _cart_lines() -> list[checkout.Line]:
     return [checkout.Line(v, n) for v, n in _items()]
 
 
-HERE = Here("cart.checkout_page")
+HERE = Here("cart.checkout_page", pinned=False, cart_lines=_cart_lines)
 
 
 @bp.get("/cart/checkout")

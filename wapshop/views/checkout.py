@@ -13,12 +13,13 @@ from sqlalchemy.exc import IntegrityError
 from wapshop.clock import utcnow
 from wapshop.extensions import db
 from wapshop.forms import take_refusal
-from wapshop.forms.checkout import STREET_MAX, OrderForm, encode_lines
+from wapshop.forms.checkout import STREET_MAX, OrderForm, digest_lines, encode_lines
 from wapshop.models import OrderStatus
 from wapshop.parsing import parse_id, parse_int
 from wapshop.payments import online, registry
 from wapshop.services import accounts, addresses, checkout, payments, regions
 from wapshop.services.phones import normalise
+from wapshop.views.catalog import picked_variant
 from wapshop.views.orders import remember_order, viewable_order
 from wapshop.web.rendering import render_page
 from wapshop.web.sessions import regenerate
@@ -35,6 +36,10 @@ class Here:
     endpoint: str
     args: tuple = ()
     title: str = ""
+    # The lines are posted with the form (立即购买); else they are the session's cart, and
+    # the form carries their digest only (a 2,000-byte WML deck cannot carry ten lines).
+    pinned: bool = True
+    cart_lines: object = None  # () -> list[Line], when not pinned
 
     def __call__(self, **extra) -> str:
         return url_for(self.endpoint, **dict(self.args), **extra)
@@ -92,9 +97,8 @@ def render_confirm(form, lines, here, post_url, region, candidates=(), message="
     if offered and form.payment.data not in offered:
         form.payment.data = offered[0]  # e.g. no COD here: the first way that works
     priced, bill = _priced(lines, region, form.payment.data)
-    form.lines.data = encode_lines(
-        [checkout.Line(q.variant.id, n, q.unit_price_fen, q.deal_id) for q, n in priced]
-    )
+    shown = [checkout.Line(q.variant.id, n, q.unit_price_fen, q.deal_id) for q, n in priced]
+    form.lines.data = encode_lines(shown) if here.pinned else digest_lines(shown)
     form.total.data = str(bill.total_fen) if region else ""
     form.region.data = region.code if region else ""
     one_click = here.endpoint == "checkout.confirm"
@@ -158,10 +162,26 @@ def place_from(here, post_url, placed_hook=None):
     and the page shown again with the region to confirm (or candidates, or the pick list);
     with one, the shown lines and total are placed, all or nothing."""
     form = OrderForm()
-    try:
-        lines = form.seen_lines
-    except ValueError:
-        abort(400, _("页面已过期，请再提交一次。"))
+    first = checkout.find_by_token(form.token.data or "")
+    if first is not None and form.is_submitted():
+        form.validate()
+        if not form.csrf_token.errors:
+            return _placed(checkout.purchase_of(first), placed_hook)  # a twin submit
+    if here.pinned:
+        try:
+            lines = form.seen_lines
+        except ValueError:
+            abort(400, _("页面已过期，请再提交一次。"))
+    else:
+        lines = here.cart_lines()
+        if not lines:
+            return redirect(url_for("cart.show"), 303)
+        priced, _bill = _priced(lines, None, None)
+        lines = [checkout.Line(q.variant.id, n, q.unit_price_fen, q.deal_id) for q, n in priced]
+        if digest_lines(lines) != form.lines.data:
+            region = regions.get(form.region.data)
+            message = _("购物车里的商品或价格有变化，请确认后再提交。")
+            return render_confirm(form, lines, here, post_url, region, message=message, status=409)
     region = regions.get(form.region.data)
     if region is None or region.level != regions.DISTRICT:
         return _confirm_region(form, lines, here, post_url)
@@ -205,9 +225,13 @@ def place_from(here, post_url, placed_hook=None):
         db.session.rollback()
         take_refusal(form, refused)
         return render_confirm(form, lines, here, post_url, region, status=refused.status)
+    session[ADDRESS_KEY] = [req.receiver_name, req.phone, region.code, req.street]
+    return _placed(orders, placed_hook)
+
+
+def _placed(orders, placed_hook=None):
     for order in reversed(orders):
         remember_order(order.number)
-    session[ADDRESS_KEY] = [req.receiver_name, req.phone, region.code, req.street]
     if placed_hook:
         placed_hook()
     regenerate()  # a grant of access: whoever knew the old sid (a shared link) sees nothing
@@ -241,10 +265,14 @@ def _confirm_region(form, lines, here, post_url):
     )
 
 
-def _one_line():
-    """?v= (the chosen variant) and ?q= (how many) of a 立即购买 link."""
+def _one_line(product_id: int):
+    """?v= (the chosen variant, or WML's o1, o2… picks) and ?q= (how many) of 立即购买."""
     try:
-        variant_id = parse_id(request.args["v"]) if request.args.get("v") else None
+        variant_id = (
+            parse_id(request.args["v"])
+            if request.args.get("v")
+            else picked_variant(product_id, request.args)
+        )
         quantity = parse_int(request.args.get("q") or "1", 1, checkout.MAX_QUANTITY)
     except ValueError:
         abort(400, _("数量请填1到%(n)d。", n=checkout.MAX_QUANTITY))
@@ -255,6 +283,8 @@ def _one_click(product_id: int, variant_id: int | None, quantity: int):
     quote = checkout.quote(product_id, utcnow(), variant_id)  # NotFound: the 404 page
     if variant_id is None and quote.variant.values_json != "[]":
         abort(400, _("请先在商品页选择款式（尺码、颜色）。"))
+    if request.method == "GET" and variant_id is not None and quote.variant.stock <= 0:
+        abort(409, _("「%(item)s」已售完，请选择别的款式。", item=quote.name))
     here = Here(
         "checkout.confirm",
         (("product_id", product_id), ("v", variant_id), ("q", quantity if quantity > 1 else None)),
@@ -266,7 +296,7 @@ def _one_click(product_id: int, variant_id: int | None, quantity: int):
 
 @bp.get("/buy/<int:product_id>")
 def confirm(product_id):
-    here, lines, post_url = _one_click(product_id, *_one_line())
+    here, lines, post_url = _one_click(product_id, *_one_line(product_id))
     return confirm_page(lines, here, post_url)
 
 
