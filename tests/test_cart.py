@@ -1,6 +1,7 @@
 """The cart: several variants and quantities in the session, checked out as one purchase —
 every line taken in one transaction, one order per seller, totals with shipping."""
 
+import json
 import re
 
 import pytest
@@ -300,3 +301,41 @@ def test_the_cart_survives_the_new_sid_a_login_gives(app, client, store):
     assert login(client).status_code == 303
     assert client.get_cookie("wsid").value != before
     assert "跑鞋" in client.get("/cart?ver=basic").text
+
+
+def test_wml_picks_one_list_per_option_and_gets_that_variant(app, client, store):
+    with app.app_context():
+        two = make_product_with_options(
+            options=(("颜色", ("黑", "白")), ("尺码", ("38", "39", "40"))), stock=4
+        )
+        by_label = {v.label: v.id for v in two.variants}
+        two_id = two.id
+        db.session.commit()
+    deck = client.get(f"/p/{two_id}?ver=wml").text
+    assert 'iname="o1"' in deck and 'iname="o2"' in deck and "<option>白</option>" in deck
+    confirm = client.get(f"/buy/{two_id}?o1=2&o2=3&region={COVERED}")
+    assert confirm.status_code == 200 and "白 / 40" in confirm.text
+    assert client.post(f"/cart/add?p={two_id}", data={"o1": "1", "o2": "2"}).status_code == 303
+    assert hidden(client.get("/cart/checkout?ver=basic").text)["lines"].startswith("#")
+    with app.test_request_context():
+        assert session_cart(client) == [[by_label["黑 / 39"], 1]]
+    for bad in ({"o1": "3", "o2": "1"}, {"o1": "²", "o2": "1"}, {"o1": "1"}):
+        answer = client.get(f"/buy/{two_id}", query_string=bad)
+        assert answer.status_code == 400 and "请先选择款式" in answer.text
+
+
+def session_cart(client):
+    """The cart as the server-side session holds it."""
+    sid = client.get_cookie("wsid").value
+    return json.loads(db.session.get(WebSession, sid).data)["cart"]
+
+
+def test_the_cart_confirmation_catches_a_cart_changed_after_it_was_shown(app, client, store):
+    add(client, store["38"], 1)
+    _page, form = checkout(client)
+    add(client, store["socks"], 1)  # another tab
+    changed = client.post("/cart/checkout?ver=basic", data=form)
+    assert changed.status_code == 409 and "购物车里的商品或价格有变化" in changed.text
+    assert orders(app) == []
+    again = client.post("/cart/checkout?ver=basic", data={**form, **hidden(changed.text)})
+    assert again.status_code == 303 and orders(app)[0][0] == SHOE_PRICE + DEAL_PRICE

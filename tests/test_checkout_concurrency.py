@@ -147,3 +147,41 @@ def test_a_race_for_the_last_unit_of_one_line_leaves_no_partial_order(app, last_
         assert db.session.get(Deal, deal_id).sold == 1
         assert [db.session.get(Variant, v).stock for v in (size38, size39)] == [49, 0]
         assert db.session.get(Product, orders[0].items[0].product_id).stock == 49
+
+
+TWINS = 20
+
+
+def test_twenty_parallel_submits_of_one_cart_confirmation_place_one_purchase(app, last_unit):
+    size38, _size39, socks, deal_id = last_unit
+    server = LiveServer(app, workers=3, threads=4)
+    try:
+        with requests.Session() as browser:
+            for v in (size38, socks):
+                browser.post(f"{server.url}/cart/add?ver=basic", data={"v": v}, timeout=60)
+            page = browser.get(f"{server.url}/cart/checkout?region={COVERED}", timeout=60)
+            hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', page.text))
+            form = {**hidden, "name": "买家", "phone": PHONES[0], "street": "人民路88号"}
+            form["payment"] = "cod"
+            cookies = browser.cookies.get_dict()
+
+        def submit(_i):
+            answer = requests.post(
+                f"{server.url}/cart/checkout",
+                data=form,
+                cookies=cookies,
+                timeout=60,
+                allow_redirects=False,
+            )
+            return answer.status_code, answer.headers.get("Location", "")
+
+        with ThreadPoolExecutor(max_workers=TWINS) as pool:
+            answers = list(pool.map(submit, range(TWINS)))
+    finally:
+        server.stop()
+    assert {status for status, _l in answers} == {303}, answers
+    assert len({location.split("?")[0] for _s, location in answers}) == 1, answers
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Order.id))) == 2  # two sellers' parcels
+        assert db.session.get(Variant, size38).stock == 49
+        assert db.session.get(Deal, deal_id).sold == 1
