@@ -221,3 +221,17 @@ def test_a_pick_list_index_chooses_the_nth_region_under_its_parent(client, shop)
     assert (
         beyond.status_code == 200 and "南山区" in beyond.text and 'name="street"' not in beyond.text
     )
+
+
+def test_a_confirmation_from_before_carts_still_places_its_order(app, client, shop):
+    """A page a phone kept from before this version posts price and deal, no lines."""
+    form = confirm_form(client, shop["deal_product"])
+    variant, _q, price, deal = form.pop("lines").split(".")
+    del form["total"]
+    old = {**form, "price": price, "deal": deal}
+    assert client.post(f"/buy/{shop['deal_product']}", data=old).status_code == 303
+    stale = {**confirm_form(client, shop["deal_product"]), "price": "1", "deal": deal}
+    del stale["lines"]
+    refused = client.post(f"/buy/{shop['deal_product']}", data={**stale, "phone": "13900139000"})
+    assert refused.status_code == 409 and "价格或特价有变化" in refused.text
+    assert counts(app, shop["deal_product"], shop["deal"])[0::2] == (1, 1)

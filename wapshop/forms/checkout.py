@@ -49,8 +49,8 @@ def digest_lines(lines: list[Line]) -> str:
 
 
 def _lines(form, field) -> None:
-    if re.fullmatch(r"#[0-9a-f]{16}", field.data or ""):
-        return
+    if not field.data or re.fullmatch(r"#[0-9a-f]{16}", field.data):
+        return  # empty: a page from before carts, which posted its price and deal instead
     try:
         decode_lines(field.data)
     except ValueError:

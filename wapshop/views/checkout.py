@@ -169,7 +169,7 @@ def place_from(here, post_url, placed_hook=None):
             return _placed(checkout.purchase_of(first), placed_hook)  # a twin submit
     if here.pinned:
         try:
-            lines = form.seen_lines
+            lines = form.seen_lines if form.lines.data else here.cart_lines()
         except ValueError:
             abort(400, _("页面已过期，请再提交一次。"))
     else:
@@ -306,8 +306,15 @@ def place(product_id):
         variant_id = parse_id(request.form.get("lines", "").split(".", 1)[0])
     except ValueError:
         variant_id = None
-    here, _lines, post_url = _one_click(product_id, variant_id, 1)
-    return place_from(here, post_url)
+    here, lines, post_url = _one_click(product_id, variant_id, 1)
+
+    def shown_before_lines():
+        """A page from before carts (price and deal fields, no lines): its one line."""
+        price = parse_int(request.form.get("price") or "0")
+        deal = parse_int(request.form.get("deal") or "0")
+        return [checkout.Line(lines[0].variant_id, 1, price or None, deal or None)]
+
+    return place_from(replace(here, cart_lines=shown_before_lines), post_url)
 
 
 @bp.get("/buy/done/<number>")
