@@ -98,7 +98,7 @@ def reach_confirmation(client: WapClient, region_names: tuple[str, ...]) -> Resp
     return client.page
 
 
-def order_fields(mobile: str, quantity: int = QUANTITY) -> dict[str, str]:
+def order_fields(mobile: str, quantity: int = 1) -> dict[str, str]:
     return {
         "quantity": str(quantity),
         "name": "张三",
@@ -246,7 +246,7 @@ def test_buys_a_deal_end_to_end(demo_app, cod_region_names, rendition):
     client.open(f"/?ver={rendition}")
     client.follow(title)
     reach_confirmation(client, cod_region_names)
-    changed = client.submit("提交订单", order_fields(mobile))
+    changed = client.submit("提交订单", order_fields(mobile, QUANTITY))
     # A new quantity is a new total: shown before anything is ordered.
     assert f"数量已改为 {QUANTITY} 件" in changed.visible_text
     assert format_fen(QUANTITY * price_of_deal(demo_app, deal_id)) in changed.visible_text
@@ -280,7 +280,7 @@ def test_submitting_the_confirmation_twice_places_one_order(demo_app, cod_region
     client.open(f"/?ver={rendition}")
     client.follow(title)
     reach_confirmation(client, cod_region_names)
-    client.submit("提交订单", order_fields(mobile))
+    client.submit("提交订单", order_fields(mobile, QUANTITY))
     first = client.submit("提交订单")
     again = client.resubmit()
     # The same order, shown to this phone (on a fresh sid: showing it is a grant of access).
