@@ -112,3 +112,36 @@ def make_collection(products=(), **overrides) -> Collection:
     db.session.add(collection)
     db.session.flush()
     return collection
+
+
+def make_product_with_options(options=(("尺码", ("38", "39", "40")),), stock=5, **overrides):
+    """A product with options and one variant per combination, each with `stock` units
+    (a dict {label: stock} sets them one by one); variant prices follow the product's.
+    Codes are unique per product."""
+    options = [(name, list(values)) for name, values in options]
+    combos = [[]]
+    for _name, values in options:
+        combos = [[*c, v] for c in combos for v in values]
+    labels = [" / ".join(c) for c in combos]
+    per = stock if isinstance(stock, dict) else dict.fromkeys(labels, stock)
+    product = make_product(
+        stock=sum(per.get(label, 0) for label in labels),
+        options_json=json.dumps(options, ensure_ascii=False),
+        **overrides,
+    )
+    for plain in list(product.variants):
+        db.session.delete(plain)
+    db.session.flush()
+    db.session.expire(product, ["variants"])
+    for i, (combo, label) in enumerate(zip(combos, labels)):
+        product.variants.append(
+            Variant(
+                values_json=json.dumps(combo, ensure_ascii=False),
+                label=label,
+                code=f"P{product.id}-{i}",
+                stock=per.get(label, 0),
+                position=i,
+            )
+        )
+    db.session.flush()
+    return product

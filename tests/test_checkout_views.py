@@ -5,12 +5,16 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from factories import UNCOVERED, make_deal, make_product, make_regions
+from factories import COVERED, UNCOVERED, make_deal, make_product, make_regions
 from support.buyers import confirm_form
 from support.pages import token_in
 from wapshop.extensions import db
 from wapshop.services import stock
 from wapshop.models import Deal, Order, OrderEvent, OrderItem, Product
+
+
+def hidden_fields(text: str) -> dict:
+    return dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', text))
 
 
 @pytest.fixture
@@ -33,8 +37,10 @@ def counts(app, product_id, deal_id=None):
 
 
 def test_placing_a_cod_order_takes_stock_and_shows_the_order(app, client, shop):
-    form = confirm_form(client, shop["plain"])
-    response = client.post(f"/buy/{shop['plain']}", data={**form, "quantity": "2"})
+    page = client.get(f"/buy/{shop['plain']}?q=2&region={COVERED}&ver=touch")
+    form = {**confirm_form(client, shop["plain"]), **hidden_fields(page.text)}
+    del form["quantity"]
+    response = client.post(f"/buy/{shop['plain']}", data=form)
     assert response.status_code == 303
     number = re.search(r"/buy/done/(\d{10})", response.headers["Location"]).group(1)
     placed = client.get(response.headers["Location"])
@@ -90,7 +96,9 @@ def test_bad_input_gets_the_form_back_and_changes_nothing(app, client, shop, fie
 
 
 def test_a_forged_price_is_never_charged(app, client, shop):
-    form = {**confirm_form(client, shop["plain"]), "price": "1"}
+    form = confirm_form(client, shop["plain"])
+    variant, quantity, _price, deal = form["lines"].split(".")
+    form["lines"] = f"{variant}.{quantity}.1.{deal}"  # one fen
     response = client.post(f"/buy/{shop['plain']}", data=form)
     assert response.status_code == 409 and "价格或特价有变化" in response.text
     assert counts(app, shop["plain"])[0] == 0
@@ -122,8 +130,16 @@ def test_cod_is_not_offered_where_no_carrier_collects_cash(app, client, shop):
     assert counts(app, shop["plain"])[0] == 0
 
 
+def confirm_q(client, product_id, q: int) -> dict:
+    """The confirmation of 立即购买 with `q` chosen on the product page."""
+    page = client.get(f"/buy/{product_id}?q={q}&region={COVERED}&ver=touch")
+    form = {**confirm_form(client, product_id), **hidden_fields(page.text)}
+    del form["quantity"]
+    return form
+
+
 def test_quantity_over_stock_is_refused(app, client, shop):
-    form = {**confirm_form(client, shop["plain"]), "quantity": "6"}
+    form = confirm_q(client, shop["plain"], 6)
     response = client.post(f"/buy/{shop['plain']}", data=form)
     assert response.status_code == 409 and "库存不足" in response.text
     assert counts(app, shop["plain"]) == (0, 5, None)
@@ -131,7 +147,7 @@ def test_quantity_over_stock_is_refused(app, client, shop):
 
 def test_per_buyer_deal_limit_counts_earlier_orders_of_the_phone(app, client, shop):
     pid = shop["deal_product"]
-    first = client.post(f"/buy/{pid}", data={**confirm_form(client, pid), "quantity": "2"})
+    first = client.post(f"/buy/{pid}", data=confirm_q(client, pid, 2))
     assert first.status_code == 303
     over = client.post(f"/buy/{pid}", data=confirm_form(client, pid))
     assert over.status_code == 409 and "每人限购 2 件" in over.text
@@ -142,7 +158,7 @@ def test_per_buyer_deal_limit_counts_earlier_orders_of_the_phone(app, client, sh
 
 def test_cancelling_frees_the_limit_and_restores_stock(app, client, shop):
     pid = shop["deal_product"]
-    placed = client.post(f"/buy/{pid}", data={**confirm_form(client, pid), "quantity": "2"})
+    placed = client.post(f"/buy/{pid}", data=confirm_q(client, pid, 2))
     number = placed.headers["Location"].rsplit("/", 1)[-1].split("?")[0]
     page = client.get(f"/o/{number}/cancel")  # the question before cancelling
     token = token_in(page.text)
@@ -151,10 +167,7 @@ def test_cancelling_frees_the_limit_and_restores_stock(app, client, shop):
     again = client.post(f"/o/{number}/cancel", data={"csrf_token": token})
     assert again.status_code == 409 and "不能再取消" in again.text
     assert counts(app, pid, shop["deal"])[2] == 0
-    assert (
-        client.post(f"/buy/{pid}", data={**confirm_form(client, pid), "quantity": "2"}).status_code
-        == 303
-    )
+    assert client.post(f"/buy/{pid}", data=confirm_q(client, pid, 2)).status_code == 303
 
 
 def test_a_deal_that_ends_while_the_buyer_looks_is_caught_at_placing(app, client, shop):
@@ -208,3 +221,17 @@ def test_a_pick_list_index_chooses_the_nth_region_under_its_parent(client, shop)
     assert (
         beyond.status_code == 200 and "南山区" in beyond.text and 'name="street"' not in beyond.text
     )
+
+
+def test_a_confirmation_from_before_carts_still_places_its_order(app, client, shop):
+    """A page a phone kept from before this version posts price and deal, no lines."""
+    form = confirm_form(client, shop["deal_product"])
+    variant, _q, price, deal = form.pop("lines").split(".")
+    del form["total"]
+    old = {**form, "price": price, "deal": deal}
+    assert client.post(f"/buy/{shop['deal_product']}", data=old).status_code == 303
+    stale = {**confirm_form(client, shop["deal_product"]), "price": "1", "deal": deal}
+    del stale["lines"]
+    refused = client.post(f"/buy/{shop['deal_product']}", data={**stale, "phone": "13900139000"})
+    assert refused.status_code == 409 and "价格或特价有变化" in refused.text
+    assert counts(app, shop["deal_product"], shop["deal"])[0::2] == (1, 1)

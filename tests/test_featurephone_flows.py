@@ -11,8 +11,10 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from sqlalchemy import select
 
+from factories import make_product_with_options
 from wapclient import (
     REDIRECTS,
+    BrowserError,
     FlaskTransport,
     HttpTransport,
     Response,
@@ -87,14 +89,16 @@ def pick(client: WapClient, name: str) -> Response:
 
 
 def reach_confirmation(client: WapClient, region_names: tuple[str, ...]) -> Response:
-    """From a product page: 立即购买, then province, city and district."""
+    """From a product page: 立即购买, then (a new buyer, who does not type the address line)
+    the pick list: province, city and district."""
     client.follow("立即购买")
+    client.follow("选择地区")
     for name in region_names:
         pick(client, name)
     return client.page
 
 
-def order_fields(mobile: str, quantity: int = QUANTITY) -> dict[str, str]:
+def order_fields(mobile: str, quantity: int = 1) -> dict[str, str]:
     return {
         "quantity": str(quantity),
         "name": "张三",
@@ -195,6 +199,11 @@ def pick_deal(app, rendition: str) -> tuple[int, int, str]:
         return deal.id, deal.product_id, deal.product.title
 
 
+def price_of_deal(app, deal_id: int) -> int:
+    with app.app_context():
+        return db.session.get(Deal, deal_id).deal_price_fen
+
+
 def stock_and_sold(app, product_id: int, deal_id: int | None = None) -> tuple[int, int | None]:
     with app.app_context():
         deal = db.session.get(Deal, deal_id) if deal_id else None
@@ -203,6 +212,7 @@ def stock_and_sold(app, product_id: int, deal_id: int | None = None) -> tuple[in
 
 class Placed(NamedTuple):
     number: str
+    goods_fen: int
     total_fen: int
     status: str
     items: list[tuple[int, int | None, int]]  # product, deal, quantity
@@ -215,6 +225,7 @@ def orders_of(app, mobile: str) -> list[Placed]:
         return [
             Placed(
                 o.number,
+                o.goods_fen,
                 o.total_fen,
                 o.status,
                 [(i.product_id, i.deal_id, i.quantity) for i in o.items],
@@ -238,12 +249,17 @@ def test_buys_a_deal_end_to_end(demo_app, cod_region_names, rendition):
     client.open(f"/?ver={rendition}")
     client.follow(title)
     reach_confirmation(client, cod_region_names)
-    placed = client.submit("提交订单", order_fields(mobile))
+    changed = client.submit("提交订单", order_fields(mobile, QUANTITY))
+    # A new quantity is a new total: shown before anything is ordered.
+    assert f"数量已改为 {QUANTITY} 件" in changed.visible_text
+    assert format_fen(QUANTITY * price_of_deal(demo_app, deal_id)) in changed.visible_text
+    assert orders_of(demo_app, mobile) == []
+    placed = client.submit("提交订单")
 
     [order] = orders_of(demo_app, mobile)
     with demo_app.app_context():
         deal_price = db.session.get(Deal, deal_id).deal_price_fen
-    assert order.total_fen == deal_price * QUANTITY
+    assert order.goods_fen == deal_price * QUANTITY
     assert order.items == [(product_id, deal_id, QUANTITY)]
     assert stock_and_sold(demo_app, product_id, deal_id) == (stock - QUANTITY, sold + QUANTITY)
     assert order.events == [order.status]
@@ -267,7 +283,8 @@ def test_submitting_the_confirmation_twice_places_one_order(demo_app, cod_region
     client.open(f"/?ver={rendition}")
     client.follow(title)
     reach_confirmation(client, cod_region_names)
-    first = client.submit("提交订单", order_fields(mobile))
+    client.submit("提交订单", order_fields(mobile, QUANTITY))
+    first = client.submit("提交订单")
     again = client.resubmit()
     # The same order, shown to this phone (on a fresh sid: showing it is a grant of access).
     assert again.status == 200 and urlsplit(again.url).path == urlsplit(first.url).path
@@ -328,3 +345,89 @@ def test_stale_sid_in_url_gets_a_fresh_session(demo_app, stale):
         stored = db.session.get(WebSession, sid)
         assert stored is None or stored.expires_at <= utcnow()
         assert db.session.get(WebSession, only_sid(fresh)) is not None
+
+
+# --- Sizes, the address line, and a returning buyer's three pages.
+
+
+@pytest.fixture(scope="module")
+def shoe(demo_app) -> dict:
+    """A shoe in sizes 38-41 (41 sold out) in the demo's last category; ids by size."""
+    with demo_app.app_context():
+        category = db.session.scalars(select(Product.category_id).order_by(Product.id)).all()[-1]
+        seller = db.session.scalar(select(Product.seller_id).order_by(Product.id).limit(1))
+        product = make_product_with_options(
+            options=(("尺码", ("38", "39", "40", "41")),),
+            stock={"38": 5, "39": 5, "40": 5, "41": 0},
+            category_id=category,
+            seller_id=seller,
+            title="飞跃帆布鞋",
+        )
+        db.session.commit()
+        return {"product": product.id, **{v.label: v.id for v in product.variants}}
+
+
+def lines_of(app, mobile: str) -> list[tuple[str, int]]:
+    with app.app_context():
+        return [
+            (i.variant_label, i.quantity)
+            for o in db.session.scalars(select(Order).where(Order.phone == mobile))
+            for i in o.items
+        ]
+
+
+@pytest.mark.parametrize("rendition", ["wml", "basic", "color"])
+def test_buys_a_shoe_in_a_chosen_size_typing_one_address_line(
+    demo_app, cod_region_names, shoe, rendition
+):
+    mobile = new_mobile()
+    client = phone(FlaskTransport(demo_app), rendition)
+    product = client.open(f"/p/{shoe['product']}?ver={rendition}")
+    assert "41" in product.visible_text and "已售完" in product.visible_text
+    with pytest.raises(BrowserError):  # shown, but not among the choices
+        client.page.submission("立即购买", {"v": str(shoe["41"])})
+    confirm = client.submit("立即购买", {"v": str(shoe["39"])})
+    assert "飞跃帆布鞋" in confirm.visible_text and "39" in confirm.visible_text
+    address = "".join(cod_region_names) + "人民路100号3单元"
+    fields = {"address": address, "name": "张三", "phone": mobile}
+    checked = client.submit("下一步", fields)
+    assert "".join(cod_region_names) in checked.visible_text  # the region, to confirm
+    assert orders_of(demo_app, mobile) == []
+    placed = client.submit("提交订单")
+    assert lines_of(demo_app, mobile) == [("39", 1)]
+    assert "飞跃帆布鞋 39" in placed.visible_text
+    [order] = orders_of(demo_app, mobile)
+    assert format_fen(order.total_fen) in placed.visible_text
+    assert_walk(client, rendition)
+
+
+@pytest.mark.parametrize("rendition", ["wml", "basic", "color"])
+def test_a_returning_buyer_goes_product_confirmation_placed_in_three_pages(
+    demo_app, cod_region_names, shoe, rendition
+):
+    mobile = new_mobile()
+    client = phone(FlaskTransport(demo_app), rendition)
+    client.open(f"/p/{shoe['product']}?ver={rendition}")
+    client.submit("立即购买", {"v": str(shoe["38"])})
+    address = "".join(cod_region_names) + "人民路100号3单元"
+    client.submit("下一步", {"address": address, "name": "张三", "phone": mobile})
+    client.submit("提交订单")
+    assert lines_of(demo_app, mobile) == [("38", 1)]
+    # Back on the same phone, later: the session remembers the address, receiver and phone.
+    start = len(client.history)
+    client.open(f"/p/{shoe['product']}?sid={only_sid(client.page)}")  # e.g. a bookmark
+    confirm = client.submit("立即购买", {"v": str(shoe["40"])})
+    assert mobile in confirm.text and "人民路100号3单元" in confirm.text
+    placed = client.submit("提交订单")
+    walked = client.history[start:]
+    pages = [p for p in walked if p.status not in REDIRECTS]
+    assert [urlsplit(p.url).path for p in pages] == [
+        f"/p/{shoe['product']}",
+        f"/buy/{shoe['product']}",
+        urlsplit(placed.url).path,
+    ]
+    # Requests: the pages, plus the order's redirect (and on XHTML the choice's: the form
+    # posts the chosen size, WML's 立即购买 is a GET carrying it).
+    assert len(walked) == (4 if rendition == "wml" else 5)
+    assert lines_of(demo_app, mobile) == [("38", 1), ("40", 1)]
+    assert_walk(client, rendition)

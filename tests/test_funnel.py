@@ -123,7 +123,7 @@ def test_counts_home_product_and_confirmation_views_per_rendition(app, client, c
     view(client, f"/p/{product_id}", "wml")
     view(client, f"/p/{product_id}", "touch")
     view(client, "/p/999999", "touch", status=404)  # not a product page view
-    view(client, f"/buy/{product_id}", "touch")  # the region pick list, not the confirmation
+    view(client, f"/buy/{product_id}?pick=1", "touch")  # the region pick list, not the confirmation
     view(client, f"/buy/{product_id}?region={COVERED}", "touch")
     view(client, f"/buy/{product_id}?region={COVERED}", "basic")
     view(client, "/s?q=手机", "basic")  # not a funnel page

@@ -17,6 +17,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from conftest import require_tool, sibling_app
+from factories import make_product_with_options
 from support.buyers import sent_code
 from support.members import arrange_member
 from support.fulfilment import walk
@@ -49,6 +50,7 @@ from wapshop.payments import http
 from wapshop.payments.card import FACE_VALUES_YUAN, PrepaidCard
 from wapshop.payments.cod import CashOnDelivery
 from wapshop.services import catalog, fulfilment, regions
+from wapshop.services.checkout import MAX_LINES
 
 # libxml2 reads the catalog on first use, so this must run before any DTD is loaded.
 DTD_CATALOG = Path(__file__).resolve().parent / "data" / "dtd" / "catalog.xml"
@@ -93,6 +95,7 @@ PAGES = (
     "online-confirm-cod", "online-confirm-no-cod",
     "pay-awaiting", "pay-card-errors", "pay-processing", "pay-failed", "pay-paid",
     "members", "members-checked-in",
+    "product-options", "confirm-address", "cart", "cart-confirm", "cart-placed",
 )  # fmt: skip
 STATUS = {"confirm-errors": 400, "error-404": 404, "error-400": 400, "pay-card-errors": 400}
 
@@ -125,6 +128,8 @@ class Demo:
     widest_provinces: tuple[str, ...]  # candidates for the largest list of cities
     widest_cities: tuple[str, ...]  # and of districts
     search_words: tuple[str, ...]
+    options_product: int  # the product with the most variants
+    cart_products: tuple[int, ...]  # the largest cart: as many lines as allowed, longest titles
 
 
 def _widest(all_regions: dict[str, Region], level: int) -> tuple[str, ...]:
@@ -171,7 +176,8 @@ def read_demo() -> Demo:
     on_deal = {d.product_id for d in db.session.scalars(select(Deal))}
     all_regions = {r.code: r for r in db.session.scalars(select(Region))}
     cod, no_cod = _longest_districts(all_regions)
-    in_stock = [p for p in products if p.stock >= len(RENDITIONS) and not p.options]
+    # Bought without choosing (/buy/<id>): products sold in one form.
+    in_stock = [p for p in products if p.stock >= len(RENDITIONS) and len(p.variants) == 1]
     longest = sorted(in_stock, key=lambda p: (len(p.title.encode()), p.id), reverse=True)
     shown_everywhere = [
         c.slug
@@ -180,6 +186,8 @@ def read_demo() -> Demo:
     ]
     letters = Counter(ch for p in products for ch in set(p.title) if "\u4e00" <= ch <= "\u9fff")
     sold_out = [p.id for p in products if p.stock == 0]
+    most_variants = max(products, key=lambda p: (len(p.variants), p.id))
+    cart = [p.id for p in longest if p.id != most_variants.id][: MAX_LINES - 1]
     return Demo(
         top_category=max(per_top, key=per_top.get),
         subcategory=next(c.id for c in tops[0].children),
@@ -202,6 +210,8 @@ def read_demo() -> Demo:
         widest_provinces=_widest(all_regions, 1),
         widest_cities=_widest(all_regions, 2),
         search_words=tuple(ch for ch, _n in letters.most_common(3)),
+        options_product=most_variants.id,
+        cart_products=(most_variants.id, *cart),
     )
 
 
@@ -249,6 +259,9 @@ class Phone:
         if demo.sold_out_product:
             paths["product-sold-out"] = f"/p/{demo.sold_out_product}"
         seen |= {name: self.visit(path) for name, path in paths.items()}
+        seen["product-options"] = self.visit(f"/p/{demo.options_product}")
+        seen["confirm-address"] = self.visit(buy)  # no region known yet: the one address line
+        seen |= self.cart_pages()
         seen["confirm-errors"] = self._confirm_errors(f"{buy}?region={district}")
         seen |= self.confirmations()  # ends on the COD one, whose form is sent next
         seen["placed"] = self.client.submit("提交订单", self.order_fields())
@@ -264,6 +277,44 @@ class Phone:
             db.session.commit()
         seen["members"] = self.visit("/my")
         seen["members-checked-in"] = self.client.submit("签到领5积分")
+        return seen
+
+    def fill_cart(self, quantity: str, add: bool) -> Response:
+        """The largest cart: every line the cart holds (added now, or already), each at
+        `quantity`."""
+        self.visit("/cart")
+        if add:
+            for product_id in self.demo.cart_products:
+                page = self.visit(f"/p/{product_id}")
+                chooses = any(
+                    el.get("name") == "v"
+                    for el in page.find("select") + page.find("input")
+                    if el.get("type") != "hidden"
+                )
+                self.client.submit(
+                    "加入购物车", {"v": self._a_variant(product_id)} if chooses else {}
+                )
+        names = [el.get("name") for el in self.client.page.find("input")]
+        lines = {name: quantity for name in names if name and name[0] == "q" and name[1:].isdigit()}
+        assert len(lines) == len(self.demo.cart_products), self.client.page.url
+        return self.client.submit("更新数量", lines)
+
+    def _a_variant(self, product_id: int) -> str:
+        with self.app.app_context():
+            variants = db.session.get(Product, product_id).variants
+            return str(max((v for v in variants if v.stock > 0), key=lambda v: len(v.label)).id)
+
+    def cart_pages(self) -> dict[str, Response]:
+        """The largest cart (99 of each), its confirmation, and its purchase placed (one of
+        each, across several sellers)."""
+        seen = {"cart": self.fill_cart("99", add=True)}
+        seen["cart-confirm"] = self.visit(f"/cart/checkout?region={self.demo.cod_path[2]}")
+        self.fill_cart("1", add=False)
+        self.visit(f"/cart/checkout?region={self.demo.cod_path[2]}")
+        fields = {k: v for k, v in self.order_fields().items() if k != "quantity"}
+        fields["phone"] = "1391" + self.number[4:]  # its deal units leave this phone's limit
+        seen["cart-placed"] = self.client.submit("提交订单", fields)
+        assert "/buy/done/" in seen["cart-placed"].url, seen["cart-placed"].text
         return seen
 
     def confirmations(self) -> dict[str, Response]:
@@ -383,7 +434,24 @@ class PayingPhone(Phone):
 
 
 @pytest.fixture(scope="module")
-def demo(demo_app) -> Demo:
+def options_product(demo_app) -> None:
+    """Until the demo sells sizes and colours: a shoe with 11 sizes in 2 colours, long labels."""
+    with demo_app.app_context():
+        if max(len(p.variants) for p in db.session.scalars(select(Product))) > 1:
+            return
+        first = db.session.scalar(select(Product).order_by(Product.id).limit(1))
+        make_product_with_options(
+            options=(("颜色", ("经典黑白", "全白")), ("尺码", [str(n) for n in range(35, 46)])),
+            stock=20,
+            category_id=first.category_id,
+            seller_id=first.seller_id,
+            title="回力经典款高帮帆布鞋男女同款",
+        )
+        db.session.commit()
+
+
+@pytest.fixture(scope="module")
+def demo(demo_app, options_product) -> Demo:
     with demo_app.app_context():
         return read_demo()
 

@@ -338,7 +338,9 @@ def test_a_cookieless_buyer_whose_requests_alternate_between_instances_buys(
     client.follow(title)
     test_featurephone_flows.reach_confirmation(client, cod_region_names)
     confirming = only_sid(client.page)
-    placed = client.submit("提交订单", test_featurephone_flows.order_fields(mobile))
+    fields = test_featurephone_flows.order_fields(mobile, test_featurephone_flows.QUANTITY)
+    client.submit("提交订单", fields)  # a new quantity: its total is shown before ordering
+    placed = client.submit("提交订单")
     shown = client.follow("查看订单")
     # Every other request went to the other instance, and one session (in the URLs) held:
     # the sid the walk began with up to the confirmation, then the fresh one placing the

@@ -367,6 +367,7 @@ def open_checkout(driver, shop: Shop) -> None:
     driver.open(f"/?ver={driver.rendition}")
     driver.follow(shop.affordable_deal(driver.rendition))
     driver.follow("立即购买")
+    driver.follow("选择地区")  # the pick list, instead of typing the one address line
     for name in shop.region_names:
         driver.pick_region(name)
 

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from conftest import require_tool
+from factories import make_product_with_options
 from wapshop.extensions import db
 from wapshop.models import Deal, Order, OrderStatus, Product
 from wapshop.clock import utcnow
@@ -233,6 +234,7 @@ def test_touch_buyer_orders_checks_and_cancels(demo_app, tabs, javascript, phone
 
     tab.goto(f"/p/{deal['product_id']}?ver=touch")
     page.get_by_role("link", name="立即购买").click()
+    page.get_by_role("link", name="选择地区").click()  # the pick list, instead of the line
     tab.screenshot(f"touch-region-{suffix}.png")
     for name in REGION_CLICKS:
         page.locator("main").get_by_role("link", name=name, exact=True).click()
@@ -245,6 +247,9 @@ def test_touch_buyer_orders_checks_and_cancels(demo_app, tabs, javascript, phone
     cod.check()
     expect(cod).to_be_checked()
     tab.screenshot(f"touch-confirm-{suffix}.png")
+    page.get_by_role("button", name="提交订单").click()
+    # A new quantity is a new total, shown before the order.
+    expect(page.locator("main")).to_contain_text(f"数量已改为 {quantity} 件")
     page.get_by_role("button", name="提交订单").click()
 
     page.wait_for_url(re.compile(r"/buy/done/\d+"))
@@ -269,7 +274,7 @@ def test_touch_buyer_orders_checks_and_cancels(demo_app, tabs, javascript, phone
         assert order.status == OrderStatus.PLACED
         assert order.rendition == "touch"
         assert order.payment_method == "cod"
-        assert order.total_fen == deal["price_fen"] * quantity
+        assert order.goods_fen == deal["price_fen"] * quantity
         assert [(i.product_id, i.quantity) for i in order.items] == [(deal["product_id"], quantity)]
     assert stock_and_sold(demo_app, deal["product_id"], deal["deal_id"]) == (
         stock_before - quantity,
@@ -306,3 +311,56 @@ def test_the_content_security_policy_is_enforced_and_its_violations_caught(tabs)
         )
     assert tab.page.evaluate("document.body.dataset.ran") is None  # it never ran
     assert any("Content Security Policy" in p for p in tab.problems), tab.problems
+
+
+@pytest.fixture(scope="module")
+def touch_shoe(demo_app) -> dict:
+    """A shoe in sizes 38-40 (40 sold out), with the demo's first seller and category."""
+    with demo_app.app_context():
+        first = db.session.scalar(select(Product).order_by(Product.id).limit(1))
+        shoe = make_product_with_options(
+            options=(("尺码", ("38", "39", "40")),),
+            stock={"38": 10, "39": 10, "40": 0},
+            category_id=first.category_id,
+            seller_id=first.seller_id,
+            title="回力高帮鞋",
+        )
+        db.session.commit()
+        return {"product": shoe.id, **{v.label: v.id for v in shoe.variants}}
+
+
+@pytest.mark.parametrize(
+    ("javascript", "phone"),
+    [(False, "13812340011"), (True, "13812340012")],
+    ids=["js-off", "js-on"],
+)
+def test_touch_buyer_chooses_a_size_chip_and_types_one_address_line(
+    demo_app, tabs, touch_shoe, javascript, phone
+):
+    tab = tabs(javascript=javascript)
+    page = tab.page
+    suffix = "js-on" if javascript else "js-off"
+    tab.goto(f"/p/{touch_shoe['product']}?ver=touch")
+    sold_out = page.locator(f"input[name=v][value='{touch_shoe['40']}']")
+    expect(sold_out).to_be_disabled()  # shown, not choosable
+    page.locator(".vchip", has_text="39").click()  # the chip is the radio's label
+    expect(page.locator(f"input[name=v][value='{touch_shoe['39']}']")).to_be_checked()
+    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"]
+    tab.screenshot(f"touch-sizes-{suffix}.png")
+    page.get_by_role("button", name="立即购买").click()
+    expect(page.locator("main")).to_contain_text("回力高帮鞋 39")
+    page.get_by_label("收货地址").fill("广东省深圳市南山区科技园南区12栋301")
+    page.get_by_label("收货人").fill("张小明")
+    page.get_by_label("手机号").fill(phone)
+    page.get_by_role("button", name="下一步").click()
+    expect(page.locator("main")).to_contain_text("广东省深圳市南山区")
+    expect(page.get_by_label("详细地址")).to_have_value("科技园南区12栋301")
+    page.get_by_role("button", name="提交订单").click()
+    page.wait_for_url(re.compile(r"/buy/done/\d+"))
+    expect(page.locator("main")).to_contain_text("回力高帮鞋 39")
+    tab.screenshot(f"touch-placed-size-{suffix}.png")
+    with demo_app.app_context():
+        order = db.session.scalar(select(Order).where(Order.phone == phone))
+        assert [(i.variant_label, i.quantity) for i in order.items] == [("39", 1)]
+        assert order.street == "科技园南区12栋301" and order.region_text == "广东省深圳市南山区"
+    assert tab.problems == []

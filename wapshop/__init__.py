@@ -14,6 +14,7 @@ from wapshop.views import (
     accounts,
     admin,
     aftersales,
+    cart,
     catalog,
     checkout,
     deals,
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 AREAS = (
     catalog,
     deals,
+    cart,
     checkout,
     orders,
     aftersales,

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from wapshop.extensions import db
-from wapshop.models import Category, Collection, Deal, Product
+from wapshop.models import Category, Collection, Deal, Product, Variant
 from wapshop.models import collection_products as collection_links
 from wapshop.services import NotFound, search
 from wapshop.services.pagination import Page, paginate
@@ -108,6 +108,74 @@ def product(product_id: int) -> Product:
 def current_deal(product_id: int, now: datetime) -> Deal | None:
     """The deal on this product running now, if any. Its price is everyone's price."""
     return db.session.scalar(running_deals(now).where(Deal.product_id == product_id).limit(1))
+
+
+def covers(deal: Deal, variant_id: int) -> bool:
+    """A deal listing no variants covers them all."""
+    return not deal.variants or any(v.id == variant_id for v in deal.variants)
+
+
+def deal_for_variant(product_id: int, variant_id: int, now: datetime) -> Deal | None:
+    """The running deal on this product that covers this variant, if any."""
+    deals = db.session.scalars(running_deals(now).where(Deal.product_id == product_id))
+    return next((d for d in deals if covers(d, variant_id)), None)
+
+
+def variant_price(product: Product, variant: Variant) -> int:
+    return variant.price_fen if variant.price_fen is not None else product.shop_price_fen
+
+
+def default_variant(product: Product) -> Variant | None:
+    """The variant a product without options is sold as; for one with options the first
+    active one in stock (None when the buyer must choose and nothing is left)."""
+    active = [v for v in product.variants if v.active]
+    if len(active) == 1 and active[0].values_json == "[]":
+        return active[0]
+    return next((v for v in active if v.stock > 0), None)
+
+
+def variant_by_choice(product: Product, picks: list[int]) -> Variant | None:
+    """The active variant at these 1-based positions in each option's values (a WML pick
+    list per option posts its index), or None when there is no such combination."""
+    options = product.options
+    if len(picks) != len(options) or not all(
+        1 <= n <= len(v) for n, (_o, v) in zip(picks, options)
+    ):
+        return None
+    values = [v[n - 1] for n, (_o, v) in zip(picks, options)]
+    return next((x for x in product.variants if x.active and x.values == values), None)
+
+
+@dataclass(frozen=True)
+class VariantOffer:
+    """One variant as the product page shows it: its price now and whether it can be chosen."""
+
+    variant: Variant
+    price_fen: int
+    deal: Deal | None
+
+    @property
+    def available(self) -> bool:
+        return self.variant.stock > 0
+
+
+def variant_offers(product: Product, now: datetime) -> list[VariantOffer]:
+    """The active variants of a product with options, in display order (empty without options)."""
+    if product.options_json in ("", "[]"):
+        return []
+    deals = [
+        d
+        for d in db.session.scalars(running_deals(now).where(Deal.product_id == product.id))
+        if d.remaining > 0
+    ]
+    found = []
+    for v in product.variants:
+        if not v.active:
+            continue
+        deal = next((d for d in deals if covers(d, v.id)), None)
+        price = deal.deal_price_fen if deal else variant_price(product, v)
+        found.append(VariantOffer(v, price, deal))
+    return found
 
 
 def search_products(query: str, number: int, per_page: int) -> Page | None:

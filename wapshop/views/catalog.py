@@ -4,6 +4,8 @@ from flask import Blueprint, abort, g, request
 from flask_babel import gettext as _
 
 from wapshop.clock import utcnow
+from wapshop.parsing import parse_int
+from wapshop.forms.checkout import CartForm
 from wapshop.services import catalog
 from wapshop.web.rendering import render_page
 from wapshop.services.pagination import PageOutOfRange
@@ -42,12 +44,52 @@ def collection(slug):
     return render_page(g.rendition, "catalog/collection.html", collection=coll, page=page)
 
 
-@bp.get("/p/<int:product_id>")
-def product(product_id):
+def render_product(product_id: int, form: CartForm | None = None, status: int = 200):
+    """A product with its variants to choose from (and the add-to-cart form, with errors when
+    it comes back refused)."""
     item = catalog.product(product_id)
     now = utcnow()
+    offers = catalog.variant_offers(item, now)
     deal = catalog.current_deal(item.id, now)
-    return render_page(g.rendition, "catalog/product.html", product=item, deal=deal, now=now)
+    if offers:  # the deal shown is the one on the variants it covers
+        deal = next((o.deal for o in offers if o.deal), None) or deal
+    page = render_page(
+        g.rendition,
+        "catalog/product.html",
+        product=item,
+        deal=deal,
+        now=now,
+        offers=offers,
+        buyable=[o for o in offers if o.available],
+        form=form or CartForm(),
+        sole=None if offers else catalog.default_variant(item),
+        # WML: one pick list per option when there are several (their indexes are posted).
+        picks=[f"o{i}" for i in range(1, len(item.options) + 1)]
+        if len(item.options) > 1
+        else ["v"],
+    )
+    return page, status
+
+
+def picked_variant(product_id: int, fields) -> int | None:
+    """The variant a WML deck picked with one pick list per option (o1, o2…: each value's
+    1-based position), or None when the request picked that way nothing."""
+    if "o1" not in fields:
+        return None
+    item = catalog.product(product_id)
+    try:
+        picks = [parse_int(fields.get(f"o{i}"), 1, 99) for i in range(1, len(item.options) + 1)]
+    except ValueError:
+        picks = []
+    found = catalog.variant_by_choice(item, picks)
+    if found is None:
+        abort(400, _("请先选择款式（尺码、颜色）。"))
+    return found.id
+
+
+@bp.get("/p/<int:product_id>")
+def product(product_id):
+    return render_product(product_id)
 
 
 @bp.get("/s")

@@ -1,0 +1,336 @@
+"""Placing a purchase: every line's stock, deal units and per-buyer limits taken in one
+transaction, one order per seller. Adds and flushes; the caller commits once, so any refusal
+leaves no order and no stock change behind.
+
+Locks are taken in one fixed order (variants by ascending id, then their products, then
+deals) before anything is written, so two carts sharing goods never wait on each other's rows
+the other way round (no deadlock on PostgreSQL)."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+
+from wapshop.extensions import db
+from wapshop.models import Deal, Order, OrderEvent, OrderItem, OrderStatus, Product, Variant
+from wapshop.payments import PaymentMethod, registry
+from wapshop.payments.online import Settings
+from wapshop.services import balances, catalog, payments, regions, stock
+from wapshop.services.checkout.quotes import (
+    MAX_LINES,
+    MAX_QUANTITY,
+    CheckoutError,
+    Line,
+    Part,
+    QuoteChanged,
+    price_lines,
+    totals,
+)
+
+
+class SoldOut(CheckoutError):
+    field = None  # shown above the form: the message names the item
+
+
+class OverLimit(CheckoutError):
+    field = None  # shown above the form: the message names the item
+
+
+class RegionInvalid(CheckoutError):
+    field = "region"
+
+
+class PaymentUnavailable(CheckoutError):
+    field = "payment"
+
+
+class BadLines(CheckoutError):
+    field = None  # shown above the form: the message names the item
+
+
+class AlreadyPlaced(Exception):
+    """This confirmation was submitted before; here are its orders."""
+
+    def __init__(self, orders: list[Order]):
+        super().__init__(orders[0].number)
+        self.order = orders[0]
+        self.orders = orders
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderRequest:
+    receiver_name: str
+    phone: str  # normalised
+    region_code: str
+    street: str
+    payment_method: str
+    form_token: str
+    lines: tuple[Line, ...] = ()
+    # What the buyer saw as the total to pay; None: not checked (one product's shorthand).
+    seen_total_fen: int | None = None
+    # Shorthand for one product (the demo's history, benches): its sole or first variant.
+    product_id: int | None = None
+    quantity: int = 1
+    seen_price_fen: int | None = None
+    seen_deal_id: int | None = None
+    buyer_id: int | None = None
+    buyer_phone: str | None = None  # the logged-in account's phone, for its balance
+    rendition: str = "touch"
+
+
+def bought_in_deal(deal_id: int, phone: str) -> int:
+    """Units of this deal on the phone's orders that are not cancelled."""
+    return db.session.scalar(
+        select(func.coalesce(func.sum(OrderItem.quantity), 0))
+        .join(Order, Order.id == OrderItem.order_id)
+        .where(
+            OrderItem.deal_id == deal_id,
+            Order.phone == phone,
+            Order.status != OrderStatus.CANCELLED,
+        )
+    )
+
+
+def token_of(token: str, part: int) -> str:
+    """Each order of a purchase keeps its own unique form token: the first the page's."""
+    return token if part == 0 else f"{token}.{part + 1}"
+
+
+def find_by_token(token: str) -> Order | None:
+    return db.session.scalar(select(Order).where(Order.form_token == token))
+
+
+def purchase_of(order: Order) -> list[Order]:
+    """The orders placed together with this one (itself alone when it has no group)."""
+    if not order.group_number:
+        return [order]
+    return list(
+        db.session.scalars(
+            select(Order).where(Order.group_number == order.group_number).order_by(Order.id)
+        )
+    )
+
+
+def new_order_number() -> str:
+    """Ten random digits, never starting with 0: readable over the phone, not sequential."""
+    while True:
+        number = str(10**9 + secrets.randbelow(9 * 10**9))
+        if db.session.scalar(select(Order.id).where(Order.number == number)) is None:
+            return number
+
+
+def _lines(req: OrderRequest) -> list[Line]:
+    if req.lines:
+        lines = list(req.lines)
+    else:
+        product = catalog.product(req.product_id) if req.product_id else None
+        variant = catalog.default_variant(product) if product else None
+        if variant is None:
+            raise SoldOut(_l("库存不足，请减少数量或看看别的商品。"))
+        lines = [Line(variant.id, req.quantity, req.seen_price_fen, req.seen_deal_id)]
+    if not 1 <= len(lines) <= MAX_LINES or len({line.variant_id for line in lines}) < len(lines):
+        raise BadLines(_l("页面已过期，请回购物车再提交一次。"))
+    if any(not 1 <= line.quantity <= MAX_QUANTITY for line in lines):
+        raise BadLines(_l("数量请填1到%(n)d。", n=MAX_QUANTITY))
+    return sorted(lines, key=lambda line: line.variant_id)
+
+
+def place(req: OrderRequest, now: datetime, settings: Settings) -> list[Order]:
+    """Take stock and deal units for every line atomically and write one order per seller
+    (sharing a group number when there are several), each with its first event; orders
+    paid from the balance are paid here.
+
+    Raises AlreadyPlaced, RegionInvalid, PaymentUnavailable, LineGone, QuoteChanged, SoldOut,
+    OverLimit or BadLines. Flushes; the caller commits (or rolls back on IntegrityError,
+    which means a concurrent twin submit won: look the order up by token)."""
+    if (existing := find_by_token(req.form_token)) is not None:
+        raise AlreadyPlaced(purchase_of(existing))
+    lines = _lines(req)
+    region = regions.get(req.region_code)
+    if region is None or region.level != regions.DISTRICT:
+        raise RegionInvalid(_l("请选择收货地区（省、市、区县）。"))
+    method = registry.by_code(req.payment_method, settings)
+    if method is None:
+        raise PaymentUnavailable(_l("请选择付款方式。"))
+    offer = method.availability(payments.situation(region, req.buyer_phone))
+    if not offer.offered:
+        raise PaymentUnavailable(offer.reason or _l("这种付款方式现在不能用，请换一种。"))
+
+    _lock(lines)
+    priced = price_lines(lines, now, check_seen=True)
+    bill = totals(priced, region, offer.carrier, cash_on_delivery(method))
+    _take_deal_units(priced, req.phone, now)
+    for q, quantity in priced:
+        if not stock.take(q.variant.id, quantity):
+            raise SoldOut(
+                _l("「%(item)s」库存不足，只剩 %(n)d 件。", item=q.name, n=_stock_left(q.variant))
+            )
+    # After the lines' own refusals, which say which item and why.
+    if req.seen_total_fen is not None and bill.total_fen != req.seen_total_fen:
+        raise QuoteChanged(_l("应付总额有变化（运费或价格），请确认新的金额后再提交。"))
+    orders = [
+        _write_order(req, part, i, region, method, offer.carrier, now)
+        for i, part in enumerate(bill.parts)
+    ]
+    if len(orders) > 1:
+        for order in orders:
+            order.group_number = orders[0].number
+    db.session.flush()
+    if method.from_balance:
+        for order in orders:
+            _pay_from_balance(order, method)
+    return orders
+
+
+def place_order(req: OrderRequest, now: datetime, settings: Settings) -> Order:
+    """place() for a purchase of one seller's goods: its order."""
+    return place(req, now, settings)[0]
+
+
+def cash_on_delivery(method: PaymentMethod) -> bool:
+    return method.code == "cod"
+
+
+def quote_bill(lines: list[Line], region, method_code: str | None, buyer_phone, settings, now):
+    """Totals as the confirmation page shows them for a way to pay (its carrier and COD fee).
+    Raises LineGone."""
+    priced = price_lines(lines, now, check_seen=False)
+    method = registry.by_code(method_code, settings) if method_code else None
+    carrier, cod = None, False
+    if region is not None and method is not None:
+        carrier = method.availability(payments.situation(region, buyer_phone)).carrier
+        cod = cash_on_delivery(method)
+    return priced, totals(priced, region, carrier, cod)
+
+
+def _stock_left(variant: Variant) -> int:
+    return db.session.scalar(select(Variant.stock).where(Variant.id == variant.id)) or 0
+
+
+def _lock(lines: list[Line]) -> None:
+    """Row locks in the one fixed order: variants (ascending id), their products, the deals
+    on them. SQLite ignores FOR UPDATE; its first write takes the database lock."""
+    ids = [line.variant_id for line in lines]
+    product_ids = db.session.scalars(
+        select(Variant.product_id).where(Variant.id.in_(ids)).order_by(Variant.id).with_for_update()
+    ).all()
+    db.session.execute(
+        select(Product.id)
+        .where(Product.id.in_(set(product_ids)))
+        .order_by(Product.id)
+        .with_for_update()
+    ).all()
+    db.session.execute(
+        select(Deal.id)
+        .where(Deal.product_id.in_(set(product_ids)))
+        .order_by(Deal.id)
+        .with_for_update()
+    ).all()
+
+
+def _take_deal_units(priced, phone: str, now: datetime) -> None:
+    """Per deal (ascending id): a conditional UPDATE for the units of all its lines, then the
+    per-buyer count across them and the phone's earlier orders."""
+    units: dict[int, int] = {}
+    deals: dict[int, tuple] = {}
+    for q, quantity in priced:
+        if q.deal is not None:
+            units[q.deal.id] = units.get(q.deal.id, 0) + quantity
+            deals[q.deal.id] = (q.deal, q.unit_price_fen, q.name)
+    for deal_id in sorted(units):
+        deal, price, name = deals[deal_id]
+        wanted = units[deal_id]
+        taken = db.session.execute(
+            update(Deal)
+            .where(
+                Deal.id == deal_id,
+                Deal.stopped.is_(False),
+                Deal.starts_at <= now,
+                Deal.ends_at > now,
+                Deal.deal_price_fen == price,
+                Deal.sold + wanted <= Deal.quantity,
+            )
+            .values(sold=Deal.sold + wanted)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken != 1:
+            db.session.expire(deal)
+            if deal.remaining > 0 and deal.running_at(now):
+                raise SoldOut(
+                    _l("「%(item)s」特价只剩 %(n)d 件了，请减少数量。", item=name, n=deal.remaining)
+                )
+            raise QuoteChanged(
+                _l("「%(item)s」特价已结束或已抢光，请确认新的价格后再提交。", item=name)
+            )
+        already = bought_in_deal(deal_id, phone)
+        if already + wanted > deal.per_buyer_limit:
+            raise OverLimit(
+                _l(
+                    "「%(item)s」特价每人限购 %(limit)d 件，这个手机号还能买 %(left)d 件。",
+                    item=name,
+                    limit=deal.per_buyer_limit,
+                    left=max(deal.per_buyer_limit - already, 0),
+                )
+            )
+
+
+def _write_order(req, part: Part, i: int, region, method, carrier, now) -> Order:
+    order = Order(
+        number=new_order_number(),
+        buyer_id=req.buyer_id,
+        phone=req.phone,
+        receiver_name=req.receiver_name,
+        region_code=region.code,
+        region_text=regions.full_name(region),
+        street=req.street,
+        payment_method=method.code,
+        carrier=carrier,
+        status=method.initial_status(),
+        goods_fen=part.goods_fen,
+        shipping_fen=part.shipping_fen,
+        discount_fen=part.discount_fen,
+        total_fen=part.total_fen,
+        form_token=token_of(req.form_token, i),
+        rendition=req.rendition,
+        created_at=now,
+    )
+    for q, quantity in part.lines:
+        order.items.append(
+            OrderItem(
+                product_id=q.product.id,
+                variant_id=q.variant.id,
+                variant_label=q.variant.label,
+                deal_id=q.deal_id,
+                seller_id=q.product.seller_id,
+                title=q.product.title,
+                unit_price_fen=q.unit_price_fen,
+                market_price_fen=q.product.market_price_fen,
+                quantity=quantity,
+            )
+        )
+    order.events.append(
+        OrderEvent(
+            at=now,
+            actor=f"buyer:{req.buyer_id}" if req.buyer_id else "guest",
+            from_status=None,
+            to_status=order.status,
+            note=method.code,
+        )
+    )
+    db.session.add(order)
+    db.session.flush()  # a number for the next order's uniqueness check
+    return order
+
+
+def _pay_from_balance(order: Order, method: PaymentMethod) -> None:
+    """Debit the payer's balance by the order's total, in the order's transaction.
+    Raises PaymentUnavailable when the balance no longer covers it."""
+    payment = payments.new_payment(order, method.code, "balance", status="succeeded")
+    try:
+        balances.debit(
+            payments.payer_phone(order), order.total_fen, "order_payment", payment.id, order.id
+        )
+    except balances.InsufficientBalance as exc:
+        raise PaymentUnavailable(_l("余额不足，请选择其他付款方式。")) from exc
