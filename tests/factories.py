@@ -17,6 +17,7 @@ from wapshop.models import (
 )
 from wapshop.clock import utcnow
 from wapshop.services import product_variants, search
+from wapshop.services import stock as stock_service
 
 _seq = itertools.count(1)
 
@@ -78,13 +79,21 @@ def make_product(**overrides) -> Product:
     return product
 
 
-def make_product_with_options(options: str = "尺码:38-44", stock_each: int = 5, **overrides):
-    """A product with options (written as on the product form) and a variant per
-    combination holding `stock_each`; its variants in display order."""
+def make_product_with_options(options="尺码:38-44", stock=5, **overrides) -> Product:
+    """A product with options and a variant per combination, made as the product form makes
+    them. `options`: as typed on the form ("颜色:黑色 白色\n尺码:38-44") or (name, values)
+    pairs; `stock`: units of each variant, or {label: units} (labels as the shop writes
+    them, "黑色/38"; a variant not named gets none). Its variants in display order."""
+    if not isinstance(options, str):
+        options = "\n".join(f"{name}:{' '.join(values)}" for name, values in options)
     product = make_product(**{"stock": 0, **overrides})
-    parsed = product_variants.parse_options(options)
-    product_variants.set_options(product, parsed, None, initial=stock_each)
+    each = 0 if isinstance(stock, dict) else stock
+    product_variants.set_options(product, product_variants.parse_options(options), None, each)
     db.session.refresh(product)
+    if isinstance(stock, dict):
+        for variant in product.variants:
+            stock_service.set_stock(variant.id, stock.get(variant.label, 0))
+        db.session.refresh(product)
     return product
 
 
@@ -112,36 +121,3 @@ def make_collection(products=(), **overrides) -> Collection:
     db.session.add(collection)
     db.session.flush()
     return collection
-
-
-def make_product_with_options(options=(("尺码", ("38", "39", "40")),), stock=5, **overrides):
-    """A product with options and one variant per combination, each with `stock` units
-    (a dict {label: stock} sets them one by one); variant prices follow the product's.
-    Codes are unique per product."""
-    options = [(name, list(values)) for name, values in options]
-    combos = [[]]
-    for _name, values in options:
-        combos = [[*c, v] for c in combos for v in values]
-    labels = [" / ".join(c) for c in combos]
-    per = stock if isinstance(stock, dict) else dict.fromkeys(labels, stock)
-    product = make_product(
-        stock=sum(per.get(label, 0) for label in labels),
-        options_json=json.dumps(options, ensure_ascii=False),
-        **overrides,
-    )
-    for plain in list(product.variants):
-        db.session.delete(plain)
-    db.session.flush()
-    db.session.expire(product, ["variants"])
-    for i, (combo, label) in enumerate(zip(combos, labels)):
-        product.variants.append(
-            Variant(
-                values_json=json.dumps(combo, ensure_ascii=False),
-                label=label,
-                code=f"P{product.id}-{i}",
-                stock=per.get(label, 0),
-                position=i,
-            )
-        )
-    db.session.flush()
-    return product

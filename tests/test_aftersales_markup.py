@@ -79,7 +79,7 @@ def pages(app, shop):
     with app.app_context():
         product = make_product(title=LONG_TITLE, stock=10, seller_id=shop["small"])
         # The widest exchange choice: another of 3 colours × 7 sizes.
-        shoe = make_product_with_options("颜色:黑色 白色 卡其色\n尺码:38-44", stock_each=2)
+        shoe = make_product_with_options("颜色:黑色 白色 卡其色\n尺码:38-44", stock=2)
         db.session.commit()
         product_id, shoe_id, first = product.id, shoe.id, shoe.variants[0]
         first_id, first_label = first.id, first.label

@@ -199,11 +199,6 @@ def pick_deal(app, rendition: str) -> tuple[int, int, str]:
         return deal.id, deal.product_id, deal.product.title
 
 
-def price_of_deal(app, deal_id: int) -> int:
-    with app.app_context():
-        return db.session.get(Deal, deal_id).deal_price_fen
-
-
 def stock_and_sold(app, product_id: int, deal_id: int | None = None) -> tuple[int, int | None]:
     with app.app_context():
         deal = db.session.get(Deal, deal_id) if deal_id else None
@@ -252,7 +247,6 @@ def test_buys_a_deal_end_to_end(demo_app, cod_region_names, rendition):
     changed = client.submit("提交订单", order_fields(mobile, QUANTITY))
     # A new quantity is a new total: shown before anything is ordered.
     assert f"数量已改为 {QUANTITY} 件" in changed.visible_text
-    assert format_fen(QUANTITY * price_of_deal(demo_app, deal_id)) in changed.visible_text
     assert orders_of(demo_app, mobile) == []
     placed = client.submit("提交订单")
 
@@ -260,6 +254,10 @@ def test_buys_a_deal_end_to_end(demo_app, cod_region_names, rendition):
     with demo_app.app_context():
         deal_price = db.session.get(Deal, deal_id).deal_price_fen
     assert order.goods_fen == deal_price * QUANTITY
+    # The total shown with the new quantity (goods + the demo's shipping) is what was ordered.
+    assert order.total_fen > order.goods_fen
+    assert format_fen(deal_price) in changed.visible_text
+    assert format_fen(order.total_fen) in changed.visible_text
     assert order.items == [(product_id, deal_id, QUANTITY)]
     assert stock_and_sold(demo_app, product_id, deal_id) == (stock - QUANTITY, sold + QUANTITY)
     assert order.events == [order.status]

@@ -286,23 +286,30 @@ class Phone:
         if add:
             for product_id in self.demo.cart_products:
                 page = self.visit(f"/p/{product_id}")
-                chooses = any(
-                    el.get("name") == "v"
-                    for el in page.find("select") + page.find("input")
-                    if el.get("type") != "hidden"
-                )
-                self.client.submit(
-                    "加入购物车", {"v": self._a_variant(product_id)} if chooses else {}
-                )
+                self.client.submit("加入购物车", self._variant_fields(product_id, page))
         names = [el.get("name") for el in self.client.page.find("input")]
         lines = {name: quantity for name in names if name and name[0] == "q" and name[1:].isdigit()}
         assert len(lines) == len(self.demo.cart_products), self.client.page.url
         return self.client.submit("更新数量", lines)
 
-    def _a_variant(self, product_id: int) -> str:
+    def _variant_fields(self, product_id: int, page: Response) -> dict[str, str]:
+        """What choosing the in-stock variant with the longest label posts: its id (`v`), or
+        on WML with several options each option's value as a pick list index (`o1`, `o2`…);
+        nothing for a product sold in one form."""
+        controls = [el for el in page.find("select") + page.find("input")]
+        names = {el.get("name") or el.get("iname") for el in controls if el.get("type") != "hidden"}
         with self.app.app_context():
-            variants = db.session.get(Product, product_id).variants
-            return str(max((v for v in variants if v.stock > 0), key=lambda v: len(v.label)).id)
+            product = db.session.get(Product, product_id)
+            chosen = max((v for v in product.variants if v.stock > 0), key=lambda v: len(v.label))
+            if "v" in names:
+                return {"v": str(chosen.id)}
+            return {
+                f"o{i}": str(values.index(value) + 1)
+                for i, ((_name, values), value) in enumerate(
+                    zip(product.options, chosen.values), start=1
+                )
+                if f"o{i}" in names
+            }
 
     def cart_pages(self) -> dict[str, Response]:
         """The largest cart (99 of each), its confirmation, and its purchase placed (one of

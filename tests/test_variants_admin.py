@@ -96,7 +96,7 @@ def test_a_product_without_options_is_unchanged(app, client, operator, shelf):
 def test_a_variants_stock_is_never_written_over_a_sale(app, client, operator, shelf):
     with app.app_context():
         product = make_product_with_options(
-            "尺码:38-40", stock_each=10, category_id=shelf["sub"], seller_id=shelf["seller"]
+            "尺码:38-40", stock=10, category_id=shelf["sub"], seller_id=shelf["seller"]
         )
         product_id, ids = product.id, [v.id for v in product.variants]
         db.session.commit()
@@ -128,7 +128,7 @@ def test_a_variants_stock_is_never_written_over_a_sale(app, client, operator, sh
 def test_a_variant_is_deactivated_and_priced_on_its_own(app, client, operator, shelf):
     with app.app_context():
         product = make_product_with_options(
-            "容量:64G 128G", stock_each=3, category_id=shelf["sub"], seller_id=shelf["seller"]
+            "容量:64G 128G", stock=3, category_id=shelf["sub"], seller_id=shelf["seller"]
         )
         product_id, first = product.id, product.variants[0].id
         db.session.commit()
@@ -166,7 +166,7 @@ def test_a_variant_is_deactivated_and_priced_on_its_own(app, client, operator, s
 def test_hostile_variant_cells_are_refused(app, client, operator, shelf, cell, value, message):
     with app.app_context():
         product = make_product_with_options(
-            "尺码:S M", stock_each=4, category_id=shelf["sub"], seller_id=shelf["seller"]
+            "尺码:S M", stock=4, category_id=shelf["sub"], seller_id=shelf["seller"]
         )
         product_id = product.id
         db.session.commit()
@@ -182,9 +182,9 @@ def test_hostile_variant_cells_are_refused(app, client, operator, shelf, cell, v
 
 def test_a_code_belongs_to_one_variant(app, client, operator, shelf):
     with app.app_context():
-        other = make_product_with_options("尺码:S", stock_each=1)
+        other = make_product_with_options("尺码:S", stock=1)
         other.variants[0].code = "HX-1"
-        product_id = make_product_with_options("尺码:S M", stock_each=1).id
+        product_id = make_product_with_options("尺码:S M", stock=1).id
         db.session.commit()
     url = f"/admin/products/{product_id}"
     fields = variant_rows(client.get(url).text, product_id)
@@ -199,7 +199,7 @@ def test_a_code_belongs_to_one_variant(app, client, operator, shelf):
 def test_changing_options_keeps_ordered_variants_deactivated(app, client, operator, shelf):
     with app.app_context():
         product = make_product_with_options(
-            "尺码:38-40", stock_each=5, category_id=shelf["sub"], seller_id=shelf["seller"]
+            "尺码:38-40", stock=5, category_id=shelf["sub"], seller_id=shelf["seller"]
         )
         product_id = product.id
         make_regions()
@@ -245,7 +245,7 @@ def test_bad_options_are_refused(app, client, operator, shelf, options, message)
 
 def test_stock_warnings_list_variants(app, client, operator):
     with app.app_context():
-        shoe = make_product_with_options("颜色:黑色 白色\n尺码:38 39", stock_each=100, title="板鞋")
+        shoe = make_product_with_options("颜色:黑色 白色\n尺码:38 39", stock=100, title="板鞋")
         low = shoe.variants[1]
         stock.set_stock(low.id, 3)
         make_product(title="老人手机", stock=2)
@@ -259,7 +259,7 @@ def test_stock_warnings_list_variants(app, client, operator):
 def test_removing_every_option_leaves_one_form_with_the_stock(app, client, operator, shelf):
     with app.app_context():
         product = make_product_with_options(
-            "尺码:38 39", stock_each=4, category_id=shelf["sub"], seller_id=shelf["seller"]
+            "尺码:38 39", stock=4, category_id=shelf["sub"], seller_id=shelf["seller"]
         )
         product_id = product.id
         db.session.commit()

@@ -46,7 +46,7 @@ def save(base_url: str, username: str, product_id: int, variant_id: int, new: in
 
 def test_twenty_editors_saving_one_sizes_stock_write_one_figure(app):
     with app.app_context():
-        product = make_product_with_options("尺码:38", stock_each=10)
+        product = make_product_with_options("尺码:38", stock=10)
         product_id, variant_id = product.id, product.variants[0].id
         db.session.commit()
     names = [add_staff(app, "operator") for _ in range(EDITORS)]

@@ -66,7 +66,7 @@ def test_a_new_products_rows_become_one_product_with_its_sizes(app, client, oper
 
 def test_export_then_import_round_trips_variants_in_gbk(app, client, operator, shelf):
     with app.app_context():
-        shoe = make_product_with_options("颜色:黑色 白色\n尺码:38 39", stock_each=4, title="板鞋")
+        shoe = make_product_with_options("颜色:黑色 白色\n尺码:38 39", stock=4, title="板鞋")
         for n, variant in enumerate(shoe.variants):
             variant.code = f"BX-{n}"
         shoe.variants[1].price_fen = 6990
@@ -92,7 +92,7 @@ def test_export_then_import_round_trips_variants_in_gbk(app, client, operator, s
 
 def test_an_added_size_in_the_file_adds_a_variant_and_keeps_the_others(app, client, operator):
     with app.app_context():
-        shoe = make_product_with_options("尺码:38 39", stock_each=3, title="帆布鞋")
+        shoe = make_product_with_options("尺码:38 39", stock=3, title="帆布鞋")
         shoe_id = shoe.id
         db.session.commit()
     text = client.get("/admin/csv/export/products.csv").data.decode("utf-8-sig")
@@ -124,7 +124,7 @@ def test_hostile_variant_rows_are_reported_and_nothing_imported(
     app, client, operator, shelf, rows, where, message
 ):
     with app.app_context():
-        make_product_with_options("尺码:S", stock_each=1).variants[0].code = "TAKEN"
+        make_product_with_options("尺码:S", stock=1).variants[0].code = "TAKEN"
         db.session.commit()
     before = counts(app)
     text = shoe_rows(*rows)

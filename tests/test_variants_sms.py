@@ -77,7 +77,7 @@ def test_a_replacement_is_free_and_names_the_size_sent(app):
 def test_placing_an_order_names_its_variant_in_the_placed_sms(app):
     with app.app_context():
         make_regions()
-        shoe = make_product_with_options("颜色:白色 黑色\n尺码:41 42", stock_each=3)
+        shoe = make_product_with_options("颜色:白色 黑色\n尺码:41 42", stock=3)
         db.session.commit()
         new_order(shoe, ["白色/42"])
         [placed] = bodies("placed")
@@ -90,7 +90,7 @@ def test_placing_an_order_names_its_variant_in_the_placed_sms(app):
 def test_paying_later_reads_the_lines_from_the_database(app):
     with app.app_context():
         make_regions()
-        shoe = make_product_with_options("尺码:41 42", stock_each=3)
+        shoe = make_product_with_options("尺码:41 42", stock=3)
         order = new_order(shoe, ["42"], method="card", status=S.AWAITING_PAYMENT)
         db.session.commit()
         order_id = order.id
@@ -106,7 +106,7 @@ def test_paying_later_reads_the_lines_from_the_database(app):
 def test_order_actions_name_the_variant(app):
     with app.app_context():
         make_regions()
-        shoe = make_product_with_options("尺码:41 42", stock_each=3)
+        shoe = make_product_with_options("尺码:41 42", stock=3)
         order = new_order(shoe, ["41"])
         notify.enqueue(order, "confirmed")
         assert bodies("confirmed") == [
