@@ -434,6 +434,7 @@ def complete_exchange(
         ),
         key=lambda pair: pair[0].id if pair[0] else pair[1].variant_id,
     )
+    stock.lock(variant.id if variant else item.variant_id for variant, item in takes)
     for variant, item in takes:
         taken = stock.take(variant.id if variant else item.variant_id, item.quantity)
         if not taken:

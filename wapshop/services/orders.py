@@ -144,12 +144,19 @@ def restock(order: Order, deal_units: bool) -> None:
     """Put the order's items back in stock, and (before shipping) its deal units back on the
     deal. Call it only after a conditional UPDATE of the order's status succeeded, so it runs
     once per order whatever races."""
-    for item in order.items:
+    stock.lock(item.variant_id for item in order.items)
+    for item in sorted(order.items, key=lambda item: item.variant_id):
         stock.give_back(item.variant_id, item.quantity)
-        if deal_units and item.deal_id is not None:
-            db.session.execute(
-                update(Deal).where(Deal.id == item.deal_id).values(sold=Deal.sold - item.quantity)
-            )
+    if not deal_units:
+        return
+    units: dict[int, int] = {}
+    for item in order.items:
+        if item.deal_id is not None:
+            units[item.deal_id] = units.get(item.deal_id, 0) + item.quantity
+    for deal_id in sorted(units):  # deals after stock, ascending, as the checkout takes them
+        db.session.execute(
+            update(Deal).where(Deal.id == deal_id).values(sold=Deal.sold - units[deal_id])
+        )
 
 
 def record_event(

@@ -5,7 +5,9 @@ transaction, variant first, then its product (always in that order, so two trans
 wait on each other's rows the other way round). A product without options has one variant
 with no values (`sole_variant`)."""
 
-from sqlalchemy import select, update
+from collections.abc import Iterable
+
+from sqlalchemy import exists, select, update
 
 from wapshop.extensions import db
 from wapshop.models import Product, Variant
@@ -26,6 +28,29 @@ def set_sole_stock(product_id: int, new: int, seen: int | None = None) -> bool:
     return variant is not None and set_stock(variant.id, new, seen)
 
 
+def lock(variant_ids: Iterable[int]) -> list[int]:
+    """Row locks in the one order every stock change keeps: the variants (ascending id), then
+    their products (ascending id); a caller touching deals locks them after. Take these before
+    a change of more than one variant, so two transactions never wait on each other the other
+    way round (PostgreSQL; SQLite ignores FOR UPDATE, its first write takes the database
+    lock). Returns the products' ids, ascending."""
+    ids = sorted(set(variant_ids))
+    product_ids = sorted(
+        set(
+            db.session.scalars(
+                select(Variant.product_id)
+                .where(Variant.id.in_(ids))
+                .order_by(Variant.id)
+                .with_for_update()
+            )
+        )
+    )
+    db.session.execute(
+        select(Product.id).where(Product.id.in_(product_ids)).order_by(Product.id).with_for_update()
+    ).all()
+    return product_ids
+
+
 def _product_of(variant_id: int):
     return select(Variant.product_id).where(Variant.id == variant_id).scalar_subquery()
 
@@ -39,7 +64,7 @@ def take(variant_id: int, quantity: int) -> bool:
             Variant.id == variant_id,
             Variant.active.is_(True),
             Variant.stock >= quantity,
-            Variant.product_id.in_(select(Product.id).where(Product.active.is_(True))),
+            exists().where(Product.id == Variant.product_id, Product.active.is_(True)),
         )
         .values(stock=Variant.stock - quantity)
         .execution_options(synchronize_session=False)

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from wapshop.extensions import db
-from wapshop.models import Deal, Order, OrderEvent, OrderItem, OrderStatus, Product, Variant
+from wapshop.models import Deal, Order, OrderEvent, OrderItem, OrderStatus, Variant
 from wapshop.payments import PaymentMethod, registry
 from wapshop.payments.online import Settings
 from wapshop.services import balances, catalog, payments, regions, stock
@@ -212,16 +212,7 @@ def _stock_left(variant: Variant) -> int:
 def _lock(lines: list[Line]) -> None:
     """Row locks in the one fixed order: variants (ascending id), their products, the deals
     on them. SQLite ignores FOR UPDATE; its first write takes the database lock."""
-    ids = [line.variant_id for line in lines]
-    product_ids = db.session.scalars(
-        select(Variant.product_id).where(Variant.id.in_(ids)).order_by(Variant.id).with_for_update()
-    ).all()
-    db.session.execute(
-        select(Product.id)
-        .where(Product.id.in_(set(product_ids)))
-        .order_by(Product.id)
-        .with_for_update()
-    ).all()
+    product_ids = stock.lock(line.variant_id for line in lines)
     db.session.execute(
         select(Deal.id)
         .where(Deal.product_id.in_(set(product_ids)))

@@ -154,13 +154,6 @@ def correct_contact(
     return changes
 
 
-def _lock_variants(ids: set[int]) -> None:
-    """Lock the variant rows in ascending id order, as every stock change does."""
-    db.session.execute(
-        select(Variant.id).where(Variant.id.in_(sorted(ids))).order_by(Variant.id).with_for_update()
-    ).all()
-
-
 def _deal_units(
     item: OrderItem, variant: Variant, quantity: int, phone: str, now: datetime
 ) -> None:
@@ -222,7 +215,7 @@ def change_line(
         raise BadInput("数量和规格都没有改。", field="quantity")
     note = (note or "").strip()[:200]
     _open(order, expected, staff, now)
-    _lock_variants({item.variant_id, variant.id})
+    stock.lock({item.variant_id, variant.id})
     if item.deal_id is not None:
         _deal_units(item, variant, quantity, order.phone, now)
     if variant.id == item.variant_id:
