@@ -16,6 +16,7 @@ from flask import abort, current_app, g, render_template, request, session
 from flask_babel import gettext as _
 
 from wapshop import renditions
+from wapshop.web import cache as page_cache
 from wapshop.web.devices import DECIDING_HEADERS, rendition_for_request
 
 
@@ -118,3 +119,6 @@ def init_app(app) -> None:
     page-view counter, so that one sees the finished response: a 304 counts)."""
     app.before_request(choose_rendition)
     app.after_request(finish_response)
+    # The page cache answers after the rendition is chosen and keeps a page before it is
+    # finished (after_request functions run last registered first).
+    page_cache.init_app(app)
