@@ -28,7 +28,7 @@ from datetime import datetime
 from flask import current_app, g, request, session
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import event, select, update
+from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BinaryExpression
 from sqlalchemy.sql.dml import Delete, Insert, Update
@@ -119,11 +119,13 @@ class PageCache:
             self._pages.clear()
 
 
+# One short statement per cached request, so no ORM compile: the driver's own SQL (a literal,
+# the same on SQLite and PostgreSQL).
+GENERATION_SQL = f"SELECT value FROM cache_generations WHERE name = '{GENERATION}'"
+
+
 def current_generation() -> int:
-    return (
-        db.session.scalar(select(CacheGeneration.value).where(CacheGeneration.name == GENERATION))
-        or 0
-    )
+    return db.session.connection().exec_driver_sql(GENERATION_SQL).scalar() or 0
 
 
 def bump_generation(sess) -> None:
@@ -229,7 +231,8 @@ def _key() -> tuple:
         g.rendition,
         str(get_locale()),
         renditions.content_type(g.rendition, request.accept_mimetypes),
-        request.host_url,
+        request.scheme,
+        request.host,
         bool(getattr(session, "in_urls", False)),
         _session_part(),
     )

@@ -9,6 +9,8 @@ Every response is finished here (finish_response): security headers, caching (pr
 the page is the catalogue's), gzip."""
 
 import gzip
+import threading
+from collections import OrderedDict
 from functools import cache
 from urllib.parse import urlsplit
 
@@ -83,12 +85,38 @@ def _security_headers(bank_url: str) -> dict[str, str]:
     }
 
 
+# Compressed catalogue pages by their exact bytes: a page served from the page cache to the
+# same kind of client is compressed once, not on every request. Bounded (entries and size);
+# keyed by the whole body, so a lookup needs the page itself.
+GZIP_ENTRIES = 256
+GZIP_MAX_BYTES = 64 * 1024
+_gzipped: OrderedDict[bytes, bytes] = OrderedDict()
+_gzip_lock = threading.Lock()
+
+
+def _gzip(data: bytes, keep: bool) -> bytes:
+    if not keep or len(data) > GZIP_MAX_BYTES:
+        return gzip.compress(data, compresslevel=6)
+    with _gzip_lock:
+        found = _gzipped.get(data)
+        if found is not None:
+            _gzipped.move_to_end(data)
+            return found
+    packed = gzip.compress(data, compresslevel=6, mtime=0)
+    with _gzip_lock:
+        _gzipped[data] = packed
+        while len(_gzipped) > GZIP_ENTRIES:
+            _gzipped.popitem(last=False)
+    return packed
+
+
 def finish_response(response):
     """after_request: security headers; a private page is never stored, a catalogue page gets
     validators so a refresh can cost a 304; then gzip when accepted."""
     response.headers.update(_security_headers(current_app.config["BANK_GATEWAY_URL"]))
     response.vary.update(("Accept", "Accept-Encoding"))
-    if not _cacheable():
+    cacheable = _cacheable()
+    if not cacheable:
         response.headers["Cache-Control"] = "no-store"
         response.headers.pop("ETag", None)
         response.headers.pop("Last-Modified", None)
@@ -109,7 +137,7 @@ def finish_response(response):
         and "Content-Encoding" not in response.headers
         and len(response.get_data()) > 512
     ):
-        response.set_data(gzip.compress(response.get_data(), compresslevel=6))
+        response.set_data(_gzip(response.get_data(), keep=cacheable))
         response.headers["Content-Encoding"] = "gzip"
     return response
 
