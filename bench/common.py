@@ -115,7 +115,7 @@ class Databases:
         self.close()
 
 
-def make_app(database_url: str, workdir: Path) -> Flask:
+def make_app(database_url: str, workdir: Path, **config) -> Flask:
     """The shop on `database_url`, schema made by the migrations (as `flask setup` does)."""
     from flask_migrate import upgrade
 
@@ -123,6 +123,7 @@ def make_app(database_url: str, workdir: Path) -> Flask:
         {
             "SECRET_KEY": "bench-not-secret",
             "DATABASE_URL": database_url,
+            **config,
         }
     )
     with app.app_context():

@@ -137,11 +137,16 @@ class DbSessionInterface(SessionInterface):
             )
         if session.modified and (session or session.stored):
             data = json.dumps(dict(session), separators=(",", ":"), default=str)
-            changed = db.session.execute(
-                update(WebSession)
-                .where(WebSession.id == session.sid)
-                .values(data=data, expires_at=now + lifetime)
-            ).rowcount
+            # A sid made in this request (a new session, or a regenerated one) has no row yet:
+            # one INSERT, not an UPDATE that finds nothing first.
+            changed = (
+                not session.fresh
+                and db.session.execute(
+                    update(WebSession)
+                    .where(WebSession.id == session.sid)
+                    .values(data=data, expires_at=now + lifetime)
+                ).rowcount
+            )
             if not changed:
                 db.session.add(WebSession(id=session.sid, data=data, expires_at=now + lifetime))
             db.session.commit()
