@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--list", action="store_true")
     args = parser.parse_args()
     with workdir() as tmp, Databases(tmp) as databases:
-        app = make_app(databases.new(args.db), tmp)
+        app = make_app(databases.new(args.db), tmp, TESTING=True)  # no funnel flush at exit
         load_demo(app)
         product_id, _deal = add_deal(app, 100)
         found = count_order(app, product_id)
