@@ -19,8 +19,10 @@ Bounded: PAGE_CACHE_ENTRIES pages of at most PAGE_CACHE_MAX_BYTES each, least re
 dropped first. Pages with flashed messages, error pages and anything but a 200 are never
 stored."""
 
+import contextlib
 import json
 import operator
+import os
 import threading
 from collections import OrderedDict
 from datetime import datetime
@@ -81,6 +83,7 @@ class PageCache:
         self.seconds = seconds
         self.clock = clock or (lambda: seconds_now())
         self.generation: int | None = None
+        self.reader = GenerationReader()
         self._pages: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
@@ -126,6 +129,47 @@ GENERATION_SQL = f"SELECT value FROM cache_generations WHERE name = '{GENERATION
 
 def current_generation() -> int:
     return db.session.connection().exec_driver_sql(GENERATION_SQL).scalar() or 0
+
+
+class GenerationReader:
+    """Reads the generation on a connection each worker thread keeps for nothing else, in
+    autocommit (every read sees the last commit; no transaction is left open): a request
+    served from the cache checks out no pooled connection and ends no transaction."""
+
+    def __init__(self):
+        self._local = threading.local()
+
+    def read(self, engine) -> int:
+        for attempt in (1, 2):
+            try:
+                return self._read(engine)
+            except Exception:
+                self._drop()
+                if attempt == 2:
+                    raise
+        return 0  # not reached
+
+    def _read(self, engine) -> int:
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid() or local.engine is not engine:
+            connection = engine.raw_connection()
+            if engine.dialect.name == "postgresql":
+                connection.driver_connection.autocommit = True
+            local.connection, local.engine, local.pid = connection, engine, os.getpid()
+        cursor = local.connection.cursor()
+        try:
+            cursor.execute(GENERATION_SQL)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return row[0] if row else 0
+
+    def _drop(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        self._local.pid = None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.invalidate()
 
 
 def bump_generation(sess) -> None:
@@ -253,7 +297,7 @@ def serve_cached():
         or "_flashes" in session
     ):
         return None
-    generation = current_generation()
+    generation = cache.reader.read(db.engine)
     cache.seen(generation)
     key = _key()
     entry = cache.get(key)
