@@ -1,12 +1,14 @@
-"""Throughput under gunicorn (production settings), as a ratio to a bare Flask app.
+"""Throughput under gunicorn, as a ratio to a bare Flask app under the same settings.
 
-wrk drives the home, a category, a product and the confirmation page on `basic` and `touch`.
-wrk keeps no cookies, so the rendition comes from a User-Agent (a ?ver= would start a session
-per request); the confirmation page is also measured with a session cookie, because its CSRF
-token makes every cookie-less request store a new session. Then Python buyers place orders
+wrk drives the home, a category and a product page on `wml`, `basic`, `color` and `touch`,
+each twice: cookie-less with the rendition from a User-Agent (wrk keeps no cookies; a ?ver=
+would start a session per request), and as a cookie-less phone whose session was started by
+/?ver= and whose sid is in the URL (every request reads its session row; the page cache must
+fill in this buyer's sid). Defaults: gunicorn -w 2, wrk -t2 -c16. --orders adds the
+confirmation page (cookie-less and with a session cookie) and Python buyers placing orders
 (GET confirmation + POST) for a while on a product with plenty of stock.
 
-    .venv/bin/python -m bench.throughput [--duration 10] [--db sqlite|postgres]
+    .venv/bin/python -m bench.throughput [--duration 10] [--db sqlite|postgres] [--orders]
 
 --nginx: instead, the home, category and product pages through nginx (deploy/stack) in
 front of one and then two gunicorn instances (each with the same workers), beside one gunicorn
