@@ -266,3 +266,21 @@ def test_error_pages_and_flashed_messages_are_never_stored(app, goods):
     assert client.get("/c/999999?ver=basic").status_code == 404
     assert client.get(f"/c/{goods['cat']}?page=99&ver=basic").status_code == 404
     assert len(cache_of(app)) == 0
+
+
+def test_the_generation_connection_never_joins_the_pool_and_closes_with_the_engine(app, goods):
+    client = app.test_client()
+    for _ in range(3):
+        client.get("/?ver=basic")
+    reader = cache_of(app).reader
+    assert len(reader._open) == 1  # one per worker thread, kept
+    with app.app_context():  # pooled connections still roll back (none was left in autocommit)
+        db.session.get(Product, goods["product"]).title = "回滚的标题"
+        db.session.flush()
+        db.session.rollback()
+        assert db.session.get(Product, goods["product"]).title == "老人手机"
+        db.session.remove()
+        db.engine.dispose()
+    assert reader._open == []
+    assert client.get("/?ver=basic").status_code == 200  # a new one after the dispose
+    assert len(reader._open) == 1

@@ -134,10 +134,15 @@ def current_generation() -> int:
 class GenerationReader:
     """Reads the generation on a connection each worker thread keeps for nothing else, in
     autocommit (every read sees the last commit; no transaction is left open): a request
-    served from the cache checks out no pooled connection and ends no transaction."""
+    served from the cache checks out no pooled connection and ends no transaction. The
+    connections are detached from the pool (never handed to anyone else in autocommit) and
+    closed when the engine is disposed."""
 
     def __init__(self):
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: list = []
+        self._epoch = 0
 
     def read(self, engine) -> int:
         for attempt in (1, 2):
@@ -151,11 +156,13 @@ class GenerationReader:
 
     def _read(self, engine) -> int:
         local = self._local
-        if getattr(local, "pid", None) != os.getpid() or local.engine is not engine:
-            connection = engine.raw_connection()
-            if engine.dialect.name == "postgresql":
-                connection.driver_connection.autocommit = True
-            local.connection, local.engine, local.pid = connection, engine, os.getpid()
+        if (
+            getattr(local, "pid", None) != os.getpid()
+            or local.engine is not engine
+            or local.epoch != self._epoch
+        ):
+            local.connection = self._connect(engine)
+            local.engine, local.pid, local.epoch = engine, os.getpid(), self._epoch
         cursor = local.connection.cursor()
         try:
             cursor.execute(GENERATION_SQL)
@@ -164,12 +171,36 @@ class GenerationReader:
             cursor.close()
         return row[0] if row else 0
 
+    def _connect(self, engine):
+        with self._lock:
+            if not event.contains(engine, "engine_disposed", self.close_all):
+                event.listen(engine, "engine_disposed", self.close_all)
+        connection = engine.raw_connection()
+        connection.detach()
+        if engine.dialect.name == "postgresql":
+            connection.dbapi_connection.autocommit = True
+        with self._lock:
+            self._open.append(connection)
+        return connection
+
     def _drop(self) -> None:
         connection = getattr(self._local, "connection", None)
         self._local.pid = None
         if connection is not None:
+            with self._lock:
+                if connection in self._open:
+                    self._open.remove(connection)
             with contextlib.suppress(Exception):
-                connection.invalidate()
+                connection.close()
+
+    def close_all(self, *_args) -> None:
+        """Close every thread's connection (engine disposed); the next read opens anew."""
+        with self._lock:
+            connections, self._open = self._open, []
+            self._epoch += 1
+        for connection in connections:
+            with contextlib.suppress(Exception):
+                connection.close()
 
 
 def bump_generation(sess) -> None:
