@@ -200,6 +200,7 @@ def make_bulk_orders(n: int, days: int = 90, batch: int = 20_000) -> dict[str, i
                     "payment_method": "cod",
                     "carrier": _weighted(rng, CARRIERS),
                     "status": status,
+                    "goods_fen": unit * quantity,  # no shipping fee, no discount: goods only
                     "total_fen": unit * quantity,
                     "form_token": f"{rng.getrandbits(128):032x}",
                     "rendition": _weighted(rng, RENDITIONS),

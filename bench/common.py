@@ -37,11 +37,13 @@ from wapshop.renditions import ALL_RENDITIONS
 # User-Agents that wapshop.web.devices maps to these renditions (bench.throughput checks it), so
 # load generators that keep no cookies get a rendition without a session row per request.
 UA = {
+    "wml": "Nokia7110/1.0 (05.01)",
     "basic": "SonyEricssonT610/R201 Profile/MIDP-1.0 Configuration/CLDC-1.0",
     "touch": (
         "Mozilla/5.0 (iPhone; CPU iPhone OS 6_1 like Mac OS X) AppleWebKit/536.26 "
         "(KHTML, like Gecko) Version/6.0 Mobile/10B143 Safari/8536.25"
     ),
+    "color": "Nokia6300/2.0 (05.00) Profile/MIDP-2.0 Configuration/CLDC-1.1",
 }
 COD_DISTRICT = "110105"  # 北京市朝阳区: 顺丰 collects cash there
 SESSION_COOKIE = "wsid"
@@ -113,7 +115,7 @@ class Databases:
         self.close()
 
 
-def make_app(database_url: str, workdir: Path) -> Flask:
+def make_app(database_url: str, workdir: Path, **config) -> Flask:
     """The shop on `database_url`, schema made by the migrations (as `flask setup` does)."""
     from flask_migrate import upgrade
 
@@ -121,6 +123,7 @@ def make_app(database_url: str, workdir: Path) -> Flask:
         {
             "SECRET_KEY": "bench-not-secret",
             "DATABASE_URL": database_url,
+            **config,
         }
     )
     with app.app_context():

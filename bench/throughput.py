@@ -1,12 +1,14 @@
-"""Throughput under gunicorn (production settings), as a ratio to a bare Flask app.
+"""Throughput under gunicorn, as a ratio to a bare Flask app under the same settings.
 
-wrk drives the home, a category, a product and the confirmation page on `basic` and `touch`.
-wrk keeps no cookies, so the rendition comes from a User-Agent (a ?ver= would start a session
-per request); the confirmation page is also measured with a session cookie, because its CSRF
-token makes every cookie-less request store a new session. Then Python buyers place orders
+wrk drives the home, a category and a product page on `wml`, `basic`, `color` and `touch`,
+each twice: cookie-less with the rendition from a User-Agent (wrk keeps no cookies; a ?ver=
+would start a session per request), and as a cookie-less phone whose session was started by
+/?ver= and whose sid is in the URL (every request reads its session row; the page cache must
+fill in this buyer's sid). Defaults: gunicorn -w 2, wrk -t2 -c16. --orders adds the
+confirmation page (cookie-less and with a session cookie) and Python buyers placing orders
 (GET confirmation + POST) for a while on a product with plenty of stock.
 
-    .venv/bin/python -m bench.throughput [--duration 10] [--db sqlite|postgres]
+    .venv/bin/python -m bench.throughput [--duration 10] [--db sqlite|postgres] [--orders]
 
 --nginx: instead, the home, category and product pages through nginx (deploy/stack) in
 front of one and then two gunicorn instances (each with the same workers), beside one gunicorn
@@ -33,7 +35,9 @@ from wapshop.extensions import db
 from wapshop.services import stock
 from wapshop.models import Order, WebSession
 
-RENDITIONS = ("basic", "touch")
+RENDITIONS = ("wml", "basic", "color", "touch")
+PAGES = ("home", "category", "product")
+SID_IN_LINK = re.compile(r"[?&;]sid=([\w-]{16})")
 _UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 
 
@@ -74,12 +78,27 @@ def session_rows(app) -> int:
         return count_
 
 
+def cookieless_sid(server, rendition: str) -> str:
+    """A phone without cookies: /?ver= starts its session, whose sid every link then carries."""
+    browser = Browser(server.url, UA[rendition])
+    _status, _h, page = browser.get(f"/?ver={rendition}")
+    browser.close()
+    return SID_IN_LINK.search(page).group(1)
+
+
+def with_sid(path: str, sid: str) -> str:
+    return f"{path}{'&' if '?' in path else '?'}sid={sid}"
+
+
 def measure_pages(app, server, urls, args) -> list[list]:
-    """One row per URL: page, rendition, client, req/s, p50, p99, statuses, 5xx, sessions/req."""
+    """One row per URL: page, rendition, client, req/s, p50, p99, statuses, 5xx, sessions/req.
+    `cookie` is a session cookie, or "sid:<sid>" for a cookie-less phone's sid in the URL."""
     rows = []
     for page, rendition, path, cookie in urls:
         headers = {"User-Agent": UA[rendition], "Accept-Encoding": "gzip"}
-        if cookie:
+        if cookie and cookie.startswith("sid:"):
+            path = with_sid(path, cookie[4:])
+        elif cookie:
             headers["Cookie"] = f"wsid={cookie}"
         url = server.url + path
         wrk(url, 1, args.threads, args.connections, headers)  # warm every worker up
@@ -94,7 +113,9 @@ def measure_pages(app, server, urls, args) -> list[list]:
             [
                 page,
                 rendition,
-                "cookie" if cookie else "UA only",
+                "sid in URL"
+                if cookie and cookie.startswith("sid:")
+                else ("cookie" if cookie else "UA only"),
                 result["rps"],
                 result["p50"],
                 result["p99"],
@@ -151,12 +172,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per URL (wrk)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--order-clients", type=int, default=8, help="buyer threads")
     parser.add_argument("--order-seconds", type=float, default=15)
-    parser.add_argument("--workers", type=int, help="gunicorn workers (default: production's)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--nginx", action="store_true", help="nginx with 1, then 2 instances")
+    parser.add_argument(
+        "--orders", action="store_true", help="also the confirmation page and orders placed"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("needs wrk (Debian: apt-get install wrk)")
@@ -176,17 +200,21 @@ def main() -> None:
             stock.set_sole_stock(product_id, 10_000_000)
             db.session.commit()
         with Gunicorn("wsgi:app", tmp, app, workers=args.workers) as server:
-            urls = [
-                (page, r, pages[page], None)
-                for page in ("home", "category", "product", "confirmation")
-                for r in RENDITIONS
-            ]
-            for r in RENDITIONS:  # the same confirmation page for a client that has its cookie
-                browser = Browser(server.url, UA[r])
-                browser.get(pages["confirmation"])
-                urls.append(("confirmation", r, pages["confirmation"], browser.cookie))
+            urls = []
+            for page in PAGES:
+                for r in RENDITIONS:
+                    urls.append((page, r, pages[page], None))
+                    urls.append((page, r, pages[page], "sid:" + cookieless_sid(server, r)))
+            if args.orders:
+                for r in ("basic", "touch"):  # the confirmation page, cookie-less and with one
+                    browser = Browser(server.url, UA[r])
+                    browser.get(pages["confirmation"])
+                    urls.append(("confirmation", r, pages["confirmation"], None))
+                    urls.append(("confirmation", r, pages["confirmation"], browser.cookie))
             results = measure_pages(app, server, urls, args)
-            orders = place_orders(server, product_id, args.order_clients, args.order_seconds)
+            orders = None
+            if args.orders:
+                orders = place_orders(server, product_id, args.order_clients, args.order_seconds)
             tracebacks = server.tracebacks()
         with app.app_context():
             in_db = db.session.scalar(select(func.count()).select_from(Order))
@@ -246,7 +274,9 @@ def main() -> None:
                     in_db,
                 ]
             ],
-        ),
+        )
+        if orders
+        else "",
         f"\nserver tracebacks: {tracebacks}; load average before {load_before}, "
         f"after {load_average()}",
         machine(),

@@ -84,6 +84,13 @@ class Defaults:
     # DemoSender appends every message here (relative paths are inside the instance folder).
     SMS_DEMO_LOG = "sms.log"
     SMS_MAX_ATTEMPTS = 5
+    # The catalogue's page cache (web/cache.py), per worker: pages kept, bytes per page, and
+    # the longest a page is served (the staleness bound of a deal's units and countdown and of
+    # stock moved by sales; an admin's change shows on the next request). 0 turns it off.
+    PAGE_CACHE_SECONDS = 3
+    PAGE_CACHE_ENTRIES = 500
+    PAGE_CACHE_MAX_BYTES = 64 * 1024
+    PAGE_CACHE_IN_TESTS = False
     # Funnel page views: each worker writes its in-memory counts every N views or T seconds.
     FUNNEL_FLUSH_EVERY = 200
     FUNNEL_FLUSH_SECONDS = 60

@@ -49,9 +49,10 @@ from wapshop.models.reports import (
 )
 from wapshop.models.shipping import ShippingRule
 from wapshop.models.staff import AuditEntry, Staff, StaffRole
-from wapshop.models.web import ThrottleCounter, WebSession
+from wapshop.models.web import CacheGeneration, ThrottleCounter, WebSession
 
 __all__ = [
+    "CacheGeneration",
     "Campaign",
     "CampaignRecipient",
     "Coupon",

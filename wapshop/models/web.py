@@ -29,3 +29,13 @@ class ThrottleCounter(db.Model):
     hits: Mapped[int] = mapped_column(default=0)
     window_end: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     strikes: Mapped[int] = mapped_column(default=0)
+
+
+class CacheGeneration(db.Model):
+    """A counter every machine's page cache compares with: a change to the catalogue (an
+    admin's edit, not a sale) adds one in the same transaction, and every worker drops the
+    pages it rendered under an older figure on its next request (see web/cache.py)."""
+
+    __tablename__ = "cache_generations"
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)

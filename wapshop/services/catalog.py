@@ -11,7 +11,7 @@ from wapshop.extensions import db
 from wapshop.models import Category, Collection, Deal, Product, Variant
 from wapshop.models import collection_products as collection_links
 from wapshop.services import NotFound, search
-from wapshop.services.pagination import Page, paginate
+from wapshop.services.pagination import Page, Position, keyed_page, paginate
 
 
 SEARCH_MAX_HITS = 500  # nobody pages past this on a phone; refine the words instead
@@ -69,15 +69,12 @@ def category(category_id: int) -> Category:
     return found
 
 
-def category_products(cat: Category, number: int, per_page: int) -> Page:
-    """Active products of a category and, for a top-level one, of its subcategories."""
+def category_products(cat: Category, at: Position, per_page: int) -> Page:
+    """Active products of a category and, for a top-level one, of its subcategories, newest
+    first, paged by keyset (services/pagination.keyed_page)."""
     ids = [cat.id, *(child.id for child in cat.children)]
-    stmt = (
-        select(Product)
-        .where(Product.category_id.in_(ids), Product.active.is_(True))
-        .order_by(Product.id.desc())
-    )
-    return paginate(stmt, number, per_page)
+    stmt = select(Product).where(Product.category_id.in_(ids), Product.active.is_(True))
+    return keyed_page(stmt, Product.id, at, per_page)
 
 
 def collection(slug: str, rendition: str) -> Collection:
@@ -178,7 +175,11 @@ def variant_offers(product: Product, now: datetime) -> list[VariantOffer]:
     return found
 
 
-def search_products(query: str, number: int, per_page: int) -> Page | None:
-    """A page of products matching the query, or None when there is nothing to search for."""
-    stmt = search.matching_products(query)
-    return None if stmt is None else paginate(stmt, number, per_page, max_total=SEARCH_MAX_HITS)
+def search_products(query: str, at: Position, per_page: int) -> Page | None:
+    """A page of products matching the query, or None when there is nothing to search for;
+    paged by keyset on the first term's product id (the index the search walks)."""
+    found = search.keyed_matches(query)
+    if found is None:
+        return None
+    stmt, key = found
+    return keyed_page(stmt, key, at, per_page, max_total=SEARCH_MAX_HITS)

@@ -65,6 +65,16 @@ def matching_products(query: str):
     One join of search_terms per term, ordered by the first term's (term, product_id) key:
     the database walks that index backwards and stops after a page, instead of collecting
     and sorting every match. Returns None when the query has nothing searchable."""
+    found = keyed_matches(query)
+    if found is None:
+        return None
+    stmt, key = found
+    return stmt.order_by(key.desc())
+
+
+def keyed_matches(query: str):
+    """(the unordered select of matching_products, the key it is ordered by descending), or
+    None: for keyset paging (?after= on the first term's product_id, which the index holds)."""
     terms = query_terms(query)
     if not terms:
         return None
@@ -72,6 +82,7 @@ def matching_products(query: str):
     stmt = select(Product).join(hits[0], hits[0].product_id == Product.id)
     for hit in hits[1:]:
         stmt = stmt.join(hit, hit.product_id == Product.id)
-    return stmt.where(
+    stmt = stmt.where(
         *(hit.term == term for hit, term in zip(hits, terms)), Product.active.is_(True)
-    ).order_by(hits[0].product_id.desc())
+    )
+    return stmt, hits[0].product_id

@@ -8,7 +8,7 @@ from wapshop.parsing import parse_int
 from wapshop.forms.checkout import CartForm
 from wapshop.services import catalog
 from wapshop.web.rendering import render_page
-from wapshop.services.pagination import PageOutOfRange
+from wapshop.services.pagination import PageOutOfRange, Position
 from wapshop.views import page_arg, per_page
 
 bp = Blueprint("catalog", __name__)
@@ -16,11 +16,38 @@ bp = Blueprint("catalog", __name__)
 MAX_QUERY = 200
 
 
+MAX_KEY = 2**31 - 1
+
+
 def _page(fetch, *args):
     try:
         return fetch(*args, page_arg(), per_page())
     except PageOutOfRange:
         abort(404, _("没有这一页了。"))
+
+
+def _key_arg(name: str) -> int | None:
+    value = request.args.get(name)
+    if value is None:
+        return None
+    try:
+        return parse_int(value, 0, MAX_KEY)
+    except ValueError:
+        abort(400, _("页码不对。"))
+
+
+def _keyed_page(fetch, *args):
+    """A page reached by keyset (?page=N&after=K or &before=K, see services/pagination); the
+    pager's links carry the keys (templating.page_url reads g.keyed_page)."""
+    after, before = _key_arg("after"), _key_arg("before")
+    if after is not None and before is not None:
+        abort(400, _("页码不对。"))
+    try:
+        page = fetch(*args, Position(page_arg(), after, before), per_page())
+    except PageOutOfRange:
+        abort(404, _("没有这一页了。"))
+    g.keyed_page = page
+    return page
 
 
 @bp.get("/")
@@ -33,7 +60,7 @@ def home():
 @bp.get("/c/<int:category_id>")
 def category(category_id):
     cat = catalog.category(category_id)  # NotFound: the 404 page says why
-    page = _page(catalog.category_products, cat)
+    page = _keyed_page(catalog.category_products, cat)
     return render_page(g.rendition, "catalog/category.html", category=cat, page=page)
 
 
@@ -97,5 +124,5 @@ def search():
     query = request.args.get("q", "")
     if len(query) > MAX_QUERY:
         abort(400, _("搜索词太长了，请少于 %(n)d 个字。", n=MAX_QUERY))
-    page = _page(catalog.search_products, query) if query.strip() else None
+    page = _keyed_page(catalog.search_products, query) if query.strip() else None
     return render_page(g.rendition, "catalog/search.html", query=query, page=page)

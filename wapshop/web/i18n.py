@@ -1,12 +1,26 @@
 """Chinese by default; English through the message catalogues in wapshop/translations."""
 
+from functools import cache
+
+from babel import Locale
 from flask import current_app, has_request_context, request, session
 
 LANG_PARAM = "lang"
 
 
-def select_locale() -> str:
+@cache
+def _locale(code: str) -> Locale:
+    """Parsed once per process: flask_babel parses what the selector returns on every request
+    (a directory listing of Babel's locale data each time), unless it is already a Locale."""
+    return Locale.parse(code)
+
+
+def select_locale() -> Locale:
     """?lang= (remembered in the session) → the session → the default, zh_CN."""
+    return _locale(_locale_code())
+
+
+def _locale_code() -> str:
     if not has_request_context():  # commands, the SMS outbox: the shop's own language
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = current_app.config["LANGUAGES"]

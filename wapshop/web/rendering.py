@@ -9,6 +9,8 @@ Every response is finished here (finish_response): security headers, caching (pr
 the page is the catalogue's), gzip."""
 
 import gzip
+import threading
+from collections import OrderedDict
 from functools import cache
 from urllib.parse import urlsplit
 
@@ -16,6 +18,7 @@ from flask import abort, current_app, g, render_template, request, session
 from flask_babel import gettext as _
 
 from wapshop import renditions
+from wapshop.web import cache as page_cache
 from wapshop.web.devices import DECIDING_HEADERS, rendition_for_request
 
 
@@ -82,12 +85,38 @@ def _security_headers(bank_url: str) -> dict[str, str]:
     }
 
 
+# Compressed catalogue pages by their exact bytes: a page served from the page cache to the
+# same kind of client is compressed once, not on every request. Bounded (entries and size);
+# keyed by the whole body, so a lookup needs the page itself.
+GZIP_ENTRIES = 256
+GZIP_MAX_BYTES = 64 * 1024
+_gzipped: OrderedDict[bytes, bytes] = OrderedDict()
+_gzip_lock = threading.Lock()
+
+
+def _gzip(data: bytes, keep: bool) -> bytes:
+    if not keep or len(data) > GZIP_MAX_BYTES:
+        return gzip.compress(data, compresslevel=6)
+    with _gzip_lock:
+        found = _gzipped.get(data)
+        if found is not None:
+            _gzipped.move_to_end(data)
+            return found
+    packed = gzip.compress(data, compresslevel=6, mtime=0)
+    with _gzip_lock:
+        _gzipped[data] = packed
+        while len(_gzipped) > GZIP_ENTRIES:
+            _gzipped.popitem(last=False)
+    return packed
+
+
 def finish_response(response):
     """after_request: security headers; a private page is never stored, a catalogue page gets
     validators so a refresh can cost a 304; then gzip when accepted."""
     response.headers.update(_security_headers(current_app.config["BANK_GATEWAY_URL"]))
     response.vary.update(("Accept", "Accept-Encoding"))
-    if not _cacheable():
+    cacheable = _cacheable()
+    if not cacheable:
         response.headers["Cache-Control"] = "no-store"
         response.headers.pop("ETag", None)
         response.headers.pop("Last-Modified", None)
@@ -108,7 +137,7 @@ def finish_response(response):
         and "Content-Encoding" not in response.headers
         and len(response.get_data()) > 512
     ):
-        response.set_data(gzip.compress(response.get_data(), compresslevel=6))
+        response.set_data(_gzip(response.get_data(), keep=cacheable))
         response.headers["Content-Encoding"] = "gzip"
     return response
 
@@ -118,3 +147,6 @@ def init_app(app) -> None:
     page-view counter, so that one sees the finished response: a 304 counts)."""
     app.before_request(choose_rendition)
     app.after_request(finish_response)
+    # The page cache answers after the rendition is chosen and keeps a page before it is
+    # finished (after_request functions run last registered first).
+    page_cache.init_app(app)

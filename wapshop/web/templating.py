@@ -5,7 +5,7 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 
-from flask import current_app, request, url_for
+from flask import current_app, g, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from jinja2 import pass_context
@@ -97,8 +97,16 @@ def language_switch() -> list[tuple[str, str, str | None]]:
 
 
 def page_url(page: int) -> str:
-    """The current page's URL with another ?page=."""
-    return url_for(request.endpoint, **(request.view_args or {}), **_query_args("page"), page=page)
+    """The current page's URL with another ?page=. On a keyset page (g.keyed_page) the next
+    page's link carries ?after=<last key shown>, the previous one's ?before=<first key>."""
+    args = _query_args("page", "after", "before")
+    shown = g.get("keyed_page")
+    if shown is not None and shown.items:
+        if page == shown.number + 1:
+            args["after"] = shown.last_key
+        elif page == shown.number - 1 and page > 1:
+            args["before"] = shown.first_key
+    return url_for(request.endpoint, **(request.view_args or {}), **args, page=page)
 
 
 def media_url(image: str, size: str) -> str:

@@ -1,0 +1,398 @@
+"""Whole-page cache of the catalogue's GET pages, per worker, correct on several machines.
+
+What a page depends on, and how the cache keys or bounds each:
+- the URL (path and query without the sid), the rendition, the language, the content type
+  (from Accept), the host: in the key;
+- the buyer's session: its content (cart, login, choices; everything but the CSRF secret and
+  the browser tag) is in the key, so two sessions share a page only when they hold the same;
+  the sid, and a CSRF token a form on the page carries, are cut out of the stored page and
+  put back for each request (its own sid, its own token): a stored page never holds one;
+- the catalogue in the database: every write that is not a sale (an admin's price, stock,
+  title, deal, category, image...) adds one to `cache_generations` in its own transaction
+  (the hooks below watch every flush and statement of the session), and each request reads
+  that figure first: a page rendered under an older one is never served, on any machine;
+- sales (stock taken, deal units sold) and time (a countdown, a deal starting): a page is
+  kept at most PAGE_CACHE_SECONDS (default 3 s), the staleness bound of a deal's remaining
+  units and countdown and of stock moved by orders.
+
+Bounded: PAGE_CACHE_ENTRIES pages of at most PAGE_CACHE_MAX_BYTES each, least recently used
+dropped first. Pages with flashed messages, error pages and anything but a 200 are never
+stored."""
+
+import contextlib
+import json
+import operator
+import os
+import threading
+from collections import OrderedDict
+from datetime import datetime
+
+from flask import current_app, g, request, session
+from flask_babel import get_locale
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import event, update
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BinaryExpression
+from sqlalchemy.sql.dml import Delete, Insert, Update
+
+from wapshop import renditions
+from wapshop.clock import utcnow
+from wapshop.extensions import db
+from wapshop.models import CacheGeneration
+
+GENERATION = "catalog"
+CACHED_ENDPOINTS = frozenset(
+    {"catalog.home", "catalog.category", "catalog.collection", "catalog.product", "catalog.search"}
+)
+# The catalogue's tables: a write to any of them that is not a sale invalidates every page.
+CATALOG_TABLES = frozenset(
+    {
+        "sellers",
+        "categories",
+        "collection_products",
+        "products",
+        "variants",
+        "collections",
+        "deal_variants",
+        "deals",
+        "search_terms",
+        "media_files",
+        "shipping_rules",
+    }
+)
+# Session keys that never change what a page shows (the CSRF secret: its token is put back
+# per request; the browser a session was granted to).
+NEUTRAL_KEYS = frozenset({"csrf_token", "_client", "_fresh", "_id"})
+SID_MARK = "\x00sid\x00"
+CSRF_MARK = "\x00csrf\x00"
+CHANGED = "catalog_changed"
+EPOCH = datetime(2000, 1, 1)
+
+
+def seconds_now() -> float:
+    """The shop's clock (wapshop.clock, which tests may move) in seconds."""
+    return (utcnow() - EPOCH).total_seconds()
+
+
+class PageCache:
+    """A bounded LRU of pages; thread-safe. Each entry remembers its generation and birth."""
+
+    def __init__(self, entries: int, max_bytes: int, seconds: float, clock=None):
+        self.entries = entries
+        self.max_bytes = max_bytes
+        self.seconds = seconds
+        self.clock = clock or (lambda: seconds_now())
+        self.generation: int | None = None
+        self.reader = GenerationReader()
+        self._pages: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def seen(self, generation: int) -> None:
+        """The database's figure now: a new one drops every page."""
+        with self._lock:
+            if generation != self.generation:
+                self._pages.clear()
+                self.generation = generation
+
+    def get(self, key):
+        with self._lock:
+            entry = self._pages.get(key)
+            if entry is None:
+                return None
+            if not 0 <= self.clock() - entry[0] < self.seconds:
+                del self._pages[key]
+                return None
+            self._pages.move_to_end(key)
+            return entry
+
+    def put(self, key, generation: int, born: float, page) -> None:
+        with self._lock:
+            if generation != self.generation or len(page[0]) > self.max_bytes:
+                return
+            self._pages[key] = (born, *page)
+            self._pages.move_to_end(key)
+            while len(self._pages) > self.entries:
+                self._pages.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()
+
+
+# One short statement per cached request, so no ORM compile: the driver's own SQL (a literal,
+# the same on SQLite and PostgreSQL).
+GENERATION_SQL = f"SELECT value FROM cache_generations WHERE name = '{GENERATION}'"
+
+
+def current_generation() -> int:
+    return db.session.connection().exec_driver_sql(GENERATION_SQL).scalar() or 0
+
+
+class GenerationReader:
+    """Reads the generation on a connection each worker thread keeps for nothing else, in
+    autocommit (every read sees the last commit; no transaction is left open): a request
+    served from the cache checks out no pooled connection and ends no transaction. The
+    connections are detached from the pool (never handed to anyone else in autocommit) and
+    closed when the engine is disposed."""
+
+    def __init__(self):
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: list = []
+        self._epoch = 0
+
+    def read(self, engine) -> int:
+        for attempt in (1, 2):
+            try:
+                return self._read(engine)
+            except Exception:
+                self._drop()
+                if attempt == 2:
+                    raise
+        return 0  # not reached
+
+    def _read(self, engine) -> int:
+        local = self._local
+        if (
+            getattr(local, "pid", None) != os.getpid()
+            or local.engine is not engine
+            or local.epoch != self._epoch
+        ):
+            local.connection = self._connect(engine)
+            local.engine, local.pid, local.epoch = engine, os.getpid(), self._epoch
+        cursor = local.connection.cursor()
+        try:
+            cursor.execute(GENERATION_SQL)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return row[0] if row else 0
+
+    def _connect(self, engine):
+        with self._lock:
+            if not event.contains(engine, "engine_disposed", self.close_all):
+                event.listen(engine, "engine_disposed", self.close_all)
+        connection = engine.raw_connection()
+        connection.detach()
+        if engine.dialect.name == "postgresql":
+            connection.dbapi_connection.autocommit = True
+        with self._lock:
+            self._open.append(connection)
+        return connection
+
+    def _drop(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        self._local.pid = None
+        if connection is not None:
+            with self._lock:
+                if connection in self._open:
+                    self._open.remove(connection)
+            with contextlib.suppress(Exception):
+                connection.close()
+
+    def close_all(self, *_args) -> None:
+        """Close every thread's connection (engine disposed); the next read opens anew."""
+        with self._lock:
+            connections, self._open = self._open, []
+            self._epoch += 1
+        for connection in connections:
+            with contextlib.suppress(Exception):
+                connection.close()
+
+
+def bump_generation(sess) -> None:
+    """One more catalogue change, in the caller's transaction."""
+    changed = sess.execute(
+        update(CacheGeneration)
+        .where(CacheGeneration.name == GENERATION)
+        .values(value=CacheGeneration.value + 1)
+        .execution_options(page_cache_quiet=True)
+    ).rowcount
+    if not changed:
+        sess.add(CacheGeneration(name=GENERATION, value=1))
+        sess.flush()
+
+
+# --- noticing catalogue writes -------------------------------------------------------------
+
+
+def _is_movement(stmt: Update) -> bool:
+    """An UPDATE that only moves counts relative to themselves (stock = stock - 2, sold =
+    sold + 1): a sale, a cancellation, a return. Its effect shows within the TTL."""
+    values = getattr(stmt, "_values", None)
+    if not values or getattr(stmt, "_multi_values", None):
+        return False
+    for column, value in values.items():
+        name = getattr(column, "key", column)
+        if not (
+            isinstance(value, BinaryExpression)
+            and value.operator in (operator.add, operator.sub)
+            and getattr(value.left, "key", None) == name
+        ):
+            return False
+    return True
+
+
+def _touches_catalog(stmt) -> bool:
+    table = getattr(stmt, "table", None)
+    name = getattr(table, "name", None)
+    if name not in CATALOG_TABLES:
+        return False
+    return not (isinstance(stmt, Update) and _is_movement(stmt))
+
+
+def _note_statement(state) -> None:
+    """do_orm_execute: a Core/ORM INSERT, UPDATE or DELETE of a catalogue table."""
+    stmt = state.statement
+    if (
+        isinstance(stmt, (Insert, Update, Delete))
+        and not state.execution_options.get("page_cache_quiet")
+        and _touches_catalog(stmt)
+    ):
+        state.session.info[CHANGED] = True
+
+
+def _catalog_objects(objects) -> bool:
+    return any(getattr(o, "__tablename__", None) in CATALOG_TABLES for o in objects)
+
+
+def _note_flush(sess, _context, _instances) -> None:
+    if (
+        _catalog_objects(sess.new)
+        or _catalog_objects(sess.deleted)
+        or any(
+            getattr(o, "__tablename__", None) in CATALOG_TABLES and sess.is_modified(o)
+            for o in sess.dirty
+        )
+    ):
+        sess.info[CHANGED] = True
+
+
+def _before_commit(sess) -> None:
+    if sess.new or sess.dirty or sess.deleted:
+        sess.flush()  # the last flush fires _note_flush before the figure is bumped
+    if sess.info.pop(CHANGED, False):
+        bump_generation(sess)
+
+
+def _forget(sess, *_args) -> None:
+    sess.info.pop(CHANGED, None)
+
+
+def watch_catalog_writes(session_class=Session) -> None:
+    event.listen(session_class, "do_orm_execute", _note_statement)
+    event.listen(session_class, "before_flush", _note_flush)
+    event.listen(session_class, "before_commit", _before_commit)
+    event.listen(session_class, "after_rollback", _forget)
+
+
+# --- the request cycle --------------------------------------------------------------------
+
+
+def _session_part() -> str:
+    data = {k: v for k, v in session.items() if k not in NEUTRAL_KEYS}
+    return json.dumps(data, sort_keys=True, default=str) if data else ""
+
+
+def _key() -> tuple:
+    args = tuple(sorted((k, v) for k, v in request.args.items(multi=True) if k != "sid"))
+    return (
+        request.endpoint,
+        request.path,
+        args,
+        g.rendition,
+        str(get_locale()),
+        renditions.content_type(g.rendition, request.accept_mimetypes),
+        request.scheme,
+        request.host,
+        bool(getattr(session, "in_urls", False)),
+        _session_part(),
+    )
+
+
+def _page_cache() -> PageCache | None:
+    return current_app.extensions.get("page_cache")
+
+
+def serve_cached():
+    """before_request (after the rendition is chosen): the stored page, its sid and CSRF
+    token this request's own; else note the key for store_page."""
+    cache = _page_cache()
+    if (
+        cache is None
+        or request.method != "GET"
+        or request.endpoint not in CACHED_ENDPOINTS
+        or "_flashes" in session
+    ):
+        return None
+    generation = cache.reader.read(db.engine)
+    cache.seen(generation)
+    key = _key()
+    entry = cache.get(key)
+    if entry is None:
+        g.page_cache_key = (key, generation, cache.clock())
+        return None
+    _born, body, content_type, has_sid, has_csrf = entry
+    if has_sid:
+        body = body.replace(SID_MARK, session.sid)
+    if has_csrf:
+        body = body.replace(CSRF_MARK, generate_csrf())
+    response = current_app.response_class(body)
+    response.headers["Content-Type"] = content_type
+    response.vary.update(g.get("vary", ()))
+    return response
+
+
+def store_page(response):
+    """after_request (before the response is finished): keep a page rendered by its view."""
+    pending = g.pop("page_cache_key", None)
+    if (
+        pending is None
+        or response.status_code != 200
+        or response.direct_passthrough
+        or "_flashes" in session
+        or "Set-Cookie" in response.headers
+    ):
+        return response
+    key, generation, born = pending
+    body = response.get_data(as_text=True)
+    if SID_MARK in body or CSRF_MARK in body:
+        return response
+    has_sid = bool(getattr(session, "in_urls", False)) and session.sid in body
+    if has_sid:
+        body = body.replace(session.sid, SID_MARK)
+    token = g.get("csrf_token")
+    has_csrf = bool(token) and token in body
+    if token and not has_csrf:
+        return response  # a token we cannot find to cut out: never share this page
+    if has_csrf:
+        body = body.replace(token, CSRF_MARK)
+    # Nothing the session would write may depend on having rendered: the key was taken from
+    # the session before the view ran.
+    if _session_part() != key[-1] or bool(getattr(session, "in_urls", False)) != key[-2]:
+        return response
+    _page_cache().put(
+        key, generation, born, (body, response.headers["Content-Type"], has_sid, has_csrf)
+    )
+    return response
+
+
+def init_app(app) -> None:
+    """Called by rendering.init_app after the rendition hook, so the key knows the rendition."""
+    config = app.config
+    wanted = config["PAGE_CACHE_SECONDS"] > 0 and config["PAGE_CACHE_ENTRIES"] > 0
+    # Tests freeze the views' clocks and read stock right after a sale: the cache is theirs
+    # only when they ask (PAGE_CACHE_IN_TESTS), as tests/test_cache_*.py do.
+    if wanted and (not app.testing or config["PAGE_CACHE_IN_TESTS"]):
+        app.extensions["page_cache"] = PageCache(
+            int(config["PAGE_CACHE_ENTRIES"]),
+            int(config["PAGE_CACHE_MAX_BYTES"]),
+            float(config["PAGE_CACHE_SECONDS"]),
+        )
+    if not event.contains(Session, "before_commit", _before_commit):
+        watch_catalog_writes()
+    app.before_request(serve_cached)
+    app.after_request(store_page)
