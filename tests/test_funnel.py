@@ -1,6 +1,7 @@
 """Funnel page views are counted in memory per worker and written in batches: no database write
 for a page view until the batch is due, then one upsert after the response has gone out."""
 
+import re
 from datetime import date, datetime
 
 import pytest
@@ -12,6 +13,7 @@ from factories import COVERED, make_product, make_regions
 from wapshop.clock import CHINA
 from wapshop.extensions import db
 from support.fulfilment import place_order
+from wapshop.models import Product
 from wapshop.models.reports import FunnelVisitor, PageViewCount
 from wapshop.services import funnel as funnel_service
 from wapshop.web import pageviews
@@ -126,6 +128,19 @@ def test_counts_home_product_and_confirmation_views_per_rendition(app, client, c
     view(client, f"/buy/{product_id}?pick=1", "touch")  # the region pick list, not the confirmation
     view(client, f"/buy/{product_id}?region={COVERED}", "touch")
     view(client, f"/buy/{product_id}?region={COVERED}", "basic")
+    with app.app_context():
+        variant_id = db.session.get(Product, product_id).variants[0].id
+    client.post("/cart/add?ver=color", data={"v": str(variant_id)})
+    confirm = client.get(
+        f"/cart/checkout?region={COVERED}&ver=color", headers={"User-Agent": UA["basic"]}
+    )
+    confirm.close()
+    form = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', confirm.text))
+    form |= {"name": "张三", "phone": "13800138000", "street": "人民路1号", "payment": "cod"}
+    placed = client.post("/cart/checkout?ver=color", data=form, headers={"User-Agent": UA["basic"]})
+    assert placed.status_code == 303, placed.text
+    placed.close()
+    view(client, "/cart?ver=color", "basic")  # the cart itself is not a step
     view(client, "/s?q=手机", "basic")  # not a funnel page
     client.head("/", headers={"User-Agent": UA["basic"]}).close()  # only GETs
     assert stored(app) == {}
@@ -136,7 +151,15 @@ def test_counts_home_product_and_confirmation_views_per_rendition(app, client, c
         ("touch", "product"): 1,
         ("touch", "confirm"): 1,
         ("basic", "confirm"): 1,
+        ("color", "confirm"): 1,
     }
+    with app.app_context():  # the cart's purchase is the color visitor's order step
+        steps = db.session.execute(
+            select(FunnelVisitor.rendition, FunnelVisitor.step).where(
+                FunnelVisitor.rendition == "color"
+            )
+        ).all()
+    assert sorted(steps) == [("color", "confirm"), ("color", "order")]
 
 
 def test_batches_add_to_the_stored_counts(app, client, counter):

@@ -17,8 +17,8 @@ until its next request or exit). Orders are never lost: the funnel reads orders 
 orders themselves (services/funnel.py), not from these counters.
 
 Only successful GETs count (200, or 304 when a phone revalidates its cached page); a GET of
-checkout.confirm counts when it shows the confirmation form, not the region pick list before it.
-A POST to checkout.place answered with its redirect (an order placed, or its twin shown) is the
+checkout.confirm (or the cart's confirmation) counts when it shows the confirmation form, not the
+region pick list before it. A POST to checkout.place or cart.place answered with its redirect (an order placed, or its twin shown) is the
 "order" step. Crawlers (devices.ua_tier == "bot") count nowhere.
 
 Each view also names its visitor: an HMAC (SECRET_KEY) of the remote address, the User-Agent and
@@ -47,9 +47,10 @@ PAGE_OF_ENDPOINT = {
     "catalog.home": "home",
     "catalog.product": "product",
     "checkout.confirm": "confirm",
+    "cart.checkout_page": "confirm",  # the cart's confirmation: the same step, several lines
 }
 CONFIRM_TEMPLATE = "/checkout/confirm.html"
-ORDER_ENDPOINT = "checkout.place"
+ORDER_ENDPOINTS = frozenset({"checkout.place", "cart.place"})
 
 Key = funnel_service.Key  # CST day, rendition, step, visitor
 
@@ -117,7 +118,7 @@ def _note_template(sender, template, context, **extra) -> None:
 
 def _step(response) -> str | None:
     if request.method == "POST":
-        placed = request.endpoint == ORDER_ENDPOINT and response.status_code == 303
+        placed = request.endpoint in ORDER_ENDPOINTS and response.status_code == 303
         return "order" if placed else None
     if request.method != "GET" or response.status_code not in (200, 304):
         return None
