@@ -31,10 +31,7 @@ def load_history(now: datetime) -> int:
     allowing. Returns the number of orders placed. Flushes; the caller commits."""
     rng = random.Random(SEED)
     staff = _staff()
-    # Goods sold in one form: checkout.OrderRequest names a product, not a variant.
-    products = db.session.scalars(
-        select(Product).where(Product.options_json == "[]").order_by(Product.id).limit(60)
-    ).all()
+    products = db.session.scalars(select(Product).order_by(Product.id).limit(60)).all()
     districts = db.session.scalars(
         select(Region.code)
         .where(Region.level == regions.DISTRICT, Region.code.like("44%"))
@@ -80,20 +77,19 @@ def _staff() -> Staff:
 
 def _place(rng, products, districts, at: datetime) -> Order | None:
     product = rng.choice(products)
+    variant = rng.choice(product.variants)  # a size or colour like any buyer's, or the one form
+    quantity = 1 if rng.random() < 0.85 else 2
     try:
-        q = checkout.quote(product.id, at)
+        [(seen, _n)] = checkout.price_lines([checkout.Line(variant.id, quantity)], at, False)
         return checkout.place_order(
             checkout.OrderRequest(
-                product_id=product.id,
-                quantity=1 if rng.random() < 0.85 else 2,
+                lines=(checkout.Line(variant.id, quantity, seen.unit_price_fen, seen.deal_id),),
                 receiver_name=rng.choice(["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊"]),
                 phone=f"139{rng.randint(0, 99_999_999):08d}",
                 region_code=rng.choice(districts),
                 street=f"人民路{rng.randint(1, 300)}号",
                 payment_method="cod",
                 form_token=f"demo-{at.isoformat()}-{rng.random()}",
-                seen_price_fen=q.unit_price_fen,
-                seen_deal_id=q.deal_id,
                 rendition=rng.choices(list(RENDITION_WEIGHTS), list(RENDITION_WEIGHTS.values()))[0],
             ),
             at,
