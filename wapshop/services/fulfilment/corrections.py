@@ -215,6 +215,11 @@ def change_line(
         raise BadInput("数量和规格都没有改。", field="quantity")
     note = (note or "").strip()[:200]
     _open(order, expected, staff, now)
+    # The order is ours now (a concurrent correction has committed or waits): read the line
+    # again, or its quantity is what another correction already changed.
+    db.session.refresh(item)
+    if (variant.id, quantity) == (item.variant_id, item.quantity):
+        raise BadInput("数量和规格都没有改。", field="quantity")
     stock.lock({item.variant_id, variant.id})
     if item.deal_id is not None:
         _deal_units(item, variant, quantity, order.phone, now)
