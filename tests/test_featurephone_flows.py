@@ -40,6 +40,12 @@ PHONES = {
     "wml": (UP_BROWSER_4, WML_ACCEPT),
     "basic": (NOKIA_S40, XHTML_ACCEPT),
     "color": (NOKIA_S40, XHTML_ACCEPT),
+    # A smartphone's browser with script off: the touch pages' links and forms alone.
+    "touch": (
+        "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/120.0 Mobile Safari/537.36",
+        "text/html,application/xhtml+xml",
+    ),
 }
 QUANTITY = 2
 _numbers = itertools.count(1)
@@ -399,7 +405,7 @@ def test_buys_a_shoe_in_a_chosen_size_typing_one_address_line(
     assert_walk(client, rendition)
 
 
-@pytest.mark.parametrize("rendition", ["wml", "basic", "color"])
+@pytest.mark.parametrize("rendition", ["wml", "basic", "color", "touch"])
 def test_a_returning_buyer_goes_product_confirmation_placed_in_three_pages(
     demo_app, cod_region_names, shoe, rendition
 ):
