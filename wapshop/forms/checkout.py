@@ -14,6 +14,8 @@ NAME_MAX = 20
 # region is confirmed. 60 characters hold any street, building and room, and keep the WML
 # confirmation deck within its 2,000 bytes even when it comes back with errors.
 STREET_MAX = 60
+COUPON_MAX = 40
+MAX_POINTS = 10**9
 
 
 def encode_lines(lines: list[Line]) -> str:
@@ -73,6 +75,13 @@ def _optional_quantity(form, field) -> None:
         raise ValidationError(_l("数量请填1到%(n)d。", n=MAX_QUANTITY)) from None
 
 
+def _optional_points(form, field) -> None:
+    try:
+        parse_int(field.data or "0", 0, MAX_POINTS)
+    except ValueError:
+        raise ValidationError(_l("积分请填 0 或正整数。")) from None
+
+
 class OrderForm(ShopForm):
     token = HiddenField(validators=[DataRequired(), Length(min=16, max=60)])
     # What the buyer was shown; the server's prices are charged, these only detect a change.
@@ -115,6 +124,32 @@ class OrderForm(ShopForm):
     payment = StringField(
         _l("付款方式"), default="cod", validators=[DataRequired(_l("请选择付款方式。"))]
     )
+
+    # Members' discounts: a code typed, or one of the buyer's coupons picked, and points.
+    coupon = StringField(
+        _l("券码"),
+        filters=[lambda s: s.strip() if s else s],
+        validators=[Length(max=COUPON_MAX, message=_l("没有这张优惠券，请核对券码。"))],
+    )
+    pick = StringField(validators=[Length(max=COUPON_MAX)])
+    points = StringField(_l("积分"), validators=[_optional_points])
+    # What the shown total was priced with (code and points): another choice is shown first.
+    applied = HiddenField()
+
+    @property
+    def coupon_code(self) -> str:
+        return (self.coupon.data or self.pick.data or "")[:COUPON_MAX]
+
+    @property
+    def points_to_use(self) -> int:
+        try:
+            return parse_int(self.points.data or "0", 0, MAX_POINTS)
+        except ValueError:
+            return 0
+
+    @property
+    def discount_choice(self) -> str:
+        return f"{self.coupon_code}|{self.points_to_use}"
 
     @property
     def seen_lines(self) -> list[Line]:

@@ -18,6 +18,7 @@ from wapshop.models import OrderStatus
 from wapshop.parsing import parse_id, parse_int
 from wapshop.payments import online, registry
 from wapshop.services import accounts, addresses, checkout, payments, regions
+from wapshop.services.members import coupons, points
 from wapshop.services.phones import normalise
 from wapshop.views.catalog import picked_variant
 from wapshop.views.orders import remember_order, viewable_order
@@ -91,12 +92,41 @@ def _priced(lines, region, method_code):
         abort(404, str(gone.message))
 
 
+def _discounts(form, bill):
+    """The members' discounts the form asks for on `bill` (its parts' discount_fen set); a
+    coupon or points refused is shown on its field and priced without. Returns the Priced
+    and the points a checkbox / select may offer (the most this bill can take), 0: none."""
+    now, code, wanted = utcnow(), form.coupon_code, form.points_to_use
+    phone = normalise(form.phone.data or "")
+    member = None
+    while member is None:
+        try:
+            member = checkout.price_discounts(bill, phone, _buyer_phone(), code, wanted, now)
+        except checkout.DiscountRefused as refused:
+            if refused.message not in form.errors.get(refused.field or "", []):
+                take_refusal(form, refused)
+            if code and refused.field != "points":
+                code = form.coupon.data = form.pick.data = ""
+            else:
+                wanted, form.points.data = 0, ""
+    form.applied.data = f"{code}|{member.points_used}"
+    held = points.balance(_buyer_phone(), now)
+    if not held:
+        return member, 0
+    shares = [part.discount_fen for part in bill.parts]
+    most = checkout.price_discounts(bill, phone, _buyer_phone(), code, held, now)
+    for part, fen in zip(bill.parts, shares, strict=True):
+        part.discount_fen = fen
+    return member, most.points_used
+
+
 def render_confirm(form, lines, here, post_url, region, candidates=(), message="", status=200):
     options = payments.offers(region, _buyer_phone(), _settings()) if region else []
     offered = [m.code for m, offer in options if offer.offered]
     if offered and form.payment.data not in offered:
         form.payment.data = offered[0]  # e.g. no COD here: the first way that works
     priced, bill = _priced(lines, region, form.payment.data)
+    member, points_offer = _discounts(form, bill)
     shown = [checkout.Line(q.variant.id, n, q.unit_price_fen, q.deal_id) for q, n in priced]
     form.lines.data = encode_lines(shown) if here.pinned else digest_lines(shown)
     form.total.data = str(bill.total_fen) if region else ""
@@ -111,6 +141,9 @@ def render_confirm(form, lines, here, post_url, region, candidates=(), message="
             form=form,
             priced=priced,
             bill=bill,
+            member=member,
+            points_offer=points_offer,
+            held=coupons.held(_buyer_phone(), utcnow()) if _buyer_phone() else [],
             here=here,
             post_url=post_url,
             region=region,
@@ -187,6 +220,10 @@ def place_from(here, post_url, placed_hook=None):
         return _confirm_region(form, lines, here, post_url)
     if not form.validate_on_submit():
         return render_confirm(form, lines, here, post_url, region, status=400)
+    if form.discount_choice != form.applied.data:
+        # Another coupon or points chosen: the buyer sees what it saves before placing.
+        message = _("已按所选优惠重新计算，请确认应付金额后提交。")
+        return render_confirm(form, lines, here, post_url, region, message=message)
     if form.quantity.data and len(lines) == 1 and int(form.quantity.data) != lines[0].quantity:
         # 立即购买's quantity changed on the page: the buyer has not seen this total yet.
         lines = [replace(lines[0], quantity=int(form.quantity.data))]
@@ -204,6 +241,8 @@ def place_from(here, post_url, placed_hook=None):
         buyer_id=_buyer_id(),
         buyer_phone=_buyer_phone(),
         rendition=g.rendition,
+        coupon_code=form.coupon_code,
+        points=form.points_to_use,
     )
     try:
         orders = checkout.place(req, utcnow(), _settings())
