@@ -94,15 +94,17 @@ def _priced(lines, region, method_code):
 
 def _discounts(form, bill):
     """The members' discounts the form asks for on `bill` (its parts' discount_fen set); a
-    coupon or points refused is shown on its field and priced without. Returns the Priced
-    and the points a checkbox / select may offer (the most this bill can take), 0: none."""
+    coupon or points refused is shown on its field and priced without. Returns the Priced,
+    the points a checkbox / select may offer (the most this bill can take, 0: none) and the
+    status of the last refusal (None: none)."""
     now, code, wanted = utcnow(), form.coupon_code, form.points_to_use
     phone = normalise(form.phone.data or "")
-    member = None
+    member, status = None, None
     while member is None:
         try:
             member = checkout.price_discounts(bill, phone, _buyer_phone(), code, wanted, now)
         except checkout.DiscountRefused as refused:
+            status = refused.status
             if refused.message not in form.errors.get(refused.field or "", []):
                 take_refusal(form, refused)
             if code and refused.field != "points":
@@ -112,12 +114,12 @@ def _discounts(form, bill):
     form.applied.data = f"{code}|{member.points_used}"
     held = points.balance(_buyer_phone(), now)
     if not held:
-        return member, 0
+        return member, 0, status
     shares = [part.discount_fen for part in bill.parts]
     most = checkout.price_discounts(bill, phone, _buyer_phone(), code, held, now)
     for part, fen in zip(bill.parts, shares, strict=True):
         part.discount_fen = fen
-    return member, most.points_used
+    return member, most.points_used, status
 
 
 def render_confirm(form, lines, here, post_url, region, candidates=(), message="", status=200):
@@ -126,7 +128,9 @@ def render_confirm(form, lines, here, post_url, region, candidates=(), message="
     if offered and form.payment.data not in offered:
         form.payment.data = offered[0]  # e.g. no COD here: the first way that works
     priced, bill = _priced(lines, region, form.payment.data)
-    member, points_offer = _discounts(form, bill)
+    member, points_offer, refused = _discounts(form, bill)
+    if refused and status == 200:
+        status = refused
     shown = [checkout.Line(q.variant.id, n, q.unit_price_fen, q.deal_id) for q, n in priced]
     form.lines.data = encode_lines(shown) if here.pinned else digest_lines(shown)
     form.total.data = str(bill.total_fen) if region else ""

@@ -1,0 +1,142 @@
+"""Coupons and points at checkout: each discount a line on the confirmation, the buyer's
+choice shown before placing, the discount split across the sellers' orders, redeemed in the
+order's transaction; a typed phone gets neither a member's points nor its granted coupons."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from factories import COVERED
+from support.buyers import PHONE, register
+from support.members import coupon
+from test_cart import OTHER_PRICE, SHOE_PRICE, add, checkout, hidden, orders, store  # noqa: F401
+from wapshop.clock import utcnow
+from wapshop.extensions import db
+from wapshop.models import Coupon, CouponUse, Order, Variant
+from wapshop.services.members import coupons, points
+
+
+def window():
+    now = utcnow()
+    return {"starts_at": now - timedelta(days=1), "ends_at": now + timedelta(days=5)}
+
+
+@pytest.fixture
+def codes(app, store):  # noqa: F811
+    """SAVE50: a public 50-yuan code; ONCE: a public 20-yuan code capped at one use in all;
+    HELD10: 10 yuan granted to PHONE only; PHONE holds 1,000 points."""
+    with app.app_context():
+        coupon("SAVE50", amount_fen=5000, **window())
+        coupon("ONCE", amount_fen=2000, total_cap=1, per_phone_cap=5, **window())
+        held = coupon("HELD10", public=False, **window())
+        coupons.grant(held.id, [PHONE])
+        points.credit(PHONE, 1000, "adjust", utcnow() - timedelta(days=3))
+        db.session.commit()
+    return store
+
+
+def choose(client, url, form, **choice):
+    """Post a discount choice: the page comes back (200) with it priced, not yet placed."""
+    again = client.post(url, data={**form, **choice})
+    assert again.status_code == 200, again.text
+    assert "已按所选优惠重新计算" in again.text
+    return again, {**form, **hidden(again.text), **choice}
+
+
+def coupon_uses(app):
+    with app.app_context():
+        return db.session.execute(
+            select(CouponUse.order_id, CouponUse.amount_fen).order_by(CouponUse.id)
+        ).all()
+
+
+def test_a_code_on_two_sellers_orders_is_split_pro_rata_on_goods(app, client, codes):
+    add(client, codes["38"])
+    add(client, codes["book"])
+    _page, form = checkout(client)
+    url = "/cart/checkout?ver=basic"
+    page, form = choose(client, url, form, coupon="save50")
+    # goods 199.00 + 99.00, shipping 13.00 + 3.00, 50.00 off: 264.00 to pay
+    assert "优惠券：SAVE50: -￥50.00" in page.text and "￥264.00" in page.text
+    assert client.post(url, data=form).status_code == 303
+    # 50.00 × 199/298 = 33.389 → 33.38, × 99/298 = 16.61; the fen left to the larger
+    assert [row[:4] for row in orders(app)] == [
+        (SHOE_PRICE, 1300, 3339, SHOE_PRICE + 1300 - 3339),
+        (OTHER_PRICE, 300, 1661, OTHER_PRICE + 300 - 1661),
+    ]
+    with app.app_context():
+        first = db.session.scalar(select(Order.id).order_by(Order.id))
+    assert coupon_uses(app) == [(first, 5000)]
+
+
+def test_a_member_picks_a_granted_coupon_and_uses_points(app, client, codes):
+    assert register(client).status_code == 303
+    url = f"/buy/{db_product(app, codes['book'])}"
+    page = client.get(f"{url}?region={COVERED}&ver=basic")
+    assert "用1000积分抵￥10.00" in page.text and 'value="HELD10"' in page.text
+    form = {**hidden(page.text), "quantity": "1", "name": "张三", "phone": PHONE,
+            "street": "科技园路1号101室", "payment": "cod"}  # fmt: skip
+    page, form = choose(client, f"{url}?ver=basic", form, pick="HELD10", points="1000")
+    assert "-￥10.00" in page.text and "积分抵扣（1000积分）" in page.text
+    # 99.00 + COD 3.00 − 10.00 coupon − 10.00 points = 82.00
+    assert "￥82.00" in page.text
+    assert client.post(f"{url}?ver=basic", data=form).status_code == 303
+    assert client.post(f"{url}?ver=basic", data=form).status_code == 303  # a twin submit
+    assert [row[:4] for row in orders(app)] == [(OTHER_PRICE, 300, 2000, 8200)]
+    with app.app_context():
+        assert points.balance(PHONE, utcnow()) == 0
+    assert [fen for _o, fen in coupon_uses(app)] == [1000]
+
+
+def test_a_typed_phone_cannot_spend_a_members_points_or_granted_coupons(app, client, codes):
+    add(client, codes["book"])
+    _page, form = checkout(client, phone=PHONE)
+    url = "/cart/checkout?ver=basic"
+    refused = client.post(url, data={**form, "coupon": "HELD10"})
+    assert refused.status_code == 403 and "请先登录再用这张优惠券" in refused.text
+    # A hostile post claiming the choice was already shown goes to placing: refused there.
+    for choice in ({"coupon": "HELD10", "applied": "HELD10|0"},
+                   {"points": "500", "applied": "|500"}):  # fmt: skip
+        refused = client.post(url, data={**form, **choice})
+        assert refused.status_code == 403, refused.text
+        assert "请先登录" in refused.text
+    assert orders(app) == [] and coupon_uses(app) == []
+    with app.app_context():
+        assert points.balance(PHONE, utcnow()) == 1000
+
+
+def test_a_capped_code_used_meanwhile_is_a_409_and_no_order(app, client, codes):
+    add(client, codes["38"])
+    _page, form = checkout(client)
+    url = "/cart/checkout?ver=basic"
+    _page, ready = choose(client, url, form, coupon="ONCE")
+    other = app.test_client()
+    add(other, codes["book"])
+    _page, theirs = checkout(other, phone="13700137000")
+    _page, theirs = choose(other, url, theirs, coupon="ONCE")
+    assert other.post(url, data=theirs).status_code == 303
+    late = client.post(url, data=ready)
+    assert late.status_code == 409 and "这张优惠券已被领完" in late.text
+    assert len(orders(app)) == 1 and len(coupon_uses(app)) == 1
+    with app.app_context():
+        assert db.session.scalar(select(Coupon.used).where(Coupon.code == "ONCE")) == 1
+        assert db.session.get(Variant, codes["38"]).stock == 3
+
+
+def test_the_order_page_shows_the_discounted_total(app, client, codes):
+    add(client, codes["book"])
+    _page, form = checkout(client)
+    url = "/cart/checkout?ver=basic"
+    _page, form = choose(client, url, form, coupon="SAVE50")
+    placed = client.post(url, data=form)
+    done = client.get(placed.headers["Location"])
+    # 99.00 + 3.00 − 50.00
+    assert "-￥50.00" in done.text and "￥52.00" in done.text
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Order.id))) == 1
+
+
+def db_product(app, variant_id):
+    with app.app_context():
+        return db.session.get(Variant, variant_id).product_id
