@@ -77,7 +77,7 @@ def test_a_member_picks_a_granted_coupon_and_uses_points(app, client, codes):
     assert "用1000积分抵￥10.00" in page.text and 'value="HELD10"' in page.text
     form = {**hidden(page.text), "quantity": "1", "name": "张三", "phone": PHONE,
             "street": "科技园路1号101室", "payment": "cod"}  # fmt: skip
-    page, form = choose(client, f"{url}?ver=basic", form, pick="HELD10", points="1000")
+    page, form = choose(client, f"{url}?ver=basic", form, mine="HELD10", points="1000")
     assert "-￥10.00" in page.text and "积分抵扣（1000积分）" in page.text
     # 99.00 + COD 3.00 − 10.00 coupon − 10.00 points = 82.00
     assert "￥82.00" in page.text

@@ -14,7 +14,7 @@ NAME_MAX = 20
 # region is confirmed. 60 characters hold any street, building and room, and keep the WML
 # confirmation deck within its 2,000 bytes even when it comes back with errors.
 STREET_MAX = 60
-COUPON_MAX = 40
+COUPON_MAX = 20  # coupons.CODE
 MAX_POINTS = 10**9
 
 
@@ -75,6 +75,16 @@ def _optional_quantity(form, field) -> None:
         raise ValidationError(_l("数量请填1到%(n)d。", n=MAX_QUANTITY)) from None
 
 
+def read_choice(code: str | None, points: str | None) -> tuple[str, int]:
+    """A discount choice as typed or picked: the code (trimmed, at most COUPON_MAX) and the
+    points (0 for anything that is not a whole number in range)."""
+    try:
+        wanted = parse_int(points or "0", 0, MAX_POINTS)
+    except ValueError:
+        wanted = 0
+    return (code or "").strip()[:COUPON_MAX], wanted
+
+
 def _optional_points(form, field) -> None:
     try:
         parse_int(field.data or "0", 0, MAX_POINTS)
@@ -131,25 +141,15 @@ class OrderForm(ShopForm):
         filters=[lambda s: s.strip() if s else s],
         validators=[Length(max=COUPON_MAX, message=_l("没有这张优惠券，请核对券码。"))],
     )
-    pick = StringField(validators=[Length(max=COUPON_MAX)])
+    mine = StringField(validators=[Length(max=COUPON_MAX)])
     points = StringField(_l("积分"), validators=[_optional_points])
-    # What the shown total was priced with (code and points): another choice is shown first.
-    applied = HiddenField()
 
-    @property
-    def coupon_code(self) -> str:
-        return (self.coupon.data or self.pick.data or "")[:COUPON_MAX]
-
-    @property
-    def points_to_use(self) -> int:
-        try:
-            return parse_int(self.points.data or "0", 0, MAX_POINTS)
-        except ValueError:
-            return 0
-
-    @property
-    def discount_choice(self) -> str:
-        return f"{self.coupon_code}|{self.points_to_use}"
+    def posted_choice(self) -> tuple[str, int] | None:
+        """The code and points the page's controls ask for; None when it had none (WML
+        chooses on a deck of its own, kept in the session)."""
+        if not any(f.raw_data for f in (self.coupon, self.mine, self.points)):
+            return None
+        return read_choice(self.coupon.data or self.mine.data, self.points.data)
 
     @property
     def seen_lines(self) -> list[Line]:

@@ -13,7 +13,13 @@ from sqlalchemy.exc import IntegrityError
 from wapshop.clock import utcnow
 from wapshop.extensions import db
 from wapshop.forms import take_refusal
-from wapshop.forms.checkout import STREET_MAX, OrderForm, digest_lines, encode_lines
+from wapshop.forms.checkout import (
+    STREET_MAX,
+    OrderForm,
+    read_choice,
+    digest_lines,
+    encode_lines,
+)
 from wapshop.models import OrderStatus
 from wapshop.parsing import parse_id, parse_int
 from wapshop.payments import online, registry
@@ -28,6 +34,10 @@ from wapshop.web.sessions import regenerate
 bp = Blueprint("checkout", __name__)
 
 ADDRESS_KEY = "addr"  # the session's last address, for a returning guest
+# The coupon code and points chosen for this session's next purchase (until it is placed).
+CHOICE_KEY = "disc"
+# The coupons held that the confirmation lists (soonest to end first): any other is typed.
+HELD_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -97,7 +107,7 @@ def _discounts(form, bill):
     coupon or points refused is shown on its field and priced without. Returns the Priced,
     the points a checkbox / select may offer (the most this bill can take, 0: none) and the
     status of the last refusal (None: none)."""
-    now, code, wanted = utcnow(), form.coupon_code, form.points_to_use
+    now, (code, wanted) = utcnow(), _chosen()
     phone = normalise(form.phone.data or "")
     member, status = None, None
     while member is None:
@@ -108,10 +118,11 @@ def _discounts(form, bill):
             if refused.message not in form.errors.get(refused.field or "", []):
                 take_refusal(form, refused)
             if code and refused.field != "points":
-                code = form.coupon.data = form.pick.data = ""
+                code = form.coupon.data = form.mine.data = ""
             else:
                 wanted, form.points.data = 0, ""
-    form.applied.data = f"{code}|{member.points_used}"
+    _choose(code, member.points_used)  # what is shown is what a submit places
+    form.coupon.data = form.mine.data = code
     held = points.balance(_buyer_phone(), now)
     if not held:
         return member, 0, status
@@ -122,7 +133,9 @@ def _discounts(form, bill):
     return member, most.points_used, status
 
 
-def render_confirm(form, lines, here, post_url, region, candidates=(), message="", status=200):
+def render_confirm(
+    form, lines, here, post_url, region, candidates=(), message="", status=200, page="confirm"
+):
     options = payments.offers(region, _buyer_phone(), _settings()) if region else []
     offered = [m.code for m, offer in options if offer.offered]
     if offered and form.payment.data not in offered:
@@ -141,13 +154,13 @@ def render_confirm(form, lines, here, post_url, region, candidates=(), message="
     return (
         render_page(
             g.rendition,
-            "checkout/confirm.html",
+            f"checkout/{page}.html",
             form=form,
             priced=priced,
             bill=bill,
             member=member,
             points_offer=points_offer,
-            held=coupons.held(_buyer_phone(), utcnow()) if _buyer_phone() else [],
+            held=coupons.held(_buyer_phone(), utcnow())[:HELD_SHOWN] if _buyer_phone() else [],
             here=here,
             post_url=post_url,
             region=region,
@@ -174,11 +187,28 @@ def render_picker(here, region, message: str = ""):
     )
 
 
+def _chosen() -> tuple[str, int]:
+    kept = session.get(CHOICE_KEY)
+    if isinstance(kept, list) and len(kept) == 2:
+        return read_choice(str(kept[0]), str(kept[1]))
+    return "", 0
+
+
+def _choose(code: str, wanted: int) -> None:
+    if (code, wanted) != _chosen():
+        session[CHOICE_KEY] = [code, wanted]
+
+
 def confirm_page(lines, here, post_url):
     """The confirmation for these lines: pre-filled for a returning buyer, the region from
-    the pick list (?region=, ?n=) when the buyer used it."""
+    the pick list (?region=, ?n=) when the buyer used it. The discounts deck (?d=1: WML's)
+    sends its choice here (?coupon=, ?mine=, ?points=): kept, then the confirmation."""
+    if {"coupon", "mine", "points"} & request.args.keys():
+        _choose(*read_choice(request.args.get("coupon") or request.args.get("mine"),
+                             request.args.get("points")))  # fmt: skip
+        return redirect(here(region=request.args.get("region")), 303)
     last = _prefill()
-    region = regions.get(request.args.get("region"))
+    region = regions.get(request.args.get("d") or request.args.get("region"))
     if "n" in request.args:  # a pick list's index (WML's iname) under the region, or the top
         region = regions.nth_child(region.code if region else None, request.args["n"]) or region
     if "pick" in request.args or (region is not None and region.level != regions.DISTRICT):
@@ -186,12 +216,13 @@ def confirm_page(lines, here, post_url):
     if region is None and last is not None:
         region = regions.get(last.region_code)
     form = OrderForm(
-        token=secrets.token_urlsafe(16),
+        token=secrets.token_urlsafe(12),
         name=last.name if last else "",
         phone=(last.phone if last else None) or _gateway_phone() or "",
         street=last.street if last and region and last.region_code == region.code else "",
     )
-    return render_confirm(form, lines, here, post_url, region)
+    page = "discounts" if "d" in request.args and region is not None else "confirm"
+    return render_confirm(form, lines, here, post_url, region, page=page)
 
 
 def place_from(here, post_url, placed_hook=None):
@@ -224,8 +255,9 @@ def place_from(here, post_url, placed_hook=None):
         return _confirm_region(form, lines, here, post_url)
     if not form.validate_on_submit():
         return render_confirm(form, lines, here, post_url, region, status=400)
-    if form.discount_choice != form.applied.data:
+    if (chosen := form.posted_choice()) is not None and chosen != _chosen():
         # Another coupon or points chosen: the buyer sees what it saves before placing.
+        _choose(*chosen)
         message = _("已按所选优惠重新计算，请确认应付金额后提交。")
         return render_confirm(form, lines, here, post_url, region, message=message)
     if form.quantity.data and len(lines) == 1 and int(form.quantity.data) != lines[0].quantity:
@@ -245,8 +277,8 @@ def place_from(here, post_url, placed_hook=None):
         buyer_id=_buyer_id(),
         buyer_phone=_buyer_phone(),
         rendition=g.rendition,
-        coupon_code=form.coupon_code,
-        points=form.points_to_use,
+        coupon_code=_chosen()[0],
+        points=_chosen()[1],
     )
     try:
         orders = checkout.place(req, utcnow(), _settings())
@@ -269,6 +301,7 @@ def place_from(here, post_url, placed_hook=None):
         take_refusal(form, refused)
         return render_confirm(form, lines, here, post_url, region, status=refused.status)
     session[ADDRESS_KEY] = [req.receiver_name, req.phone, region.code, req.street]
+    session.pop(CHOICE_KEY, None)
     return _placed(orders, placed_hook)
 
 
