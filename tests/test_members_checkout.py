@@ -13,7 +13,7 @@ from support.members import coupon
 from test_cart import OTHER_PRICE, SHOE_PRICE, add, checkout, hidden, orders, store  # noqa: F401
 from wapshop.clock import utcnow
 from wapshop.extensions import db
-from wapshop.models import Coupon, CouponUse, Order, Variant
+from wapshop.models import Coupon, CouponUse, Order, OutboxMessage, Variant
 from wapshop.services.members import coupons, points
 
 
@@ -135,6 +135,10 @@ def test_the_order_page_shows_the_discounted_total(app, client, codes):
     assert "-￥50.00" in done.text and "￥52.00" in done.text
     with app.app_context():
         assert db.session.scalar(select(func.count(Order.id))) == 1
+        sms = db.session.scalars(
+            select(OutboxMessage.body).where(OutboxMessage.phone == "13800138000")
+        ).all()
+        assert sms and all("￥52.00" in body for body in sms), sms
 
 
 def db_product(app, variant_id):
