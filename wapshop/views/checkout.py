@@ -298,6 +298,11 @@ def place_from(here, post_url, placed_hook=None):
         orders = checkout.purchase_of(first)
     except checkout.CheckoutError as refused:
         db.session.rollback()
+        if (twin := checkout.find_by_token(req.form_token)) is not None:
+            # A twin submit committed while this one waited (on PostgreSQL, for its row
+            # locks), and what it took (a coupon's use, points, the last units) refused
+            # this one: show the twin's orders.
+            return _placed(checkout.purchase_of(twin), placed_hook)
         take_refusal(form, refused)
         return render_confirm(form, lines, here, post_url, region, status=refused.status)
     session[ADDRESS_KEY] = [req.receiver_name, req.phone, region.code, req.street]
