@@ -2,6 +2,7 @@
 choice shown before placing, the discount split across the sellers' orders, redeemed in the
 order's transaction; a typed phone gets neither a member's points nor its granted coupons."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -144,3 +145,29 @@ def test_the_order_page_shows_the_discounted_total(app, client, codes):
 def db_product(app, variant_id):
     with app.app_context():
         return db.session.get(Variant, variant_id).product_id
+
+
+def test_a_code_chosen_on_the_wml_deck_is_kept_or_refused_in_words(app, client, codes):
+    product = db_product(app, codes["book"])
+    deck = client.get(f"/buy/{product}?d={COVERED}&ver=wml")
+    assert deck.status_code == 200 and 'name="coupon"' in deck.text
+    chosen = client.get(f"/buy/{product}?region={COVERED}&coupon=nope&points=x&ver=wml")
+    assert chosen.status_code == 303
+    shown = client.get(chosen.headers["Location"])
+    assert shown.status_code == 200 and "没有这张优惠券" in shown.text
+    again = client.get(f"/buy/{product}?region={COVERED}&coupon=SAVE50&ver=wml")
+    shown = client.get(again.headers["Location"])  # no phone typed yet: the code waits
+    assert "请先填手机号再用优惠券" in shown.text and "应付￥102.00" in shown.text
+    form = {**wml_hidden(shown.text), "quantity": "1", "name": "张三", "phone": "13800138000",
+            "street": "科技园路1号101室", "payment": "cod"}  # fmt: skip
+    changed = client.post(f"/buy/{product}?ver=wml", data=form)
+    # 99.00 + COD 3.00 − 50.00: shown before any order
+    assert changed.status_code == 409 and "优惠有变化" in changed.text
+    assert "优惠</a>-￥50.00" in changed.text and "应付￥52.00" in changed.text
+    placed = client.post(f"/buy/{product}?ver=wml", data={**form, **wml_hidden(changed.text)})
+    assert placed.status_code == 303
+    assert [row[2:4] for row in orders(app)] == [(5000, 5200)]
+
+
+def wml_hidden(deck: str) -> dict:
+    return dict(re.findall(r'<postfield name="(\w+)" value="([^$"][^"]*)"/>', deck))

@@ -109,7 +109,7 @@ def _discounts(form, bill):
     status of the last refusal (None: none)."""
     now, (code, wanted) = utcnow(), _chosen()
     phone = normalise(form.phone.data or "")
-    member, status = None, None
+    member, status, kept = None, None, ""
     while member is None:
         try:
             member = checkout.price_discounts(bill, phone, _buyer_phone(), code, wanted, now)
@@ -118,11 +118,13 @@ def _discounts(form, bill):
             if refused.message not in form.errors.get(refused.field or "", []):
                 take_refusal(form, refused)
             if code and refused.field != "points":
-                code = form.coupon.data = form.mine.data = ""
+                # A code chosen before the phone is typed (WML's deck) waits for the phone.
+                kept = code if not phone and refused.status == 400 else ""
+                code = ""
             else:
                 wanted, form.points.data = 0, ""
-    _choose(code, member.points_used)  # what is shown is what a submit places
-    form.coupon.data = form.mine.data = code
+    _choose(kept or code, member.points_used)  # what a submit places (a kept code: 409)
+    form.coupon.data = form.mine.data = kept or code
     held = points.balance(_buyer_phone(), now)
     if not held:
         return member, 0, status
@@ -142,8 +144,8 @@ def render_confirm(
         form.payment.data = offered[0]  # e.g. no COD here: the first way that works
     priced, bill = _priced(lines, region, form.payment.data)
     member, points_offer, refused = _discounts(form, bill)
-    if refused and status == 200:
-        status = refused
+    if refused and status == 200 and request.method == "POST":
+        status = refused  # a page merely shown (after WML's deck) says why, and answers 200
     shown = [checkout.Line(q.variant.id, n, q.unit_price_fen, q.deal_id) for q, n in priced]
     form.lines.data = encode_lines(shown) if here.pinned else digest_lines(shown)
     form.total.data = str(bill.total_fen) if region else ""
