@@ -48,6 +48,8 @@ def shown_with_code(base_url: str, browser, product_id: int, phone: str) -> dict
     form = {**hidden(page.text), "quantity": "1", "name": "买家", "phone": phone,
             "street": "人民路88号", "payment": "cod", "coupon": "RACE"}  # fmt: skip
     again = browser.post(f"{base_url}/buy/{product_id}", data=form, timeout=60)
+    if again.status_code == 409 and "这张优惠券已被领完" in again.text:
+        return None  # the others took it all while this buyer was choosing it
     assert again.status_code == 200 and "已按所选优惠重新计算" in again.text, again.text
     return {**form, **hidden(again.text)}
 
@@ -55,6 +57,8 @@ def shown_with_code(base_url: str, browser, product_id: int, phone: str) -> dict
 def race(base_url: str, product_id: int, phone: str) -> int:
     with requests.Session() as browser:
         form = shown_with_code(base_url, browser, product_id, phone)
+        if form is None:
+            return 409
         placed = browser.post(
             f"{base_url}/buy/{product_id}", data=form, timeout=60, allow_redirects=False
         )
