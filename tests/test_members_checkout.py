@@ -15,6 +15,7 @@ from test_cart import OTHER_PRICE, SHOE_PRICE, add, checkout, hidden, orders, st
 from wapshop.clock import utcnow
 from wapshop.extensions import db
 from wapshop.models import Coupon, CouponUse, Order, OutboxMessage, Variant
+from wapshop.services.checkout import discounts
 from wapshop.services.members import coupons, points
 
 
@@ -171,3 +172,18 @@ def test_a_code_chosen_on_the_wml_deck_is_kept_or_refused_in_words(app, client, 
 
 def wml_hidden(deck: str) -> dict:
     return dict(re.findall(r'<postfield name="(\w+)" value="([^$"][^"]*)"/>', deck))
+
+
+@pytest.mark.parametrize(
+    "amount, weights, caps, shares, left",
+    [
+        (5000, [19900, 9900], [19900, 9899], [3339, 1661], 0),  # pro rata, the fen to the larger
+        (100, [1, 1, 1], [1, 1, 1], [1, 1, 1], 97),  # nothing beyond each order's goods
+        (150, [100, 50], [100, 49], [100, 49], 1),  # a free-shipping order keeps 1 fen to pay
+        (7, [10, 30, 20], [10, 30, 20], [1, 4, 2], 0),  # 1.16, 3.5, 2.33: the fen left to the 30
+    ],
+)
+def test_a_discount_splits_pro_rata_within_each_orders_floor(amount, weights, caps, shares, left):
+    placed = [0] * len(weights)
+    assert discounts._share(amount, weights, caps, placed) == left
+    assert placed == shares
