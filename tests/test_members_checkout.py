@@ -15,6 +15,8 @@ from test_cart import OTHER_PRICE, SHOE_PRICE, add, checkout, hidden, orders, st
 from wapshop.clock import utcnow
 from wapshop.extensions import db
 from wapshop.models import Coupon, CouponUse, Order, OutboxMessage, Variant
+from wapshop.payments.online import Settings
+from wapshop.services import checkout as checkout_service
 from wapshop.services.checkout import discounts
 from wapshop.services.members import coupons, points
 
@@ -97,12 +99,20 @@ def test_a_typed_phone_cannot_spend_a_members_points_or_granted_coupons(app, cli
     url = "/cart/checkout?ver=basic"
     refused = client.post(url, data={**form, "coupon": "HELD10"})
     assert refused.status_code == 403 and "请先登录再用这张优惠券" in refused.text
-    # A hostile post claiming the choice was already shown goes to placing: refused there.
-    for choice in ({"coupon": "HELD10", "applied": "HELD10|0"},
-                   {"points": "500", "applied": "|500"}):  # fmt: skip
-        refused = client.post(url, data={**form, **choice})
-        assert refused.status_code == 403, refused.text
-        assert "请先登录" in refused.text
+    refused = client.post(url, data={**form, "points": "500"})  # a hostile post
+    assert refused.status_code == 403 and "请先登录再用积分" in refused.text
+    # Placing itself, for a typed phone (no logged-in buyer), refuses both too.
+    with app.app_context():
+        for code, spend in (("HELD10", 0), ("", 500)):
+            request = checkout_service.OrderRequest(
+                receiver_name="张三", phone=PHONE, region_code=COVERED, street="科技园路1号",
+                payment_method="cod", form_token=f"hostile-token-{spend:04d}",
+                lines=(checkout_service.Line(codes["book"], 1, OTHER_PRICE),), coupon_code=code, points=spend,
+            )  # fmt: skip
+            with pytest.raises(checkout_service.DiscountRefused) as placing:
+                checkout_service.place(request, utcnow(), Settings.from_config(app.config))
+            assert placing.value.status == 403
+            db.session.rollback()
     assert orders(app) == [] and coupon_uses(app) == []
     with app.app_context():
         assert points.balance(PHONE, utcnow()) == 1000
