@@ -7,6 +7,7 @@ import io
 import os
 from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -19,7 +20,7 @@ from sqlalchemy import select
 from conftest import require_tool, sibling_app
 from factories import make_product_with_options
 from support.buyers import sent_code
-from support.members import arrange_member
+from support.members import arrange_member, coupon
 from support.fulfilment import walk
 from support.staff import add_staff, staff_named
 from wapshop.forms.checkout import NAME_MAX, STREET_MAX
@@ -36,6 +37,7 @@ from wapshop import sandbox
 from wapshop.models import (
     Category,
     CodCoverage,
+    Coupon,
     Collection,
     Deal,
     Order,
@@ -50,6 +52,7 @@ from wapshop.payments import http
 from wapshop.payments.card import FACE_VALUES_YUAN, PrepaidCard
 from wapshop.payments.cod import CashOnDelivery
 from wapshop.services import catalog, fulfilment, regions
+from wapshop.services.members import promotions
 from wapshop.services.checkout import MAX_LINES
 
 # libxml2 reads the catalog on first use, so this must run before any DTD is loaded.
@@ -96,6 +99,7 @@ PAGES = (
     "pay-awaiting", "pay-card-errors", "pay-processing", "pay-failed", "pay-paid",
     "members", "members-checked-in",
     "product-options", "confirm-address", "cart", "cart-confirm", "cart-placed",
+    "cart-confirm-members",
 )  # fmt: skip
 STATUS = {"confirm-errors": 400, "error-404": 404, "error-400": 400, "pay-card-errors": 400}
 
@@ -277,7 +281,42 @@ class Phone:
             db.session.commit()
         seen["members"] = self.visit("/my")
         seen["members-checked-in"] = self.client.submit("签到领5积分")
+        seen["cart-confirm-members"] = self.members_confirmation()
         return seen
+
+    def members_confirmation(self) -> Response:
+        """The largest cart's confirmation for the member arranged above (金卡: its discount
+        and free shipping, coupons held), with 满减 running and the longest public code typed
+        and all the points it can take: every discount line at once."""
+        with self.app.app_context():
+            now = utcnow()
+            window = {"starts_at": now - timedelta(days=1), "ends_at": now + timedelta(days=9)}
+            name = ("全场通用满减优惠券" * 5)[:40]
+            code = f"M{self.number}{'X' * 8}"  # 20: the longest code
+            if db.session.scalar(select(Coupon.id).where(Coupon.code == code)) is None:
+                coupon(code, name=name, amount_fen=100, **window)
+            promotions.create_promotion(
+                promotions.PromotionInput(name, 100, 1, window["starts_at"], window["ends_at"]),
+                None,
+            )
+            db.session.commit()
+        self.fill_cart("99", add=True)
+        confirm = self.visit(f"/cart/checkout?region={self.demo.cod_path[2]}")
+        if confirm.is_wml:  # its own deck; the confirmation links it as its discount
+            self.client.follow("优惠" if "优惠-" in confirm.visible_text else "用券")
+        points = [el for el in self.client.page.find("input") + self.client.page.find("select")
+                  if el.get("name") == "points"]  # fmt: skip
+        offer = points[0].get("value") if points[0].get("type") == "checkbox" else None
+        offer = offer or [o.get("value") for o in points[0].iter("{*}option")][-1]
+        fields = {"coupon": code, "points": offer}
+        if confirm.is_wml:
+            page = self.client.submit("确定", fields)
+        else:
+            page = self.client.submit("提交订单", fields)
+            assert "已按所选优惠重新计算" in page.visible_text, page.text
+        assert ("优惠-" if page.is_wml else "积分抵扣") in page.visible_text
+        assert "/buy/done" not in page.url
+        return page
 
     def fill_cart(self, quantity: str, add: bool) -> Response:
         """The largest cart: every line the cart holds (added now, or already), each at

@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 from conftest import require_tool
 from factories import make_product_with_options
 from wapshop.extensions import db
-from wapshop.models import Deal, Order, OrderStatus, Product
+from wapshop.models import Buyer, Deal, Order, OrderStatus, Product, Variant
 from wapshop.clock import utcnow
 from wapshop.money import format_fen
-from wapshop.services import catalog
+from wapshop.services import accounts, catalog
+from wapshop.services.members import coupons, points
 from wapshop.services.orders import STATUS_TEXT
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -363,4 +364,55 @@ def test_touch_buyer_chooses_a_size_chip_and_types_one_address_line(
         order = db.session.scalar(select(Order).where(Order.phone == phone))
         assert [(i.variant_label, i.quantity) for i in order.items] == [("39", 1)]
         assert order.street == "科技园南区12栋301" and order.region_text == "广东省深圳市南山区"
+    assert tab.problems == []
+
+
+def test_touch_member_types_a_code_and_uses_points_at_checkout(demo_app, tabs, touch_shoe):
+    """A logged-in buyer on touch: 1.00 off with a public code and 100 points (1.00) off, seen
+    before placing; the order carries exactly that discount."""
+    phone, password = "13812340021", "touch-pass-1"
+    with demo_app.app_context():
+        db.session.add(Buyer(phone=phone, password_hash=accounts.hash_password(password)))
+        now = utcnow()
+        coupons.create_coupon(
+            coupons.CouponInput(
+                name="触屏一元券", kind="fixed", amount_fen=100, percent_bp=0, max_off_fen=None,
+                min_goods_fen=0, starts_at=now - timedelta(days=1),
+                ends_at=now + timedelta(days=1), category_ids=(), product_ids=(), public=True,
+                stackable=True, total_cap=None, per_phone_cap=1, code="TOUCH1",
+            ),
+            None,
+        )  # fmt: skip
+        points.credit(phone, 100, "adjust", now - timedelta(days=1))
+        db.session.commit()
+    tab = tabs(javascript=False)
+    page = tab.page
+    tab.goto("/u/login?ver=touch")
+    page.get_by_label("手机号").fill(phone)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    tab.goto(f"/p/{touch_shoe['product']}?ver=touch")
+    page.locator(".vchip", has_text="38").click()
+    page.get_by_role("button", name="立即购买").click()
+    page.get_by_label("收货地址").fill("广东省深圳市南山区科技园南区12栋301")
+    page.get_by_label("收货人").fill("张小明")
+    page.get_by_label("手机号").fill(phone)
+    page.get_by_role("button", name="下一步").click()
+    page.get_by_label("券码").fill("touch1")
+    page.get_by_label("用100积分抵￥1.00").check()
+    page.get_by_role("button", name="提交订单").click()
+    expect(page.locator("main")).to_contain_text("已按所选优惠重新计算")
+    expect(page.locator("main")).to_contain_text("优惠券：触屏一元券")
+    expect(page.locator("main")).to_contain_text("积分抵扣（100积分）")
+    page.get_by_role("button", name="提交订单").click()
+    page.wait_for_url(re.compile(r"/buy/done/\d+"))
+    with demo_app.app_context():
+        order = db.session.scalar(select(Order).where(Order.phone == phone))
+        shoe = db.session.get(Product, touch_shoe["product"])
+        price = db.session.get(Variant, touch_shoe["38"]).price_fen or shoe.shop_price_fen
+        assert order.goods_fen == price
+        assert order.discount_fen == 100 + 100
+        assert order.total_fen == price + order.shipping_fen - 200
+        assert points.balance(phone, utcnow()) == 0
+    expect(page.locator("main")).to_contain_text(format_fen(order.total_fen))
     assert tab.problems == []

@@ -14,6 +14,8 @@ NAME_MAX = 20
 # region is confirmed. 60 characters hold any street, building and room, and keep the WML
 # confirmation deck within its 2,000 bytes even when it comes back with errors.
 STREET_MAX = 60
+COUPON_MAX = 20  # coupons.CODE
+MAX_POINTS = 10**9
 
 
 def encode_lines(lines: list[Line]) -> str:
@@ -73,6 +75,23 @@ def _optional_quantity(form, field) -> None:
         raise ValidationError(_l("数量请填1到%(n)d。", n=MAX_QUANTITY)) from None
 
 
+def read_choice(code: str | None, points: str | None) -> tuple[str, int]:
+    """A discount choice as typed or picked: the code (trimmed, at most COUPON_MAX) and the
+    points (0 for anything that is not a whole number in range)."""
+    try:
+        wanted = parse_int(points or "0", 0, MAX_POINTS)
+    except ValueError:
+        wanted = 0
+    return (code or "").strip()[:COUPON_MAX], wanted
+
+
+def _optional_points(form, field) -> None:
+    try:
+        parse_int(field.data or "0", 0, MAX_POINTS)
+    except ValueError:
+        raise ValidationError(_l("积分请填 0 或正整数。")) from None
+
+
 class OrderForm(ShopForm):
     token = HiddenField(validators=[DataRequired(), Length(min=16, max=60)])
     # What the buyer was shown; the server's prices are charged, these only detect a change.
@@ -115,6 +134,22 @@ class OrderForm(ShopForm):
     payment = StringField(
         _l("付款方式"), default="cod", validators=[DataRequired(_l("请选择付款方式。"))]
     )
+
+    # Members' discounts: a code typed, or one of the buyer's coupons picked, and points.
+    coupon = StringField(
+        _l("券码"),
+        filters=[lambda s: s.strip() if s else s],
+        validators=[Length(max=COUPON_MAX, message=_l("没有这张优惠券，请核对券码。"))],
+    )
+    mine = StringField(validators=[Length(max=COUPON_MAX)])
+    points = StringField(_l("积分"), validators=[_optional_points])
+
+    def posted_choice(self) -> tuple[str, int] | None:
+        """The code and points the page's controls ask for; None when it had none (WML
+        chooses on a deck of its own, kept in the session)."""
+        if not any(f.raw_data for f in (self.coupon, self.mine, self.points)):
+            return None
+        return read_choice(self.coupon.data or self.mine.data, self.points.data)
 
     @property
     def seen_lines(self) -> list[Line]:

@@ -13,11 +13,18 @@ from sqlalchemy.exc import IntegrityError
 from wapshop.clock import utcnow
 from wapshop.extensions import db
 from wapshop.forms import take_refusal
-from wapshop.forms.checkout import STREET_MAX, OrderForm, digest_lines, encode_lines
+from wapshop.forms.checkout import (
+    STREET_MAX,
+    OrderForm,
+    read_choice,
+    digest_lines,
+    encode_lines,
+)
 from wapshop.models import OrderStatus
 from wapshop.parsing import parse_id, parse_int
 from wapshop.payments import online, registry
 from wapshop.services import accounts, addresses, checkout, payments, regions
+from wapshop.services.members import coupons, points
 from wapshop.services.phones import normalise
 from wapshop.views.catalog import picked_variant
 from wapshop.views.orders import remember_order, viewable_order
@@ -27,6 +34,10 @@ from wapshop.web.sessions import regenerate
 bp = Blueprint("checkout", __name__)
 
 ADDRESS_KEY = "addr"  # the session's last address, for a returning guest
+# The coupon code and points chosen for this session's next purchase (until it is placed).
+CHOICE_KEY = "disc"
+# The coupons held that the confirmation lists (soonest to end first): any other is typed.
+HELD_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -91,12 +102,50 @@ def _priced(lines, region, method_code):
         abort(404, str(gone.message))
 
 
-def render_confirm(form, lines, here, post_url, region, candidates=(), message="", status=200):
+def _discounts(form, bill):
+    """The members' discounts the form asks for on `bill` (its parts' discount_fen set); a
+    coupon or points refused is shown on its field and priced without. Returns the Priced,
+    the points a checkbox / select may offer (the most this bill can take, 0: none) and the
+    status of the last refusal (None: none)."""
+    now, (code, wanted) = utcnow(), _chosen()
+    phone = normalise(form.phone.data or "")
+    member, status, kept = None, None, ""
+    while member is None:
+        try:
+            member = checkout.price_discounts(bill, phone, _buyer_phone(), code, wanted, now)
+        except checkout.DiscountRefused as refused:
+            status = refused.status
+            if refused.message not in form.errors.get(refused.field or "", []):
+                take_refusal(form, refused)
+            if code and refused.field != "points":
+                # A code chosen before the phone is typed (WML's deck) waits for the phone.
+                kept = code if not phone and refused.status == 400 else ""
+                code = ""
+            else:
+                wanted, form.points.data = 0, ""
+    _choose(kept or code, member.points_used)  # what a submit places (a kept code: 409)
+    form.coupon.data = form.mine.data = kept or code
+    held = points.balance(_buyer_phone(), now)
+    if not held:
+        return member, 0, status
+    shares = [part.discount_fen for part in bill.parts]
+    most = checkout.price_discounts(bill, phone, _buyer_phone(), code, held, now)
+    for part, fen in zip(bill.parts, shares, strict=True):
+        part.discount_fen = fen
+    return member, most.points_used, status
+
+
+def render_confirm(
+    form, lines, here, post_url, region, candidates=(), message="", status=200, page="confirm"
+):
     options = payments.offers(region, _buyer_phone(), _settings()) if region else []
     offered = [m.code for m, offer in options if offer.offered]
     if offered and form.payment.data not in offered:
         form.payment.data = offered[0]  # e.g. no COD here: the first way that works
     priced, bill = _priced(lines, region, form.payment.data)
+    member, points_offer, refused = _discounts(form, bill)
+    if refused and status == 200 and request.method == "POST":
+        status = refused  # a page merely shown (after WML's deck) says why, and answers 200
     shown = [checkout.Line(q.variant.id, n, q.unit_price_fen, q.deal_id) for q, n in priced]
     form.lines.data = encode_lines(shown) if here.pinned else digest_lines(shown)
     form.total.data = str(bill.total_fen) if region else ""
@@ -107,10 +156,13 @@ def render_confirm(form, lines, here, post_url, region, candidates=(), message="
     return (
         render_page(
             g.rendition,
-            "checkout/confirm.html",
+            f"checkout/{page}.html",
             form=form,
             priced=priced,
             bill=bill,
+            member=member,
+            points_offer=points_offer,
+            held=coupons.held(_buyer_phone(), utcnow())[:HELD_SHOWN] if _buyer_phone() else [],
             here=here,
             post_url=post_url,
             region=region,
@@ -137,11 +189,28 @@ def render_picker(here, region, message: str = ""):
     )
 
 
+def _chosen() -> tuple[str, int]:
+    kept = session.get(CHOICE_KEY)
+    if isinstance(kept, list) and len(kept) == 2:
+        return read_choice(str(kept[0]), str(kept[1]))
+    return "", 0
+
+
+def _choose(code: str, wanted: int) -> None:
+    if (code, wanted) != _chosen():
+        session[CHOICE_KEY] = [code, wanted]
+
+
 def confirm_page(lines, here, post_url):
     """The confirmation for these lines: pre-filled for a returning buyer, the region from
-    the pick list (?region=, ?n=) when the buyer used it."""
+    the pick list (?region=, ?n=) when the buyer used it. The discounts deck (?d=1: WML's)
+    sends its choice here (?coupon=, ?mine=, ?points=): kept, then the confirmation."""
+    if {"coupon", "mine", "points"} & request.args.keys():
+        _choose(*read_choice(request.args.get("coupon") or request.args.get("mine"),
+                             request.args.get("points")))  # fmt: skip
+        return redirect(here(region=request.args.get("region")), 303)
     last = _prefill()
-    region = regions.get(request.args.get("region"))
+    region = regions.get(request.args.get("d") or request.args.get("region"))
     if "n" in request.args:  # a pick list's index (WML's iname) under the region, or the top
         region = regions.nth_child(region.code if region else None, request.args["n"]) or region
     if "pick" in request.args or (region is not None and region.level != regions.DISTRICT):
@@ -149,12 +218,13 @@ def confirm_page(lines, here, post_url):
     if region is None and last is not None:
         region = regions.get(last.region_code)
     form = OrderForm(
-        token=secrets.token_urlsafe(16),
+        token=secrets.token_urlsafe(12),
         name=last.name if last else "",
         phone=(last.phone if last else None) or _gateway_phone() or "",
         street=last.street if last and region and last.region_code == region.code else "",
     )
-    return render_confirm(form, lines, here, post_url, region)
+    page = "discounts" if "d" in request.args and region is not None else "confirm"
+    return render_confirm(form, lines, here, post_url, region, page=page)
 
 
 def place_from(here, post_url, placed_hook=None):
@@ -187,6 +257,11 @@ def place_from(here, post_url, placed_hook=None):
         return _confirm_region(form, lines, here, post_url)
     if not form.validate_on_submit():
         return render_confirm(form, lines, here, post_url, region, status=400)
+    if (chosen := form.posted_choice()) is not None and chosen != _chosen():
+        # Another coupon or points chosen: the buyer sees what it saves before placing.
+        _choose(*chosen)
+        message = _("已按所选优惠重新计算，请确认应付金额后提交。")
+        return render_confirm(form, lines, here, post_url, region, message=message)
     if form.quantity.data and len(lines) == 1 and int(form.quantity.data) != lines[0].quantity:
         # 立即购买's quantity changed on the page: the buyer has not seen this total yet.
         lines = [replace(lines[0], quantity=int(form.quantity.data))]
@@ -204,6 +279,8 @@ def place_from(here, post_url, placed_hook=None):
         buyer_id=_buyer_id(),
         buyer_phone=_buyer_phone(),
         rendition=g.rendition,
+        coupon_code=_chosen()[0],
+        points=_chosen()[1],
     )
     try:
         orders = checkout.place(req, utcnow(), _settings())
@@ -223,9 +300,15 @@ def place_from(here, post_url, placed_hook=None):
         orders = checkout.purchase_of(first)
     except checkout.CheckoutError as refused:
         db.session.rollback()
+        if (twin := checkout.find_by_token(req.form_token)) is not None:
+            # A twin submit committed while this one waited (on PostgreSQL, for its row
+            # locks), and what it took (a coupon's use, points, the last units) refused
+            # this one: show the twin's orders.
+            return _placed(checkout.purchase_of(twin), placed_hook)
         take_refusal(form, refused)
         return render_confirm(form, lines, here, post_url, region, status=refused.status)
     session[ADDRESS_KEY] = [req.receiver_name, req.phone, region.code, req.street]
+    session.pop(CHOICE_KEY, None)
     return _placed(orders, placed_hook)
 
 

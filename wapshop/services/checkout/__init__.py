@@ -4,6 +4,7 @@ many lines taken in one transaction, one order per seller (placing.py)."""
 from wapshop.services.checkout.placing import (
     AlreadyPlaced,
     BadLines,
+    DiscountRefused,
     OrderRequest,
     OverLimit,
     PaymentUnavailable,
@@ -15,6 +16,7 @@ from wapshop.services.checkout.placing import (
     new_order_number,
     place,
     place_order,
+    price_discounts,
     purchase_of,
     quote_bill,
 )
@@ -40,6 +42,7 @@ __all__ = [
     "AlreadyPlaced",
     "BadLines",
     "CheckoutError",
+    "DiscountRefused",
     "Line",
     "LineGone",
     "OrderRequest",
@@ -57,6 +60,7 @@ __all__ = [
     "new_order_number",
     "place",
     "place_order",
+    "price_discounts",
     "price_lines",
     "purchase_of",
     "quote",

@@ -17,7 +17,9 @@ from wapshop.extensions import db
 from wapshop.models import Deal, Order, OrderEvent, OrderItem, OrderStatus, Variant
 from wapshop.payments import PaymentMethod, registry
 from wapshop.payments.online import Settings
-from wapshop.services import balances, catalog, payments, regions, stock
+from wapshop.services import Refusal, balances, catalog, payments, regions, stock
+from wapshop.services.checkout import discounts
+from wapshop.services.members import pricing
 from wapshop.services.checkout.quotes import (
     MAX_LINES,
     MAX_QUANTITY,
@@ -50,6 +52,11 @@ class BadLines(CheckoutError):
     field = None  # shown above the form: the message names the item
 
 
+class DiscountRefused(CheckoutError):
+    """A coupon or points the buyer asked for that this purchase cannot have (now): the
+    pricing's refusal, on the same field; 409 when a cap or balance ran out at placing."""
+
+
 class AlreadyPlaced(Exception):
     """This confirmation was submitted before; here are its orders."""
 
@@ -78,6 +85,10 @@ class OrderRequest:
     buyer_id: int | None = None
     buyer_phone: str | None = None  # the logged-in account's phone, for its balance
     rendition: str = "touch"
+    # Members' discounts: a typed or picked coupon code, and points to spend. Only a
+    # logged-in buyer's phone (buyer_phone) is proven: a typed phone gets 满减 and public codes.
+    coupon_code: str = ""
+    points: int = 0
 
 
 def bought_in_deal(deal_id: int, phone: str) -> int:
@@ -161,6 +172,7 @@ def place(req: OrderRequest, now: datetime, settings: Settings) -> list[Order]:
     _lock(lines)
     priced = price_lines(lines, now, check_seen=True)
     bill = totals(priced, region, offer.carrier, cash_on_delivery(method))
+    member = price_discounts(bill, req.phone, req.buyer_phone, req.coupon_code, req.points, now)
     _take_deal_units(priced, req.phone, now)
     for q, quantity in priced:
         if not stock.take(q.variant.id, quantity):
@@ -169,6 +181,8 @@ def place(req: OrderRequest, now: datetime, settings: Settings) -> list[Order]:
             )
     # After the lines' own refusals, which say which item and why.
     if req.seen_total_fen is not None and bill.total_fen != req.seen_total_fen:
+        if bill.total_fen + bill.discount_fen == req.seen_total_fen or member.discount_fen:
+            raise QuoteChanged(_l("优惠有变化，请看好新的应付金额后再提交。"))
         raise QuoteChanged(_l("应付总额有变化（运费或价格），请确认新的金额后再提交。"))
     orders = [
         _write_order(req, part, i, region, method, offer.carrier, now)
@@ -178,10 +192,25 @@ def place(req: OrderRequest, now: datetime, settings: Settings) -> list[Order]:
         for order in orders:
             order.group_number = orders[0].number
     db.session.flush()
+    try:
+        pricing.redeem(member, orders, now)
+    except Refusal as gone:
+        raise DiscountRefused(gone.message, gone.field, status=409) from None
     if method.from_balance:
         for order in orders:
             _pay_from_balance(order, method)
     return orders
+
+
+def price_discounts(bill, typed_phone, buyer_phone, code, points_to_use, now):
+    """The members' discounts on `bill` (each part's discount_fen set). A logged-in buyer's
+    phone is proven; else the typed phone, unproven. Raises DiscountRefused."""
+    try:
+        return discounts.price(
+            bill, buyer_phone or typed_phone, bool(buyer_phone), code, points_to_use, now
+        )
+    except Refusal as refused:
+        raise DiscountRefused(refused.message, refused.field, refused.status) from None
 
 
 def place_order(req: OrderRequest, now: datetime, settings: Settings) -> Order:
@@ -194,8 +223,8 @@ def cash_on_delivery(method: PaymentMethod) -> bool:
 
 
 def quote_bill(lines: list[Line], region, method_code: str | None, buyer_phone, settings, now):
-    """Totals as the confirmation page shows them for a way to pay (its carrier and COD fee).
-    Raises LineGone."""
+    """Totals before members' discounts (price_discounts adds them) as the confirmation page
+    shows them for a way to pay (its carrier and COD fee). Raises LineGone."""
     priced = price_lines(lines, now, check_seen=False)
     method = registry.by_code(method_code, settings) if method_code else None
     carrier, cod = None, False

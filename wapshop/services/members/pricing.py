@@ -23,7 +23,7 @@ order's transaction, all or nothing (lock order: the coupon row, then the points
 it raises a Refusal when a cap or the balance no longer allows what was priced, and the
 caller rolls the order back."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -172,12 +172,21 @@ def discounts(
     )  # fmt: skip
 
 
-def redeem(priced: Priced, order: Order, now: datetime) -> None:
+def redeem(priced: Priced, order: Order | Sequence[Order], now: datetime) -> None:
     """Take what `priced` promised, in the order's transaction: the coupon's use (within its
     caps) and the points (within the balance). Raises coupons.CouponRefused or
-    points.NotEnoughPoints; the caller rolls the whole order back. Flushes; never commits."""
-    if order.id is None or order.discount_fen != priced.discount_fen:
-        raise ValueError("redeem a flushed order carrying the priced discount")
+    points.NotEnoughPoints; the caller rolls the whole order back. Flushes; never commits.
+
+    A purchase split into one order per seller passes its orders: their discounts together
+    are the priced one; the coupon use and the points are booked on the first order."""
+    orders = [order] if isinstance(order, Order) else list(order)
+    if (
+        not orders
+        or any(o.id is None for o in orders)
+        or (sum(o.discount_fen for o in orders) != priced.discount_fen)
+    ):
+        raise ValueError("redeem flushed orders carrying the priced discount")
+    order = orders[0]
     if priced.coupon_id is not None:
         amount = sum(d.amount_fen for d in priced.lines if d.kind == "coupon")
         coupons.take(priced.coupon_id, priced.phone, order.id, amount, now)
