@@ -18,7 +18,8 @@ from wapshop.models import Coupon, CouponUse, Order, OutboxMessage, Variant
 from wapshop.payments.online import Settings
 from wapshop.services import checkout as checkout_service
 from wapshop.services.checkout import discounts
-from wapshop.services.members import coupons, points
+from wapshop.services import orders as order_service
+from wapshop.services.members import coupons, points, settlement
 
 
 def window():
@@ -197,3 +198,27 @@ def test_a_discount_splits_pro_rata_within_each_orders_floor(amount, weights, ca
     placed = [0] * len(weights)
     assert discounts._share(amount, weights, caps, placed) == left
     assert placed == shares
+
+
+def test_a_split_purchase_gets_its_coupon_back_only_when_every_part_is_cancelled(
+    app, client, codes
+):
+    add(client, codes["38"])
+    add(client, codes["book"])
+    _page, form = checkout(client)
+    url = "/cart/checkout?ver=basic"
+    _page, form = choose(client, url, form, coupon="save50")
+    assert client.post(url, data=form).status_code == 303
+
+    def cancel_and_settle(position: int) -> list:
+        with app.app_context():
+            order = db.session.scalars(select(Order).order_by(Order.id)).all()[position]
+            order_service.cancel(order, "guest", now=utcnow())
+            settlement.settle(utcnow(), app.config["POINTS_PER_YUAN"])
+            db.session.commit()
+            return db.session.scalars(select(CouponUse.released_at)).all()
+
+    # The book's order goes; the shoe's keeps its 33.39 share of the code: the use stands.
+    assert cancel_and_settle(1) == [None]
+    [released] = cancel_and_settle(0)
+    assert released is not None

@@ -13,7 +13,9 @@ Exactly once: each (order, kind) ledger row is unique, written in a savepoint; a
 - An order that earned and is then returned or refunded gives the points back (as far as the
   balance holds them: spent points are not clawed below zero) and its spend.
 - An order cancelled, refused, returned or refunded that used a coupon or points gets them
-  back (the coupon's use no longer counts against its caps)."""
+  back (the coupon's use no longer counts against its caps) — for a purchase split into
+  several sellers' orders (one group_number, the use recorded on its first order), only once
+  every order of the purchase is undone: the others still carry their share of the discount."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,6 +66,16 @@ def _with(kind: str):
     return exists().where(and_(entry.order_id == Order.id, entry.kind == kind))
 
 
+def _whole_purchase_undone():
+    """No other order of the same purchase (group_number) still stands."""
+    sibling = aliased(Order)
+    return ~exists().where(
+        sibling.group_number.is_not(None),
+        sibling.group_number == Order.group_number,
+        sibling.status.not_in(UNDONE),
+    )
+
+
 def settle(now: datetime, per_yuan: int, phone: str | None = None) -> Settled:
     """One pass over orders whose points are out of step with their state (one phone's, or
     all). Flushes; the caller commits."""
@@ -73,7 +85,12 @@ def settle(now: datetime, per_yuan: int, phone: str | None = None) -> Settled:
     coupon_back = (
         select(CouponUse.order_id)
         .join(Order, Order.id == CouponUse.order_id)
-        .where(*scope, Order.status.in_(UNDONE), CouponUse.released_at.is_(None))
+        .where(
+            *scope,
+            Order.status.in_(UNDONE),
+            CouponUse.released_at.is_(None),
+            _whole_purchase_undone(),
+        )
     )
     for order_id in db.session.scalars(coupon_back).all():
         coupons.release(order_id, now)
@@ -88,7 +105,7 @@ def settle(now: datetime, per_yuan: int, phone: str | None = None) -> Settled:
     )
     for order in db.session.scalars(to_reverse.order_by(Order.id)).all():
         result.reversed += _reverse(order, now)
-    undone = select(Order).where(*scope, Order.status.in_(UNDONE))
+    undone = select(Order).where(*scope, Order.status.in_(UNDONE), _whole_purchase_undone())
     spent_back = undone.where(_with("redeem"), _without("refund"))
     for order in db.session.scalars(spent_back.order_by(Order.id)).all():
         result.given_back += _give_back(order, now)
