@@ -218,7 +218,8 @@ def test_a_split_purchase_gets_its_coupon_back_only_when_every_part_is_cancelled
             db.session.commit()
             return db.session.scalars(select(CouponUse.released_at)).all()
 
-    # The book's order goes; the shoe's keeps its 33.39 share of the code: the use stands.
-    assert cancel_and_settle(1) == [None]
-    [released] = cancel_and_settle(0)
+    # The shoe's order (where the use is recorded) goes; the book's keeps its 16.61 share of
+    # the code: the use stands until that part goes too.
+    assert cancel_and_settle(0) == [None]
+    [released] = cancel_and_settle(1)
     assert released is not None
