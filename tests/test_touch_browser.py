@@ -391,6 +391,7 @@ def test_touch_member_types_a_code_and_uses_points_at_checkout(demo_app, tabs, t
     page.get_by_label("手机号").fill(phone)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
+    page.wait_for_url(re.compile(r"/u(\?|$)"))  # the account page, loaded before we go on
     tab.goto(f"/p/{touch_shoe['product']}?ver=touch")
     page.locator(".vchip", has_text="38").click()
     page.get_by_role("button", name="立即购买").click()
