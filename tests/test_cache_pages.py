@@ -14,7 +14,7 @@ from flask_wtf.csrf import generate_csrf
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select, update
 
-from conftest import make_app, sibling_app
+from conftest import make_app, sibling_app, sid_of
 from factories import make_deal, make_product
 from wapclient import FlaskTransport, WapClient, sids
 from wapshop.clock import utcnow
@@ -23,6 +23,7 @@ from wapshop.models import CacheGeneration, Deal, Product, WebSession
 from wapshop.services import stock
 from wapshop.views import catalog as catalog_views
 from wapshop.web import cache as page_cache
+from wapshop.web.reads import reads
 
 NOKIA = "Nokia6300/2.0 (05.00) Profile/MIDP-2.0 Configuration/CLDC-1.1"
 XHTML = "application/vnd.wap.xhtml+xml,application/xhtml+xml;q=0.9,text/html;q=0.5"
@@ -268,12 +269,16 @@ def test_error_pages_and_flashed_messages_are_never_stored(app, goods):
     assert len(cache_of(app)) == 0
 
 
-def test_the_generation_connection_never_joins_the_pool_and_closes_with_the_engine(app, goods):
-    client = app.test_client()
+def test_the_outside_reads_connection_never_joins_the_pool_and_closes_with_the_engine(app, goods):
+    """The generation and the session row are read on one connection per thread and engine
+    (web/reads.py), in autocommit, detached from the pool, closed when the engine is."""
+    client = app.test_client(use_cookies=False)
+    sid = sid_of(client.get("/?ver=basic").get_data(as_text=True))
     for _ in range(3):
-        client.get("/?ver=basic")
-    reader = cache_of(app).reader
-    assert len(reader._open) == 1  # one per worker thread, kept
+        client.get(f"/?sid={sid}")
+    with app.app_context():
+        engine = db.engine
+    assert len(reads._open[id(engine)]) == 1  # one per worker thread, kept
     with app.app_context():  # pooled connections still roll back (none was left in autocommit)
         db.session.get(Product, goods["product"]).title = "回滚的标题"
         db.session.flush()
@@ -281,6 +286,6 @@ def test_the_generation_connection_never_joins_the_pool_and_closes_with_the_engi
         assert db.session.get(Product, goods["product"]).title == "老人手机"
         db.session.remove()
         db.engine.dispose()
-    assert reader._open == []
-    assert client.get("/?ver=basic").status_code == 200  # a new one after the dispose
-    assert len(reader._open) == 1
+    assert id(engine) not in reads._open
+    assert f"sid={sid}" in client.get(f"/?sid={sid}").get_data(as_text=True)  # read anew
+    assert len(reads._open[id(engine)]) == 1

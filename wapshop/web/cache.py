@@ -19,16 +19,13 @@ Bounded: PAGE_CACHE_ENTRIES pages of at most PAGE_CACHE_MAX_BYTES each, least re
 dropped first. Pages with flashed messages, error pages and anything but a 200 are never
 stored."""
 
-import contextlib
 import json
 import operator
-import os
 import threading
 from collections import OrderedDict
 from datetime import datetime
 
 from flask import current_app, g, request, session
-from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import event, update
 from sqlalchemy.orm import Session
@@ -39,6 +36,8 @@ from wapshop import renditions
 from wapshop.clock import utcnow
 from wapshop.extensions import db
 from wapshop.models import CacheGeneration
+from wapshop.web.i18n import locale_code
+from wapshop.web.reads import reads
 
 GENERATION = "catalog"
 CACHED_ENDPOINTS = frozenset(
@@ -83,7 +82,6 @@ class PageCache:
         self.seconds = seconds
         self.clock = clock or (lambda: seconds_now())
         self.generation: int | None = None
-        self.reader = GenerationReader()
         self._pages: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
@@ -122,85 +120,14 @@ class PageCache:
             self._pages.clear()
 
 
-# One short statement per cached request, so no ORM compile: the driver's own SQL (a literal,
-# the same on SQLite and PostgreSQL).
+# One short statement per cached request, read outside the request's transaction
+# (web/reads.py): a page served from the cache checks out no pooled connection.
 GENERATION_SQL = f"SELECT value FROM cache_generations WHERE name = '{GENERATION}'"
 
 
 def current_generation() -> int:
-    return db.session.connection().exec_driver_sql(GENERATION_SQL).scalar() or 0
-
-
-class GenerationReader:
-    """Reads the generation on a connection each worker thread keeps for nothing else, in
-    autocommit (every read sees the last commit; no transaction is left open): a request
-    served from the cache checks out no pooled connection and ends no transaction. The
-    connections are detached from the pool (never handed to anyone else in autocommit) and
-    closed when the engine is disposed."""
-
-    def __init__(self):
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._open: list = []
-        self._epoch = 0
-
-    def read(self, engine) -> int:
-        for attempt in (1, 2):
-            try:
-                return self._read(engine)
-            except Exception:
-                self._drop()
-                if attempt == 2:
-                    raise
-        return 0  # not reached
-
-    def _read(self, engine) -> int:
-        local = self._local
-        if (
-            getattr(local, "pid", None) != os.getpid()
-            or local.engine is not engine
-            or local.epoch != self._epoch
-        ):
-            local.connection = self._connect(engine)
-            local.engine, local.pid, local.epoch = engine, os.getpid(), self._epoch
-        cursor = local.connection.cursor()
-        try:
-            cursor.execute(GENERATION_SQL)
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-        return row[0] if row else 0
-
-    def _connect(self, engine):
-        with self._lock:
-            if not event.contains(engine, "engine_disposed", self.close_all):
-                event.listen(engine, "engine_disposed", self.close_all)
-        connection = engine.raw_connection()
-        connection.detach()
-        if engine.dialect.name == "postgresql":
-            connection.dbapi_connection.autocommit = True
-        with self._lock:
-            self._open.append(connection)
-        return connection
-
-    def _drop(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        self._local.pid = None
-        if connection is not None:
-            with self._lock:
-                if connection in self._open:
-                    self._open.remove(connection)
-            with contextlib.suppress(Exception):
-                connection.close()
-
-    def close_all(self, *_args) -> None:
-        """Close every thread's connection (engine disposed); the next read opens anew."""
-        with self._lock:
-            connections, self._open = self._open, []
-            self._epoch += 1
-        for connection in connections:
-            with contextlib.suppress(Exception):
-                connection.close()
+    row = reads.row(db.engine, GENERATION_SQL)
+    return row[0] if row else 0
 
 
 def bump_generation(sess) -> None:
@@ -292,24 +219,27 @@ def watch_catalog_writes(session_class=Session) -> None:
 # --- the request cycle --------------------------------------------------------------------
 
 
-def _session_part() -> str:
-    data = {k: v for k, v in session.items() if k not in NEUTRAL_KEYS}
+def _session_part(sess) -> str:
+    data = {k: v for k, v in sess.items() if k not in NEUTRAL_KEYS}
     return json.dumps(data, sort_keys=True, default=str) if data else ""
 
 
-def _key() -> tuple:
-    args = tuple(sorted((k, v) for k, v in request.args.items(multi=True) if k != "sid"))
+def _key(req, sess) -> tuple:
+    """What a page depends on besides the database (the request and session objects, not
+    their proxies: this runs on every catalogue request)."""
+    args = tuple(sorted((k, v) for k, v in req.args.items(multi=True) if k != "sid"))
+    rendition = g.rendition
     return (
-        request.endpoint,
-        request.path,
+        req.endpoint,
+        req.path,
         args,
-        g.rendition,
-        str(get_locale()),
-        renditions.content_type(g.rendition, request.accept_mimetypes),
-        request.scheme,
-        request.host,
-        bool(getattr(session, "in_urls", False)),
-        _session_part(),
+        rendition,
+        locale_code(),
+        renditions.content_type(rendition, req.accept_mimetypes),
+        req.scheme,
+        req.host,
+        bool(getattr(sess, "in_urls", False)),
+        _session_part(sess),
     )
 
 
@@ -321,27 +251,27 @@ def serve_cached():
     """before_request (after the rendition is chosen): the stored page, its sid and CSRF
     token this request's own; else note the key for store_page."""
     cache = _page_cache()
+    req, sess = request._get_current_object(), session._get_current_object()
     if (
         cache is None
-        or request.method != "GET"
-        or request.endpoint not in CACHED_ENDPOINTS
-        or "_flashes" in session
+        or req.method != "GET"
+        or req.endpoint not in CACHED_ENDPOINTS
+        or "_flashes" in sess
     ):
         return None
-    generation = cache.reader.read(db.engine)
+    generation = current_generation()
     cache.seen(generation)
-    key = _key()
+    key = _key(req, sess)
     entry = cache.get(key)
     if entry is None:
         g.page_cache_key = (key, generation, cache.clock())
         return None
     _born, body, content_type, has_sid, has_csrf = entry
     if has_sid:
-        body = body.replace(SID_MARK, session.sid)
+        body = body.replace(SID_MARK, sess.sid)
     if has_csrf:
         body = body.replace(CSRF_MARK, generate_csrf())
-    response = current_app.response_class(body)
-    response.headers["Content-Type"] = content_type
+    response = current_app.response_class(body, content_type=content_type)
     response.vary.update(g.get("vary", ()))
     return response
 
@@ -349,11 +279,12 @@ def serve_cached():
 def store_page(response):
     """after_request (before the response is finished): keep a page rendered by its view."""
     pending = g.pop("page_cache_key", None)
+    sess = session._get_current_object()
     if (
         pending is None
         or response.status_code != 200
         or response.direct_passthrough
-        or "_flashes" in session
+        or "_flashes" in sess
         or "Set-Cookie" in response.headers
     ):
         return response
@@ -361,9 +292,10 @@ def store_page(response):
     body = response.get_data(as_text=True)
     if SID_MARK in body or CSRF_MARK in body:
         return response
-    has_sid = bool(getattr(session, "in_urls", False)) and session.sid in body
+    in_urls = bool(getattr(sess, "in_urls", False))
+    has_sid = in_urls and sess.sid in body
     if has_sid:
-        body = body.replace(session.sid, SID_MARK)
+        body = body.replace(sess.sid, SID_MARK)
     token = g.get("csrf_token")
     has_csrf = bool(token) and token in body
     if token and not has_csrf:
@@ -372,7 +304,7 @@ def store_page(response):
         body = body.replace(token, CSRF_MARK)
     # Nothing the session would write may depend on having rendered: the key was taken from
     # the session before the view ran.
-    if _session_part() != key[-1] or bool(getattr(session, "in_urls", False)) != key[-2]:
+    if _session_part(sess) != key[-1] or in_urls != key[-2]:
         return response
     _page_cache().put(
         key, generation, born, (body, response.headers["Content-Type"], has_sid, has_csrf)

@@ -17,10 +17,11 @@ def _locale(code: str) -> Locale:
 
 def select_locale() -> Locale:
     """?lang= (remembered in the session) → the session → the default, zh_CN."""
-    return _locale(_locale_code())
+    return _locale(locale_code())
 
 
-def _locale_code() -> str:
+def locale_code() -> str:
+    """The chosen language's code (what select_locale parses; the page cache keys on it)."""
     if not has_request_context():  # commands, the SMS outbox: the shop's own language
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = current_app.config["LANGUAGES"]

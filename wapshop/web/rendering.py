@@ -110,35 +110,43 @@ def _gzip(data: bytes, keep: bool) -> bytes:
     return packed
 
 
+# A request that can be answered 304 (or 412) brings one of these; any other needs no
+# comparison of validators.
+CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH")
+
+
 def finish_response(response):
     """after_request: security headers; a private page is never stored, a catalogue page gets
     validators so a refresh can cost a 304; then gzip when accepted."""
-    response.headers.update(_security_headers(current_app.config["BANK_GATEWAY_URL"]))
+    req = request._get_current_object()  # one proxy look-up: this runs on every response
+    headers = response.headers
+    headers.update(_security_headers(current_app.config["BANK_GATEWAY_URL"]))
     response.vary.update(("Accept", "Accept-Encoding"))
     cacheable = _cacheable()
     if not cacheable:
-        response.headers["Cache-Control"] = "no-store"
-        response.headers.pop("ETag", None)
-        response.headers.pop("Last-Modified", None)
+        headers["Cache-Control"] = "no-store"
+        headers.pop("ETag", None)
+        headers.pop("Last-Modified", None)
     elif (
-        request.method in ("GET", "HEAD")
+        req.method in ("GET", "HEAD")
         and response.status_code == 200
         and not response.direct_passthrough
         and response.mimetype != "application/octet-stream"
     ):
-        if "Cache-Control" not in response.headers:
-            response.headers["Cache-Control"] = "private, no-cache"
+        if "Cache-Control" not in headers:
+            headers["Cache-Control"] = "private, no-cache"
         response.add_etag()
-        response.make_conditional(request)
+        if any(name in req.environ for name in CONDITIONAL_HEADERS):
+            response.make_conditional(req)
     if (
         response.status_code == 200
         and not response.direct_passthrough
-        and "gzip" in request.headers.get("Accept-Encoding", "")
-        and "Content-Encoding" not in response.headers
+        and "gzip" in req.headers.get("Accept-Encoding", "")
+        and "Content-Encoding" not in headers
         and len(response.get_data()) > 512
     ):
         response.set_data(_gzip(response.get_data(), keep=cacheable))
-        response.headers["Content-Encoding"] = "gzip"
+        headers["Content-Encoding"] = "gzip"
     return response
 
 

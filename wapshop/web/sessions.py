@@ -13,12 +13,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import has_request_context, request, session
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import DateTime, Text, delete, text, update
+from sqlalchemy import delete, update
 from werkzeug.datastructures import CallbackDict
 
 from wapshop.extensions import db
 from wapshop.models import WebSession
 from wapshop.clock import utcnow
+from wapshop.web.reads import as_datetime, reads
 
 SID_PARAM = "sid"
 # Content-named, cached-for-ever files: a per-session URL would defeat the cache and spread
@@ -94,11 +95,9 @@ class DbSession(CallbackDict, SessionMixin):
         return not self.from_cookie and (self.stored or self.modified)
 
 
-# Read on every request that brings a sid: a textual statement (compiled once, typed result)
-# costs a third of db.session.get's ORM identity-map work.
-SESSION_ROW = text("SELECT data, expires_at FROM web_sessions WHERE id = :sid").columns(
-    data=Text, expires_at=DateTime
-)
+# Read on every request that brings a sid, outside the request's transaction (web/reads.py):
+# a page served from the page cache then begins no ORM session at all.
+SESSION_ROW = "SELECT data, expires_at FROM web_sessions WHERE id = {sid}"
 
 
 class DbSessionInterface(SessionInterface):
@@ -108,9 +107,10 @@ class DbSessionInterface(SessionInterface):
         # the body is never read here (before error handlers exist for this request).
         sid = cookie_sid if _valid_sid(cookie_sid) else request.args.get(SID_PARAM)
         if _valid_sid(sid):
-            row = db.session.connection().execute(SESSION_ROW, {"sid": sid}).first()
-            if row is not None and row.expires_at > utcnow():
-                data = json.loads(row.data)
+            row = reads.row(db.engine, SESSION_ROW, sid=sid)
+            expires_at = as_datetime(row[1]) if row is not None else None
+            if expires_at is not None and expires_at > utcnow():
+                data = json.loads(row[0])
                 from_cookie = sid == cookie_sid
                 granted_to = data.get(CLIENT_KEY)
                 if from_cookie or granted_to is None or granted_to == client_tag(request):
@@ -119,7 +119,7 @@ class DbSessionInterface(SessionInterface):
                         sid=sid,
                         stored=True,
                         from_cookie=from_cookie,
-                        expires_at=row.expires_at,
+                        expires_at=expires_at,
                     )
         return DbSession()
 
