@@ -26,11 +26,11 @@ from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
 
 from flask import Flask
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 
 from wapshop import ROOT, create_app
 from wapshop.extensions import db
-from wapshop.models import Category, Deal, Product
+from wapshop.models import Category, Deal, Product, Variant
 from wapshop.clock import utcnow
 from wapshop.renditions import ALL_RENDITIONS
 
@@ -151,9 +151,16 @@ def demo_pages(app) -> dict[str, str]:
             if d.running_at(now) and d.remaining > 0 and d.renditions == ALL_RENDITIONS
         )
         dealt = select(Deal.product_id)
+        # Sold in one form (one variant): the confirmation needs no size chosen first.
+        one_form = select(Variant.product_id).group_by(Variant.product_id).having(func.count() == 1)
         plain = db.session.scalar(
             select(Product)
-            .where(Product.id.not_in(dealt), Product.stock > 100, Product.image.is_not(None))
+            .where(
+                Product.id.not_in(dealt),
+                Product.id.in_(one_form),
+                Product.stock > 100,
+                Product.image.is_not(None),
+            )
             .order_by(Product.id)
             .limit(1)
         )

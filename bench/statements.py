@@ -52,7 +52,7 @@ def count_order(app, product_id: int, n: int = 3) -> list[tuple[str, list[str]]]
         got = counting.take()
         form = order_form(page.get_data(as_text=True), phone_number(900 + i))
         placed = buyer.post(path, data=form, headers=headers)
-        assert placed.status_code == 303, placed.status_code
+        assert placed.status_code == 303, (placed.status_code, placed.get_data(as_text=True)[:3000])
         posted = counting.take()
         counting.on = False
     out = [("GET confirmation", got), ("POST order", posted)]
