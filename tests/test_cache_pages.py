@@ -164,6 +164,29 @@ def test_an_admin_price_or_stock_change_shows_on_the_next_request(app, goods):
     assert "已售完" in client.get(path).text
 
 
+def test_a_change_shows_on_the_next_request_with_a_sid_in_the_url_and_without_a_session(
+    app, goods
+):
+    """The generation read with the session row (a sid in the URL) and read alone (no
+    session: the rendition from the User-Agent) both see the change at once."""
+    with_sid = app.test_client(use_cookies=False)
+    sid = sid_of(with_sid.get("/?ver=basic").text)
+    paths = {with_sid: f"/p/{goods['product']}?sid={sid}"}
+    anonymous = app.test_client(use_cookies=False)
+    paths[anonymous] = f"/p/{goods['product']}"
+    headers = {"User-Agent": NOKIA}
+    for client, path in paths.items():
+        assert "59.90" in client.get(path, headers=headers).text
+    assert len(cache_of(app)) == 3  # the home page, and the product page for each client
+    with app.app_context():
+        db.session.get(Product, goods["product"]).shop_price_fen = 4590
+        db.session.commit()
+    for client, path in paths.items():
+        page = client.get(path, headers=headers).text
+        assert "45.90" in page and "59.90" not in page
+    assert f"sid={sid}" in with_sid.get(paths[with_sid], headers=headers).text
+
+
 def test_another_machine_sees_a_change_made_through_a_third(app, goods):
     """Two application machines, each with its own cache, over one database: a change made
     by a third (an admin's machine) shows on both at their next request."""

@@ -37,9 +37,8 @@ from wapshop.clock import utcnow
 from wapshop.extensions import db
 from wapshop.models import CacheGeneration
 from wapshop.web.i18n import locale_code
-from wapshop.web.reads import reads
+from wapshop.web.reads import GENERATION, GENERATION_SQL, reads
 
-GENERATION = "catalog"
 CACHED_ENDPOINTS = frozenset(
     {"catalog.home", "catalog.category", "catalog.collection", "catalog.product", "catalog.search"}
 )
@@ -120,14 +119,18 @@ class PageCache:
             self._pages.clear()
 
 
-# One short statement per cached request, read outside the request's transaction
-# (web/reads.py): a page served from the cache checks out no pooled connection.
-GENERATION_SQL = f"SELECT value FROM cache_generations WHERE name = '{GENERATION}'"
-
-
 def current_generation() -> int:
+    """The figure now: one short statement outside the request's transaction (web/reads.py),
+    so a page served from the cache checks out no pooled connection."""
     row = reads.row(db.engine, GENERATION_SQL)
     return row[0] if row else 0
+
+
+def request_generation(sess) -> int:
+    """The figure at this request's start: read with its session row when it brought a sid
+    (one round trip for both), else read now."""
+    found = getattr(sess, "generation", None)
+    return found if found is not None else current_generation()
 
 
 def bump_generation(sess) -> None:
@@ -259,7 +262,7 @@ def serve_cached():
         or "_flashes" in sess
     ):
         return None
-    generation = current_generation()
+    generation = request_generation(sess)
     cache.seen(generation)
     key = _key(req, sess)
     entry = cache.get(key)

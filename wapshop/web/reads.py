@@ -1,5 +1,6 @@
 """Short reads outside the request's transaction: the session row and the page cache's
-generation, the only database work of a page served from the page cache.
+generation, the only database work of a page served from the page cache (one round trip when
+the request brings a sid: the generation comes with the session row).
 
 Each worker thread keeps, per engine, one connection for nothing else, in autocommit (every
 read sees the last commit; no transaction is left open), and runs the driver's own cursor on
@@ -35,27 +36,27 @@ class OutsideReads:
             self._statements[(sql, engine.dialect.paramstyle)] = statement
         for attempt in (1, 2):
             try:
-                cursor = self._connection(engine).cursor()
-                try:
-                    cursor.execute(statement, params)
-                    return cursor.fetchone()
-                finally:
-                    cursor.close()
+                cursor = self._connection(engine)[1]
+                cursor.execute(statement, params)
+                return cursor.fetchone()
             except Exception:
                 self._drop(engine)
                 if attempt == 2:
                     raise
         return None  # not reached
 
-    def _connection(self, engine):
+    def _connection(self, engine) -> tuple:
+        """This thread's (connection, cursor) for `engine`."""
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
             local.pid, local.connections = os.getpid(), {}
         # By id, checked against a weak reference: an id may be reused by a later engine.
         kept = local.connections.get(id(engine))
         if kept is None or kept[0]() is not engine:
-            kept = local.connections[id(engine)] = (weakref.ref(engine), self._connect(engine))
-        return kept[1]
+            connection = self._connect(engine)
+            kept = (weakref.ref(engine), connection, connection.cursor())
+            local.connections[id(engine)] = kept
+        return kept[1:]
 
     def _connect(self, engine):
         with self._lock:
@@ -90,6 +91,13 @@ class OutsideReads:
         # Other threads still hold the closed connection: their next read fails once and
         # reconnects. This thread forgets it now.
         getattr(self._local, "connections", {}).pop(id(engine), None)
+
+
+# The page cache's figure (web/cache.py), and the session row with it: a request bringing a
+# sid reads both in one round trip.
+GENERATION = "catalog"
+GENERATION_SQL = f"SELECT value FROM cache_generations WHERE name = '{GENERATION}'"
+SESSION_SQL = f"SELECT data, expires_at, ({GENERATION_SQL}) FROM web_sessions WHERE id = {{sid}}"
 
 
 def as_datetime(value) -> datetime:

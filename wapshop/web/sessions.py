@@ -19,7 +19,7 @@ from werkzeug.datastructures import CallbackDict
 from wapshop.extensions import db
 from wapshop.models import WebSession
 from wapshop.clock import utcnow
-from wapshop.web.reads import as_datetime, reads
+from wapshop.web.reads import SESSION_SQL, as_datetime, reads
 
 SID_PARAM = "sid"
 # Content-named, cached-for-ever files: a per-session URL would defeat the cache and spread
@@ -76,6 +76,8 @@ class DbSession(CallbackDict, SessionMixin):
         self.modified = False
         self.replaced_sid: str | None = None
         self.expires_at = expires_at
+        # The page cache's generation when it came with the session row (web/reads.py).
+        self.generation: int | None = None
 
     def regenerate(self) -> None:
         """New sid for the same data, at every grant of access (login, logout, an order placed
@@ -95,11 +97,6 @@ class DbSession(CallbackDict, SessionMixin):
         return not self.from_cookie and (self.stored or self.modified)
 
 
-# Read on every request that brings a sid, outside the request's transaction (web/reads.py):
-# a page served from the page cache then begins no ORM session at all.
-SESSION_ROW = "SELECT data, expires_at FROM web_sessions WHERE id = {sid}"
-
-
 class DbSessionInterface(SessionInterface):
     def open_session(self, app, request):
         cookie_sid = request.cookies.get(app.config["SESSION_COOKIE_NAME"])
@@ -107,20 +104,24 @@ class DbSessionInterface(SessionInterface):
         # the body is never read here (before error handlers exist for this request).
         sid = cookie_sid if _valid_sid(cookie_sid) else request.args.get(SID_PARAM)
         if _valid_sid(sid):
-            row = reads.row(db.engine, SESSION_ROW, sid=sid)
+            # Outside the request's transaction (web/reads.py), with the page cache's
+            # generation: a page served from the cache then costs this one round trip.
+            row = reads.row(db.engine, SESSION_SQL, sid=sid)
             expires_at = as_datetime(row[1]) if row is not None else None
             if expires_at is not None and expires_at > utcnow():
                 data = json.loads(row[0])
                 from_cookie = sid == cookie_sid
                 granted_to = data.get(CLIENT_KEY)
                 if from_cookie or granted_to is None or granted_to == client_tag(request):
-                    return DbSession(
+                    opened = DbSession(
                         data,
                         sid=sid,
                         stored=True,
                         from_cookie=from_cookie,
                         expires_at=expires_at,
                     )
+                    opened.generation = row[2] or 0
+                    return opened
         return DbSession()
 
     def save_session(self, app, session, response):
