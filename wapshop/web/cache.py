@@ -61,6 +61,7 @@ CATALOG_TABLES = frozenset(
 # Session keys that never change what a page shows (the CSRF secret: its token is put back
 # per request; the browser a session was granted to).
 NEUTRAL_KEYS = frozenset({"csrf_token", "_client", "_fresh", "_id"})
+KEPT_HEADERS = ("Content-Type", "Vary")
 SID_MARK = "\x00sid\x00"
 CSRF_MARK = "\x00csrf\x00"
 CHANGED = "catalog_changed"
@@ -269,14 +270,21 @@ def serve_cached():
     if entry is None:
         g.page_cache_key = (key, generation, cache.clock())
         return None
-    _born, body, content_type, has_sid, has_csrf = entry
+    _born, body, headers, has_sid, has_csrf = entry
     if has_sid:
         body = body.replace(SID_MARK, sess.sid)
     if has_csrf:
         body = body.replace(CSRF_MARK, generate_csrf())
-    response = current_app.response_class(body, content_type=content_type)
-    response.vary.update(g.get("vary", ()))
-    return response
+    return current_app.response_class(body, headers=headers)
+
+
+def _kept_headers(response) -> tuple:
+    """What a stored page is served with: its content type, and the headers its rendition was
+    chosen from (Vary), the same for every request of its key (the key holds the rendition,
+    and whether the session or the headers chose it)."""
+    return tuple(
+        (name, response.headers[name]) for name in KEPT_HEADERS if name in response.headers
+    )
 
 
 def store_page(response):
@@ -309,9 +317,7 @@ def store_page(response):
     # the session before the view ran.
     if _session_part(sess) != key[-1] or in_urls != key[-2]:
         return response
-    _page_cache().put(
-        key, generation, born, (body, response.headers["Content-Type"], has_sid, has_csrf)
-    )
+    _page_cache().put(key, generation, born, (body, _kept_headers(response), has_sid, has_csrf))
     return response
 
 

@@ -11,7 +11,7 @@ the page is the catalogue's), gzip."""
 import gzip
 import threading
 from collections import OrderedDict
-from functools import cache
+from functools import cache, lru_cache
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, render_template, request, session
@@ -43,11 +43,26 @@ def render_page(rendition: str, template: str, **context):
     body = render_template(
         renditions.template_names(rendition, template), rendition=rendition, **context
     )
-    response = current_app.response_class(body)
-    response.headers["Content-Type"] = renditions.content_type(rendition, request.accept_mimetypes)
+    response = current_app.response_class(
+        body, content_type=renditions.content_type(rendition, request.accept_mimetypes)
+    )
     # A rendition chosen from the headers depends on every header the choice read.
-    response.vary.update(g.get("vary", ()))
+    if deciding := g.get("vary", ()):
+        response.headers["Vary"] = _vary(None, deciding)
     return response
+
+
+@lru_cache(maxsize=64)
+def _vary(existing: str | None, names: tuple[str, ...]) -> str:
+    """A Vary value: what it already names, then `names`, each once (names are ours: the
+    few header lists of this module and devices.py, so the cache stays small)."""
+    merged = [n.strip() for n in (existing or "").split(",") if n.strip()]
+    seen = {n.lower() for n in merged}
+    for name in names:
+        if name.lower() not in seen:
+            merged.append(name)
+            seen.add(name.lower())
+    return ", ".join(merged)
 
 
 # Pages whose blueprint is named here are the same for every visitor (the catalogue): a
@@ -110,6 +125,8 @@ def _gzip(data: bytes, keep: bool) -> bytes:
     return packed
 
 
+# Every response may differ by these (the content type chosen from Accept, gzip).
+VARY_ALWAYS = ("Accept", "Accept-Encoding")
 # A request that can be answered 304 (or 412) brings one of these; any other needs no
 # comparison of validators.
 CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH")
@@ -121,7 +138,7 @@ def finish_response(response):
     req = request._get_current_object()  # one proxy look-up: this runs on every response
     headers = response.headers
     headers.update(_security_headers(current_app.config["BANK_GATEWAY_URL"]))
-    response.vary.update(("Accept", "Accept-Encoding"))
+    headers["Vary"] = _vary(headers.get("Vary"), VARY_ALWAYS)
     cacheable = _cacheable()
     if not cacheable:
         headers["Cache-Control"] = "no-store"
