@@ -8,7 +8,11 @@ fill in this buyer's sid). Defaults: gunicorn -w 2, wrk -t2 -c16. --orders adds 
 confirmation page (cookie-less and with a session cookie) and Python buyers placing orders
 (GET confirmation + POST) for a while on a product with plenty of stock.
 
-    .venv/bin/python -m bench.throughput [--duration 10] [--db sqlite|postgres] [--orders]
+    .venv/bin/python -m bench.throughput [--duration 10] [--db sqlite postgres] [--orders]
+
+The bare app runs on its own gunicorn beside the shop's the whole time and is measured just
+before each row: the x-bare ratio of a row compares two measurements seconds apart, so a shared
+machine's load, which moves by 2x over minutes, moves both alike. Both databases by default.
 
 --nginx: instead, the home, category and product pages through nginx (deploy/stack) in
 front of one and then two gunicorn instances (each with the same workers), beside one gunicorn
@@ -90,11 +94,16 @@ def with_sid(path: str, sid: str) -> str:
     return f"{path}{'&' if '?' in path else '?'}sid={sid}"
 
 
-def measure_pages(app, server, urls, args) -> list[list]:
-    """One row per URL: page, rendition, client, req/s, p50, p99, statuses, 5xx, sessions/req.
+def measure_pages(app, server, urls, args, bare=None) -> list[list]:
+    """One row per URL: page, rendition, client, req/s, p50, p99, statuses, 5xx, sessions/req,
+    and the bare app's req/s measured just before it (with `bare`, its server; else None).
     `cookie` is a session cookie, or "sid:<sid>" for a cookie-less phone's sid in the URL."""
     rows = []
     for page, rendition, path, cookie in urls:
+        floor = None
+        if bare is not None:  # side by side in time: the machine's load moves both alike
+            bare.settle()
+            floor = wrk(bare.url + "/", args.duration, args.threads, args.connections, {})["rps"]
         headers = {"User-Agent": UA[rendition], "Accept-Encoding": "gzip"}
         if cookie and cookie.startswith("sid:"):
             path = with_sid(path, cookie[4:])
@@ -122,6 +131,7 @@ def measure_pages(app, server, urls, args) -> list[list]:
                 " ".join(f"{code}:{n}" for code, n in sorted(statuses.items())),
                 sum(n for code, n in statuses.items() if code >= 500) + result["socket_errors"],
                 new_sessions / max(1, sum(statuses.values())),
+                floor,
             ]
         )
     return rows
@@ -176,7 +186,9 @@ def main() -> None:
     parser.add_argument("--order-clients", type=int, default=8, help="buyer threads")
     parser.add_argument("--order-seconds", type=float, default=15)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--db", choices=("sqlite", "postgres"), nargs="+", default=["sqlite", "postgres"]
+    )
     parser.add_argument("--nginx", action="store_true", help="nginx with 1, then 2 instances")
     parser.add_argument(
         "--orders", action="store_true", help="also the confirmation page and orders placed"
@@ -190,60 +202,63 @@ def main() -> None:
         return instances(args)
 
     load_before = load_average()
+    reports = []
     with workdir() as tmp, Databases(tmp) as databases:
-        floor_before = bare_floor(tmp, args)
-        app = make_app(databases.new(args.db), tmp)
-        load_demo(app)
-        pages = demo_pages(app)
-        product_id = int(pages["product"].rsplit("/", 1)[1])
-        with app.app_context():
-            stock.set_sole_stock(product_id, 10_000_000)
-            db.session.commit()
-        with Gunicorn("wsgi:app", tmp, app, workers=args.workers) as server:
-            urls = []
-            for page in PAGES:
-                for r in RENDITIONS:
-                    urls.append((page, r, pages[page], None))
-                    urls.append((page, r, pages[page], "sid:" + cookieless_sid(server, r)))
-            if args.orders:
-                for r in ("basic", "touch"):  # the confirmation page, cookie-less and with one
-                    browser = Browser(server.url, UA[r])
-                    browser.get(pages["confirmation"])
-                    urls.append(("confirmation", r, pages["confirmation"], None))
-                    urls.append(("confirmation", r, pages["confirmation"], browser.cookie))
-            results = measure_pages(app, server, urls, args)
-            orders = None
-            if args.orders:
-                orders = place_orders(server, product_id, args.order_clients, args.order_seconds)
-            tracebacks = server.tracebacks()
-        with app.app_context():
-            in_db = db.session.scalar(select(func.count()).select_from(Order))
-            db.session.remove()
-            db.engine.dispose()
-        floor_after = bare_floor(tmp, args)
+        with Gunicorn("bench.bare_app:app", tmp, workers=args.workers) as bare:
+            wrk(bare.url + "/", 2, args.threads, args.connections, {})  # warm up
+            for db_name in args.db:
+                reports += measure_database(tmp, databases, db_name, bare, args)
+    workers = args.workers or "2 x cores + 1"
+    report(
+        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s per URL, gunicorn "
+        f"workers: {workers}; the bare app measured just before each row, on its own gunicorn",
+        *reports,
+        f"\nload average before {load_before}, after {load_average()}",
+        machine(),
+    )
 
-    floor = (floor_before["rps"] + floor_after["rps"]) / 2
+
+def measure_database(tmp, databases, db_name: str, bare, args) -> list[str]:
+    """The shop on one database: every page row beside its bare-app measurement."""
+    app = make_app(databases.new(db_name), tmp)
+    load_demo(app)
+    pages = demo_pages(app)
+    product_id = int(pages["product"].rsplit("/", 1)[1])
+    with app.app_context():
+        stock.set_sole_stock(product_id, 10_000_000)
+        db.session.commit()
+    with Gunicorn("wsgi:app", tmp, app, workers=args.workers) as server:
+        urls = []
+        for page in PAGES:
+            for r in RENDITIONS:
+                urls.append((page, r, pages[page], None))
+                urls.append((page, r, pages[page], "sid:" + cookieless_sid(server, r)))
+        if args.orders:
+            for r in ("basic", "touch"):  # the confirmation page, cookie-less and with one
+                browser = Browser(server.url, UA[r])
+                browser.get(pages["confirmation"])
+                urls.append(("confirmation", r, pages["confirmation"], None))
+                urls.append(("confirmation", r, pages["confirmation"], browser.cookie))
+        results = measure_pages(app, server, urls, args, bare=bare)
+        orders = None
+        if args.orders:
+            orders = place_orders(server, product_id, args.order_clients, args.order_seconds)
+        tracebacks = server.tracebacks()
+    with app.app_context():
+        in_db = db.session.scalar(select(func.count()).select_from(Order))
+        db.session.remove()
+        db.engine.dispose()
     rows = [
-        [
-            f"bare Flask app ({when})",
-            "–",
-            "–",
-            f["rps"],
-            f["rps"] / floor,
-            f["p50"],
-            f["p99"],
-            "",
-            f["socket_errors"],
-            None,
-        ]
-        for when, f in (("before", floor_before), ("after", floor_after))
+        [page, r, client, rps, floor, rps / floor, p50, p99, statuses, errors, per_req]
+        for page, r, client, rps, p50, p99, statuses, errors, per_req, floor in results
     ]
-    rows += [[*row[:4], row[3] / floor, *row[4:]] for row in results]
+    ratios = sorted(row[5] for row in rows if row[0] != "confirmation")
     headers = [
         "page",
         "rendition",
         "client",
         "req/s",
+        "bare req/s",
         "x bare",
         "p50 ms",
         "p99 ms",
@@ -251,17 +266,13 @@ def main() -> None:
         "5xx+errors",
         "sessions/req",
     ]
-    workers = args.workers or "2 x cores + 1"
-    report(
+    return [
+        table(f"Throughput on {db_name}", headers, rows),
+        f"\nhome, category, product: x bare lowest {ratios[0]:.2f}, median "
+        f"{ratios[len(ratios) // 2]:.2f}, highest {ratios[-1]:.2f}; server tracebacks: {tracebacks}",
         table(
-            f"Throughput on {args.db}: wrk -t{args.threads} -c{args.connections} "
-            f"-d{args.duration}s, gunicorn workers: {workers}",
-            headers,
-            rows,
-        ),
-        table(
-            f"Orders placed: {args.order_clients} buyer threads for {args.order_seconds:g} s "
-            "(GET confirmation + POST, touch)",
+            f"Orders placed on {db_name}: {args.order_clients} buyer threads for "
+            f"{args.order_seconds:g} s (GET confirmation + POST, touch)",
             ["orders", "orders/s", "p50 ms (GET+POST)", "p99 ms", "refused", "5xx", "in db"],
             [
                 [
@@ -277,17 +288,15 @@ def main() -> None:
         )
         if orders
         else "",
-        f"\nserver tracebacks: {tracebacks}; load average before {load_before}, "
-        f"after {load_average()}",
-        machine(),
-    )
+    ]
 
 
 def instances(args) -> None:
     """--nginx: the same pages from one gunicorn, then through nginx to one and two instances."""
     load_before = load_average()
+    db_name = args.db[0]  # one database here
     with workdir() as tmp, Databases(tmp) as databases:
-        app = make_app(databases.new(args.db), tmp)
+        app = make_app(databases.new(db_name), tmp)
         load_demo(app)
         pages = demo_pages(app)
         urls = [
@@ -314,7 +323,7 @@ def instances(args) -> None:
     rows = [
         [setup, page, rendition, rps, rps / one[(page, rendition)], p50, p99, statuses, errors]
         for setup, results in setups.items()
-        for page, rendition, _client, rps, p50, p99, statuses, errors, _s in results
+        for page, rendition, _client, rps, p50, p99, statuses, errors, _s, _bare in results
     ]
     totals = {setup: sum(row[3] for row in results) for setup, results in setups.items()}
     rows += [
@@ -324,7 +333,7 @@ def instances(args) -> None:
     workers = args.workers or "2 x cores + 1"
     report(
         table(
-            f"Through nginx on {args.db}: wrk -t{args.threads} -c{args.connections} "
+            f"Through nginx on {db_name}: wrk -t{args.threads} -c{args.connections} "
             f"-d{args.duration}s, gunicorn workers per instance: {workers}",
             [
                 "setup",
@@ -343,14 +352,6 @@ def instances(args) -> None:
         f"after {load_average()}",
         machine(),
     )
-
-
-def bare_floor(tmp, args) -> dict:
-    """wrk against the bare app under the same gunicorn settings."""
-    with Gunicorn("bench.bare_app:app", tmp, workers=args.workers) as bare:
-        wrk(bare.url + "/", 2, args.threads, args.connections, {})
-        bare.settle()
-        return wrk(bare.url + "/", args.duration, args.threads, args.connections, {})
 
 
 if __name__ == "__main__":
