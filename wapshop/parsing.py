@@ -25,6 +25,12 @@ _BAD_TEXT = re.compile(f"[{_NOT_XML}]")
 _BAD_LINE = re.compile(f"[{_NOT_XML}\t\n\r]")
 
 
+def present_arg(values, name: str) -> str | None:
+    """values.get(name) for a request's args or cookies, on paths every request takes: a
+    missing name costs werkzeug a BadRequestKeyError built and caught (~1 µs) in get()."""
+    return values.get(name) if name in values else None
+
+
 def parse_int(text: str | None, lo: int = 0, hi: int = MAX_ID) -> int:
     """ASCII digits only (no sign, no '²', no '١٢', no spaces inside) as an int in lo…hi.
     Raises ValueError for anything else, blanks included."""

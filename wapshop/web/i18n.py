@@ -5,6 +5,8 @@ from functools import cache
 from babel import Locale
 from flask import current_app, has_request_context, request, session
 
+from wapshop.parsing import present_arg
+
 LANG_PARAM = "lang"
 
 
@@ -25,7 +27,7 @@ def locale_code() -> str:
     if not has_request_context():  # commands, the SMS outbox: the shop's own language
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = current_app.config["LANGUAGES"]
-    chosen = request.args.get(LANG_PARAM)
+    chosen = present_arg(request.args, LANG_PARAM)
     if chosen in languages:
         if session.get(LANG_PARAM) != chosen:
             session[LANG_PARAM] = chosen

@@ -16,8 +16,10 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, render_template, request, session
 from flask_babel import gettext as _
+from werkzeug.http import generate_etag
 
 from wapshop import renditions
+from wapshop.parsing import present_arg
 from wapshop.web import cache as page_cache
 from wapshop.web.devices import DECIDING_HEADERS, rendition_for_request
 
@@ -28,7 +30,7 @@ def choose_rendition() -> None:
     if not g.rendition:
         g.rendition = rendition_for_request(request.headers)
         g.vary = DECIDING_HEADERS
-    ver = request.args.get("ver")
+    ver = present_arg(request.args, "ver")
     if ver is not None:
         if ver not in renditions.RENDITIONS:
             abort(400, _("没有这个版本：可选 wml、basic、color、touch。"))
@@ -137,29 +139,34 @@ def finish_response(response):
     validators so a refresh can cost a 304; then gzip when accepted."""
     req = request._get_current_object()  # one proxy look-up: this runs on every response
     headers = response.headers
+    # The names present, looked up here rather than asked of the headers: werkzeug answers a
+    # missing name by building a BadRequestKeyError, ~1 µs each, several per response.
+    present = {name.lower() for name in headers.keys()}
     headers.update(_security_headers(current_app.config["BANK_GATEWAY_URL"]))
-    headers["Vary"] = _vary(headers.get("Vary"), VARY_ALWAYS)
+    headers["Vary"] = _vary(headers["Vary"] if "vary" in present else None, VARY_ALWAYS)
     cacheable = _cacheable()
     if not cacheable:
         headers["Cache-Control"] = "no-store"
-        headers.pop("ETag", None)
-        headers.pop("Last-Modified", None)
+        for name in ("etag", "last-modified"):
+            if name in present:
+                del headers[name]
     elif (
         req.method in ("GET", "HEAD")
         and response.status_code == 200
         and not response.direct_passthrough
         and response.mimetype != "application/octet-stream"
     ):
-        if "Cache-Control" not in headers:
+        if "cache-control" not in present:
             headers["Cache-Control"] = "private, no-cache"
-        response.add_etag()
+        if "etag" not in present:
+            response.set_etag(generate_etag(response.get_data()))
         if any(name in req.environ for name in CONDITIONAL_HEADERS):
             response.make_conditional(req)
     if (
         response.status_code == 200
         and not response.direct_passthrough
-        and "gzip" in req.headers.get("Accept-Encoding", "")
-        and "Content-Encoding" not in headers
+        and "gzip" in req.environ.get("HTTP_ACCEPT_ENCODING", "")
+        and "content-encoding" not in present
         and len(response.get_data()) > 512
     ):
         response.set_data(_gzip(response.get_data(), keep=cacheable))

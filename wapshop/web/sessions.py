@@ -19,6 +19,7 @@ from werkzeug.datastructures import CallbackDict
 from wapshop.extensions import db
 from wapshop.models import WebSession
 from wapshop.clock import utcnow
+from wapshop.parsing import present_arg
 from wapshop.web.reads import SESSION_SQL, as_datetime, reads
 
 SID_PARAM = "sid"
@@ -99,10 +100,10 @@ class DbSession(CallbackDict, SessionMixin):
 
 class DbSessionInterface(SessionInterface):
     def open_session(self, app, request):
-        cookie_sid = request.cookies.get(app.config["SESSION_COOKIE_NAME"])
+        cookie_sid = present_arg(request.cookies, app.config["SESSION_COOKIE_NAME"])
         # Forms post to URLs built by url_for, so the sid is in the query string there too;
         # the body is never read here (before error handlers exist for this request).
-        sid = cookie_sid if _valid_sid(cookie_sid) else request.args.get(SID_PARAM)
+        sid = cookie_sid if _valid_sid(cookie_sid) else present_arg(request.args, SID_PARAM)
         if _valid_sid(sid):
             # Outside the request's transaction (web/reads.py), with the page cache's
             # generation: a page served from the cache then costs this one round trip.
