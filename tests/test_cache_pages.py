@@ -187,6 +187,26 @@ def test_a_change_shows_on_the_next_request_with_a_sid_in_the_url_and_without_a_
     assert f"sid={sid}" in with_sid.get(paths[with_sid], headers=headers).text
 
 
+@pytest.mark.parametrize("client_kind", ["UA only", "sid in URL"])
+def test_a_page_from_the_cache_is_answered_as_the_rendered_one_was(app, goods, client_kind):
+    """Same body, content type, Vary (every header the rendition was chosen from), validators
+    and security headers whether the page was rendered or came from the cache."""
+    client = app.test_client(use_cookies=False)
+    headers = {"User-Agent": NOKIA, "Accept": XHTML, "Accept-Encoding": "gzip"}
+    path = f"/p/{goods['product']}"
+    if client_kind == "sid in URL":
+        path += "?sid=" + sid_of(client.get("/?ver=color").text)
+    rendered = client.get(path, headers=headers)
+    assert len(cache_of(app)) >= 1
+    cached = client.get(path, headers=headers)
+    assert rendered.status_code == cached.status_code == 200
+    assert cached.get_data() == rendered.get_data()
+    assert sorted(cached.headers.items()) == sorted(rendered.headers.items())
+    assert "User-Agent" in rendered.headers["Vary"] or client_kind == "sid in URL"
+    again = client.get(path, headers={**headers, "If-None-Match": cached.headers["ETag"]})
+    assert again.status_code == 304
+
+
 def test_another_machine_sees_a_change_made_through_a_third(app, goods):
     """Two application machines, each with its own cache, over one database: a change made
     by a third (an admin's machine) shows on both at their next request."""
