@@ -227,7 +227,9 @@ def main() -> None:
     results, statements, loads = {}, {}, []
     with workdir() as tmp, Databases(tmp) as databases:
         # The page cache off: each request pays for its queries, which is what grows.
-        app = make_app(databases.new(args.db), tmp, PAGE_CACHE_SECONDS=0)
+        app = make_app(
+            databases.new(args.db), tmp, PAGE_CACHE_SECONDS=0, TESTING=True
+        )  # no funnel flush at exit
         load_demo(app)
         pages = demo_pages(app)
         deal_product = add_bench_deal(app)
