@@ -239,7 +239,7 @@ def _key(req, sess) -> tuple:
         args,
         rendition,
         locale_code(),
-        renditions.content_type(rendition, req.accept_mimetypes),
+        renditions.content_type(rendition, req.environ.get("HTTP_ACCEPT")),
         req.scheme,
         req.host,
         bool(getattr(sess, "in_urls", False)),

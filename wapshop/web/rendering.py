@@ -46,7 +46,7 @@ def render_page(rendition: str, template: str, **context):
         renditions.template_names(rendition, template), rendition=rendition, **context
     )
     response = current_app.response_class(
-        body, content_type=renditions.content_type(rendition, request.accept_mimetypes)
+        body, content_type=renditions.content_type(rendition, request.environ.get("HTTP_ACCEPT"))
     )
     # A rendition chosen from the headers depends on every header the choice read.
     if deciding := g.get("vary", ()):
