@@ -3,7 +3,8 @@
 In-process with the Flask test client (no server, one request at a time), `touch` rendition
 (20 items a page, the most rows) by User-Agent. Catalogue pages go cookie-less; checkout and
 order pages use a client that keeps its session, as a buyer's browser does. Each page is
-requested --requests times; the slowest SQL statement of each page is timed at every level,
+requested --requests times, each request followed by one of the bare Flask app (the growth
+is also given against it: a shared machine's load moves both alike); the slowest SQL statement of each page is timed at every level,
 and --explain prints its query plan at the last one.
 
     .venv/bin/python -m bench.scale [--products 1000 100000] [--orders 1000000] [--db sqlite]
@@ -20,6 +21,7 @@ from urllib.parse import quote
 
 from sqlalchemy import event, func, select, text
 
+from bench.bare_app import app as bare_app
 from bench.bulk_orders import make_bulk_orders
 from bench.common import UA, COD_DISTRICT, Databases, demo_pages, load_demo
 from bench.common import machine, make_app, order_form, percentile, phone_number, report, table
@@ -133,9 +135,13 @@ def catalogue_urls(app, pages: dict[str, str]) -> dict[str, str]:
     }
 
 
-def measure(app, clock, urls, deal_product: int, phones, n: int) -> dict[str, list[float]]:
-    """Latencies in ms per page: catalogue pages, then a buyer's confirmation, order, orders."""
+def measure(app, clock, urls, deal_product: int, phones, n: int) -> tuple[dict, dict]:
+    """Latencies in ms per page: catalogue pages, then a buyer's confirmation, order, orders;
+    and beside each request, the bare Flask app's (bench/bare_app.py, same test client), so a
+    level's figures can be read against what the machine gave at those very moments."""
     timings: dict[str, list[float]] = {}
+    floors: dict[str, list[float]] = {}
+    bare = bare_app.test_client()
 
     def timed(page, call):
         clock.page = page
@@ -143,6 +149,9 @@ def measure(app, clock, urls, deal_product: int, phones, n: int) -> dict[str, li
         response = call()
         timings.setdefault(page, []).append((time.perf_counter() - started) * 1000)
         clock.page = None
+        started = time.perf_counter()
+        bare.get("/")
+        floors.setdefault(page, []).append((time.perf_counter() - started) * 1000)
         return response
 
     anonymous = app.test_client(use_cookies=False)
@@ -173,7 +182,7 @@ def measure(app, clock, urls, deal_product: int, phones, n: int) -> dict[str, li
         for _ in range(n):
             response = timed(page, lambda: buyer.get(url, headers=headers))
             assert response.status_code == 200, (page, response.status_code)
-    return timings
+    return timings, floors
 
 
 def _text(response) -> str:
@@ -224,7 +233,7 @@ def main() -> None:
         top = args.products[-1]
         levels.append((f"{_short(top)} + {_short(args.orders)} orders", top, args.orders))
 
-    results, statements, loads = {}, {}, []
+    results, floors, statements, loads = {}, {}, {}, []
     with workdir() as tmp, Databases(tmp) as databases:
         # The page cache off: each request pays for its queries, which is what grows.
         app = make_app(
@@ -241,7 +250,9 @@ def main() -> None:
             loads.append([label, took.get("products"), took.get("orders")])
             urls = catalogue_urls(app, pages)
             phones = buyer_phones(app, used_phones)
-            results[label] = measure(app, clock, urls, deal_product, phones, args.requests)
+            results[label], floors[label] = measure(
+                app, clock, urls, deal_product, phones, args.requests
+            )
             statements[label], queries = clock.per_request(results[label])
         last = levels[-1][0]
         slowest = {page: max(costs, key=costs.get) for page, costs in statements[last].items()}
@@ -264,6 +275,7 @@ def main() -> None:
             for v in (percentile(results[label][page], 50), percentile(results[label][page], 99))
         ]
         + [percentile(results[last][page], 50) / percentile(results[first][page], 50)]
+        + [relative(results, floors, page, last) / relative(results, floors, page, first)]
         + [queries.get(page, 0.0)]
         for page in results[first]
     ]
@@ -277,7 +289,12 @@ def main() -> None:
     report(
         table(
             f"Latency on {args.db}, {args.requests} requests per page (touch, in-process)",
-            headers + [f"p50 x ({last} / {first})", f"SQL/request ({last})"],
+            headers
+            + [
+                f"p50 x ({last} / {first})",
+                "the same, each against the bare app beside it",
+                f"SQL/request ({last})",
+            ],
             rows,
         ),
         table(
@@ -290,6 +307,12 @@ def main() -> None:
         "",
         machine(),
     )
+
+
+def relative(results, floors, page: str, level: str) -> float:
+    """A page's p50 at a level in units of the bare app's p50 measured beside it: what the
+    page costs whatever else the machine was doing then."""
+    return percentile(results[level][page], 50) / percentile(floors[level][page], 50)
 
 
 def _short(n: int) -> str:
