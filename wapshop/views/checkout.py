@@ -309,7 +309,7 @@ def _place(req) -> list[tuple[str, str]]:
     twice (IntegrityError, no twin): placed again with new numbers."""
     for draw in range(NUMBER_DRAWS):
         try:
-            orders = checkout.place(req, utcnow(), _settings())
+            orders = checkout.place(req, utcnow(), _settings(), twin_checked=draw == 0)
             if req.buyer_id:
                 accounts.remember_address(
                     req.buyer_id, req.receiver_name, req.phone, req.region_code, req.street

@@ -156,15 +156,18 @@ def _lines(req: OrderRequest) -> list[Line]:
     return sorted(lines, key=lambda line: line.variant_id)
 
 
-def place(req: OrderRequest, now: datetime, settings: Settings) -> list[Order]:
+def place(
+    req: OrderRequest, now: datetime, settings: Settings, twin_checked: bool = False
+) -> list[Order]:
     """Take stock and deal units for every line atomically and write one order per seller
     (sharing a group number when there are several), each with its first event; orders
-    paid from the balance are paid here.
+    paid from the balance are paid here. `twin_checked`: the caller looked the form token up
+    in this request already (a twin committed since is refused by the unique index).
 
     Raises AlreadyPlaced, RegionInvalid, PaymentUnavailable, LineGone, QuoteChanged, SoldOut,
     OverLimit or BadLines. Flushes; the caller commits (or rolls back on IntegrityError,
     which means a concurrent twin submit won: look the order up by token)."""
-    if (existing := find_by_token(req.form_token)) is not None:
+    if not twin_checked and (existing := find_by_token(req.form_token)) is not None:
         raise AlreadyPlaced(purchase_of(existing))
     lines = _lines(req)
     region = regions.get(req.region_code)
