@@ -6,14 +6,19 @@ units and a limit of 1 per phone. Afterwards the database must show no unit sold
 deal's quantity, and the server must have answered no request with a 5xx.
 
     .venv/bin/python -m bench.flash_sale [--buyers 1000] [--units 100] [--db sqlite postgres]
-"""
+                                         [--rounds 1]
+
+With --rounds N the same server runs N sales one after the other (each a new deal, the one
+before stopped), one row each; the median orders/s per database is printed below the table
+(on a machine shared with other work one round's figure varies by 2x and more)."""
 
 import argparse
+import statistics
 import threading
 import time
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bench.common import UA, Browser, Databases, Gunicorn, demo_pages, load_average, load_demo
 from bench.common import COD_DISTRICT, machine, make_app, order_form, phone_number, report, table
@@ -27,10 +32,12 @@ STOCK = 100_000
 
 
 def add_deal(app, units: int) -> tuple[int, int]:
-    """A running deal of `units` at ￥9.90, one per phone, on a product with plenty of stock."""
+    """A running deal of `units` at ￥9.90, one per phone, on a product with plenty of stock
+    (the product's earlier deals stopped)."""
     product_id = int(demo_pages(app)["product"].rsplit("/", 1)[1])
     now = utcnow()
     with app.app_context():
+        db.session.execute(update(Deal).where(Deal.product_id == product_id).values(stopped=True))
         stock.set_sole_stock(product_id, STOCK)
         deal = Deal(
             product_id=product_id,
@@ -140,6 +147,33 @@ def audit(app, product_id: int, deal_id: int) -> dict:
         return result
 
 
+def rows_for(rows: list, kind: str, n: int, args, run: dict, found: dict, tracebacks) -> float:
+    """Append one round's row; its orders/s."""
+    per_second = found["orders"] / run["to_last_order"] if run["to_last_order"] else 0.0
+    rows.append(
+        [
+            kind if args.rounds == 1 else f"{kind} #{n + 1}",
+            args.buyers,
+            args.units,
+            found["orders"],
+            found["units"],
+            found["deal_sold"],
+            found["oversold"],
+            found["over_limit"],
+            found["stock_taken"],
+            run["5xx"],
+            run["unanswered"],
+            tracebacks,
+            per_second,
+            run["to_last_order"],
+            run["gets"],
+            run["posts"],
+            run["wall"],
+        ]
+    )
+    return per_second
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--buyers", type=int, default=1000)
@@ -149,6 +183,7 @@ def main() -> None:
     )
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: production's)")
     parser.add_argument("--limit", type=float, default=240, help="seconds before giving up")
+    parser.add_argument("--rounds", type=int, default=1, help="sales per database (median)")
     args = parser.parse_args()
 
     rows, details = [], []
@@ -156,35 +191,20 @@ def main() -> None:
         for kind in args.db:
             app = make_app(databases.new(kind), tmp)
             load_demo(app)
-            product_id, deal_id = add_deal(app, args.units)
+            rates = []
             with Gunicorn("wsgi:app", tmp, app, workers=args.workers) as server:
-                run = rush(server.url, product_id, args.buyers, args.limit)
-                tracebacks = server.tracebacks()
-            found = audit(app, product_id, deal_id)
-            per_second = found["orders"] / run["to_last_order"] if run["to_last_order"] else 0.0
-            rows.append(
-                [
-                    kind,
-                    args.buyers,
-                    args.units,
-                    found["orders"],
-                    found["units"],
-                    found["deal_sold"],
-                    found["oversold"],
-                    found["over_limit"],
-                    found["stock_taken"],
-                    run["5xx"],
-                    run["unanswered"],
-                    tracebacks,
-                    per_second,
-                    run["to_last_order"],
-                    run["gets"],
-                    run["posts"],
-                    run["wall"],
-                ]
-            )
+                for n in range(args.rounds):
+                    product_id, deal_id = add_deal(app, args.units)
+                    run = rush(server.url, product_id, args.buyers, args.limit)
+                    found = audit(app, product_id, deal_id)
+                    tracebacks = server.tracebacks()
+                    rates.append(rows_for(rows, kind, n, args, run, found, tracebacks))
+                    details.append(
+                        f"{kind} #{n + 1}: "
+                        + ", ".join(f"{k}: {v}" for k, v in sorted(run["statuses"].items()))
+                    )
             details.append(
-                f"{kind}: " + ", ".join(f"{k}: {v}" for k, v in sorted(run["statuses"].items()))
+                f"{kind}: median {statistics.median(rates):.1f} orders/s over {len(rates)} round(s)"
             )
 
     headers = [

@@ -133,11 +133,13 @@ def _queue_placed(_mapper, connection, row: OrderEvent) -> None:
     paid = row.to_status == OrderStatus.PAID
     if not (placed or paid):
         return
-    order = connection.execute(
-        select(Order.number, Order.phone, Order.total_fen, Order.payment_method).where(
-            Order.id == row.order_id
-        )
-    ).one()
+    order = _order_in_session(row)
+    if order is None:
+        order = connection.execute(
+            select(Order.number, Order.phone, Order.total_fen, Order.payment_method).where(
+                Order.id == row.order_id
+            )
+        ).one()
     labels = _labels_in_session(row)
     if labels is None:
         labels = connection.execute(
@@ -161,15 +163,31 @@ def _queue_placed(_mapper, connection, row: OrderEvent) -> None:
     )
 
 
-def _labels_in_session(row: OrderEvent) -> list[str] | None:
-    """The variant labels of the event's order when its lines are in the session (an order
-    being placed: its lines may be written after the event in the same flush), else None."""
+def _session_order(row: OrderEvent) -> Order | None:
     session = object_session(row)
     if session is None:
         return None
-    order = session.identity_map.get(identity_key(Order, row.order_id)) or next(
+    return session.identity_map.get(identity_key(Order, row.order_id)) or next(
         (o for o in session.new if isinstance(o, Order) and o.id == row.order_id), None
     )
+
+
+def _order_in_session(row: OrderEvent) -> Order | None:
+    """The event's order when the session holds it with the figures the SMS needs loaded
+    (an order being placed: written in the same flush), else None (read it)."""
+    order = _session_order(row)
+    if (
+        order is None
+        or {"number", "phone", "total_fen", "payment_method"} & inspect(order).unloaded
+    ):
+        return None
+    return order
+
+
+def _labels_in_session(row: OrderEvent) -> list[str] | None:
+    """The variant labels of the event's order when its lines are in the session (an order
+    being placed: its lines may be written after the event in the same flush), else None."""
+    order = _session_order(row)
     if order is None or "items" in inspect(order).unloaded:
         return None
     return [item.variant_label for item in order.items]

@@ -10,9 +10,16 @@ DISTRICT = 3
 
 
 def get(code: str | None) -> Region | None:
+    """The region, read once per session (request): the session keeps the ones read, which
+    its identity map alone does not (it holds objects weakly), so a district's ancestors,
+    asked for again and again by pricing, payment and the order, are one SELECT each."""
     if not code or len(code) != 6 or not code.isascii() or not code.isdigit():
         return None
-    return db.session.get(Region, code)
+    memo = db.session.info.setdefault("regions", {})
+    region = memo.get(code)
+    if region is None:
+        region = memo[code] = db.session.get(Region, code)
+    return region
 
 
 def children(code: str | None) -> list[Region]:
@@ -37,7 +44,7 @@ def path(region: Region) -> list[Region]:
     """[province, city, district] down to `region`."""
     chain = [region]
     while chain[0].parent_code:
-        chain.insert(0, db.session.get(Region, chain[0].parent_code))
+        chain.insert(0, get(chain[0].parent_code))
     return chain
 
 

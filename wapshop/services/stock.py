@@ -1,11 +1,16 @@
 """Stock: held per variant; Product.stock is the sum of its variants' stock.
 
-Every stock change goes through here and is two conditional UPDATEs in the caller's
-transaction, variant first, then its product (always in that order, so two transactions never
-wait on each other's rows the other way round). A product without options has one variant
-with no values (`sole_variant`)."""
+Every stock change goes through here and is conditional UPDATEs in the caller's transaction,
+in the one order every stock change keeps: all the variants (ascending id), then their products
+(ascending id), then (a caller touching deals) the deals (ascending id); so two transactions
+never wait on each other's rows the other way round. A product without options has one variant
+with no values (`sole_variant`).
 
-from collections.abc import Iterable
+Row locks are FOR NO KEY UPDATE (what an UPDATE of a non-key column takes on PostgreSQL): they
+do not block an INSERT whose foreign key points at the row (FOR KEY SHARE), so an order being
+placed can write its lines before it takes the stock, whoever holds these rows."""
+
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import exists, select, update
 
@@ -41,12 +46,15 @@ def lock(variant_ids: Iterable[int]) -> list[int]:
                 select(Variant.product_id)
                 .where(Variant.id.in_(ids))
                 .order_by(Variant.id)
-                .with_for_update()
+                .with_for_update(key_share=True)
             )
         )
     )
     db.session.execute(
-        select(Product.id).where(Product.id.in_(product_ids)).order_by(Product.id).with_for_update()
+        select(Product.id)
+        .where(Product.id.in_(product_ids))
+        .order_by(Product.id)
+        .with_for_update(key_share=True)
     ).all()
     return product_ids
 
@@ -58,21 +66,40 @@ def _product_of(variant_id: int):
 def take(variant_id: int, quantity: int) -> bool:
     """Take `quantity` units of an active variant of an active product; False (and nothing
     changed) when there are not that many."""
-    taken = db.session.execute(
-        update(Variant)
-        .where(
-            Variant.id == variant_id,
-            Variant.active.is_(True),
-            Variant.stock >= quantity,
-            exists().where(Product.id == Variant.product_id, Product.active.is_(True)),
+    return take_all({variant_id: quantity}) is None
+
+
+def take_all(quantities: Mapping[int, int]) -> int | None:
+    """Take units of several variants (id -> quantity) at once: every variant's conditional
+    UPDATE (ascending id), then each product's (ascending id), so a purchase never holds a
+    product while it waits for a variant. Returns None when all were taken, else the id of the
+    first variant short of stock; the caller then rolls back (some may have been taken)."""
+    products: dict[int, int] = {}
+    for variant_id in sorted(quantities):
+        quantity = quantities[variant_id]
+        product_id = db.session.execute(
+            update(Variant)
+            .where(
+                Variant.id == variant_id,
+                Variant.active.is_(True),
+                Variant.stock >= quantity,
+                exists().where(Product.id == Variant.product_id, Product.active.is_(True)),
+            )
+            .values(stock=Variant.stock - quantity)
+            .returning(Variant.product_id)
+            .execution_options(synchronize_session=False)
+        ).scalar()
+        if product_id is None:
+            return variant_id
+        products[product_id] = products.get(product_id, 0) + quantity
+    for product_id in sorted(products):
+        db.session.execute(
+            update(Product)
+            .where(Product.id == product_id)
+            .values(stock=Product.stock - products[product_id])
+            .execution_options(synchronize_session=False)
         )
-        .values(stock=Variant.stock - quantity)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if taken != 1:
-        return False
-    _move_product(variant_id, -quantity)
-    return True
+    return None
 
 
 def give_back(variant_id: int, quantity: int) -> None:

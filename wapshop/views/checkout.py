@@ -236,7 +236,7 @@ def place_from(here, post_url, placed_hook=None):
     if first is not None and form.is_submitted():
         form.validate()
         if not form.csrf_token.errors:
-            return _placed(checkout.purchase_of(first), placed_hook)  # a twin submit
+            return _placed(_summary(checkout.purchase_of(first)), placed_hook)  # a twin
     if here.pinned:
         try:
             lines = form.seen_lines if form.lines.data else here.cart_lines()
@@ -283,44 +283,65 @@ def place_from(here, post_url, placed_hook=None):
         points=_chosen()[1],
     )
     try:
-        orders = checkout.place(req, utcnow(), _settings())
-        if req.buyer_id:
-            accounts.remember_address(
-                req.buyer_id, req.receiver_name, req.phone, region.code, req.street
-            )
-        db.session.commit()
+        placed = _place(req)
     except checkout.AlreadyPlaced as twice:
-        orders = twice.orders
-    except IntegrityError:
-        # A twin submit committed first: show its orders.
-        db.session.rollback()
-        first = checkout.find_by_token(req.form_token)
-        if first is None:
-            raise
-        orders = checkout.purchase_of(first)
+        placed = _summary(twice.orders)
     except checkout.CheckoutError as refused:
         db.session.rollback()
         if (twin := checkout.find_by_token(req.form_token)) is not None:
             # A twin submit committed while this one waited (on PostgreSQL, for its row
             # locks), and what it took (a coupon's use, points, the last units) refused
             # this one: show the twin's orders.
-            return _placed(checkout.purchase_of(twin), placed_hook)
+            return _placed(_summary(checkout.purchase_of(twin)), placed_hook)
         take_refusal(form, refused)
         return render_confirm(form, lines, here, post_url, region, status=refused.status)
-    session[ADDRESS_KEY] = [req.receiver_name, req.phone, region.code, req.street]
+    session[ADDRESS_KEY] = [req.receiver_name, req.phone, req.region_code, req.street]
     session.pop(CHOICE_KEY, None)
-    return _placed(orders, placed_hook)
+    return _placed(placed, placed_hook)
 
 
-def _placed(orders, placed_hook=None):
-    for order in reversed(orders):
-        remember_order(order.number)
+NUMBER_DRAWS = 3  # placings of one purchase when its random order number was drawn before
+
+
+def _place(req) -> list[tuple[str, str]]:
+    """Place and commit the purchase: its orders' (number, status). A twin submit that
+    committed first (IntegrityError on the form token): the twin's. An order number drawn
+    twice (IntegrityError, no twin): placed again with new numbers."""
+    for draw in range(NUMBER_DRAWS):
+        try:
+            orders = checkout.place(req, utcnow(), _settings(), twin_checked=draw == 0)
+            if req.buyer_id:
+                accounts.remember_address(
+                    req.buyer_id, req.receiver_name, req.phone, req.region_code, req.street
+                )
+            placed = _summary(orders)  # before COMMIT expires them: no reload after it
+            db.session.commit()
+            return placed
+        except IntegrityError:
+            db.session.rollback()
+            first = checkout.find_by_token(req.form_token)
+            if first is not None:
+                return _summary(checkout.purchase_of(first))
+            if draw == NUMBER_DRAWS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _summary(orders) -> list[tuple[str, str]]:
+    return [(order.number, order.status) for order in orders]
+
+
+def _placed(placed: list[tuple[str, str]], placed_hook=None):
+    """The redirect after a purchase, given its orders' (number, status)."""
+    for number, _status in reversed(placed):
+        remember_order(number)
     if placed_hook:
         placed_hook()
     regenerate()  # a grant of access: whoever knew the old sid (a shared link) sees nothing
-    if len(orders) == 1 and orders[0].status == OrderStatus.AWAITING_PAYMENT:
-        return redirect(url_for("payments.show", number=orders[0].number), 303)
-    return redirect(url_for("checkout.placed", number=orders[0].number), 303)
+    number, status = placed[0]
+    if len(placed) == 1 and status == OrderStatus.AWAITING_PAYMENT:
+        return redirect(url_for("payments.show", number=number), 303)
+    return redirect(url_for("checkout.placed", number=number), 303)
 
 
 def _confirm_region(form, lines, here, post_url):

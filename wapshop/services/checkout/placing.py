@@ -2,9 +2,18 @@
 transaction, one order per seller. Adds and flushes; the caller commits once, so any refusal
 leaves no order and no stock change behind.
 
-Locks are taken in one fixed order (variants by ascending id, then their products, then
-deals) before anything is written, so two carts sharing goods never wait on each other's rows
-the other way round (no deadlock on PostgreSQL)."""
+Every read comes first (prices, region, fees, discounts: a refusal the reads already show,
+e.g. a sold-out deal, costs no write), then the orders, lines, events and SMS are inserted, and
+only then are the rows every buyer of the same goods shares taken, by conditional UPDATEs in
+the one order every stock change keeps (services/stock.py: all variants ascending, then their
+products, then the deals ascending), followed by the per-buyer count and the members'
+discounts. The shared rows are held from those UPDATEs to COMMIT only, not for the whole
+transaction; two carts sharing goods never wait on each other's rows the other way round.
+
+Nothing is locked while the prices are read: an admin's price change committed between this
+read and our commit does not reach this purchase, which is placed at the price the buyer saw
+and confirmed (the check against the seen price and total is against this read). A deal's
+price, window and units are rechecked by its conditional UPDATE."""
 
 import secrets
 from dataclasses import dataclass
@@ -125,11 +134,10 @@ def purchase_of(order: Order) -> list[Order]:
 
 
 def new_order_number() -> str:
-    """Ten random digits, never starting with 0: readable over the phone, not sequential."""
-    while True:
-        number = str(10**9 + secrets.randbelow(9 * 10**9))
-        if db.session.scalar(select(Order.id).where(Order.number == number)) is None:
-            return number
+    """Ten random digits, never starting with 0: readable over the phone, not sequential.
+    Not checked here: the unique index refuses a number drawn twice (about once in a
+    billion at a million orders), and the caller places the purchase again."""
+    return str(10**9 + secrets.randbelow(9 * 10**9))
 
 
 def _lines(req: OrderRequest) -> list[Line]:
@@ -148,15 +156,18 @@ def _lines(req: OrderRequest) -> list[Line]:
     return sorted(lines, key=lambda line: line.variant_id)
 
 
-def place(req: OrderRequest, now: datetime, settings: Settings) -> list[Order]:
+def place(
+    req: OrderRequest, now: datetime, settings: Settings, twin_checked: bool = False
+) -> list[Order]:
     """Take stock and deal units for every line atomically and write one order per seller
     (sharing a group number when there are several), each with its first event; orders
-    paid from the balance are paid here.
+    paid from the balance are paid here. `twin_checked`: the caller looked the form token up
+    in this request already (a twin committed since is refused by the unique index).
 
     Raises AlreadyPlaced, RegionInvalid, PaymentUnavailable, LineGone, QuoteChanged, SoldOut,
     OverLimit or BadLines. Flushes; the caller commits (or rolls back on IntegrityError,
     which means a concurrent twin submit won: look the order up by token)."""
-    if (existing := find_by_token(req.form_token)) is not None:
+    if not twin_checked and (existing := find_by_token(req.form_token)) is not None:
         raise AlreadyPlaced(purchase_of(existing))
     lines = _lines(req)
     region = regions.get(req.region_code)
@@ -169,29 +180,26 @@ def place(req: OrderRequest, now: datetime, settings: Settings) -> list[Order]:
     if not offer.offered:
         raise PaymentUnavailable(offer.reason or _l("这种付款方式现在不能用，请换一种。"))
 
-    _lock(lines)
     priced = price_lines(lines, now, check_seen=True)
+    _refuse_from_reads(priced)
     bill = totals(priced, region, offer.carrier, cash_on_delivery(method))
     member = price_discounts(bill, req.phone, req.buyer_phone, req.coupon_code, req.points, now)
-    _take_deal_units(priced, req.phone, now)
-    for q, quantity in priced:
-        if not stock.take(q.variant.id, quantity):
-            raise SoldOut(
-                _l("「%(item)s」库存不足，只剩 %(n)d 件。", item=q.name, n=_stock_left(q.variant))
-            )
     # After the lines' own refusals, which say which item and why.
     if req.seen_total_fen is not None and bill.total_fen != req.seen_total_fen:
         if bill.total_fen + bill.discount_fen == req.seen_total_fen or member.discount_fen:
             raise QuoteChanged(_l("优惠有变化，请看好新的应付金额后再提交。"))
         raise QuoteChanged(_l("应付总额有变化（运费或价格），请确认新的金额后再提交。"))
+    region_text = regions.full_name(region)
     orders = [
-        _write_order(req, part, i, region, method, offer.carrier, now)
+        _write_order(req, part, i, region_text, method, offer.carrier, now)
         for i, part in enumerate(bill.parts)
     ]
     if len(orders) > 1:
         for order in orders:
             order.group_number = orders[0].number
-    db.session.flush()
+    db.session.flush()  # the orders, lines, events and SMS: no shared row locked yet
+    _take_stock(priced)
+    _take_deal_units(priced, req.phone, now)
     try:
         pricing.redeem(member, orders, now)
     except Refusal as gone:
@@ -238,21 +246,42 @@ def _stock_left(variant: Variant) -> int:
     return db.session.scalar(select(Variant.stock).where(Variant.id == variant.id)) or 0
 
 
-def _lock(lines: list[Line]) -> None:
-    """Row locks in the one fixed order: variants (ascending id), their products, the deals
-    on them. SQLite ignores FOR UPDATE; its first write takes the database lock."""
-    product_ids = stock.lock(line.variant_id for line in lines)
-    db.session.execute(
-        select(Deal.id)
-        .where(Deal.product_id.in_(set(product_ids)))
-        .order_by(Deal.id)
-        .with_for_update()
-    ).all()
+def _refuse_from_reads(priced) -> None:
+    """What the plain reads already show, refused before anything is written (on SQLite a
+    write takes the one database lock): a line short of stock, a deal short of units. The
+    conditional UPDATEs decide in the end; these only spare a refused buyer the writes."""
+    units: dict[int, int] = {}
+    for q, quantity in priced:
+        if q.variant.stock < quantity:
+            raise SoldOut(
+                _l("「%(item)s」库存不足，只剩 %(n)d 件。", item=q.name, n=max(q.variant.stock, 0))
+            )
+        if q.deal is not None:
+            units[q.deal.id] = units.get(q.deal.id, 0) + quantity
+            if q.deal.remaining < units[q.deal.id]:
+                raise SoldOut(
+                    _l(
+                        "「%(item)s」特价只剩 %(n)d 件了，请减少数量。",
+                        item=q.name,
+                        n=q.deal.remaining,
+                    )
+                )
+
+
+def _take_stock(priced) -> None:
+    """Every line's stock in one pass (all variants, then their products). Raises SoldOut."""
+    short = stock.take_all({q.variant.id: quantity for q, quantity in priced})
+    if short is not None:
+        q = next(q for q, _quantity in priced if q.variant.id == short)
+        raise SoldOut(
+            _l("「%(item)s」库存不足，只剩 %(n)d 件。", item=q.name, n=_stock_left(q.variant))
+        )
 
 
 def _take_deal_units(priced, phone: str, now: datetime) -> None:
     """Per deal (ascending id): a conditional UPDATE for the units of all its lines, then the
-    per-buyer count across them and the phone's earlier orders."""
+    per-buyer count across them and the phone's earlier orders (after the UPDATE: a twin
+    purchase of the same phone waits for it on PostgreSQL, then counts the other's lines)."""
     units: dict[int, int] = {}
     deals: dict[int, tuple] = {}
     for q, quantity in priced:
@@ -284,7 +313,8 @@ def _take_deal_units(priced, phone: str, now: datetime) -> None:
             raise QuoteChanged(
                 _l("「%(item)s」特价已结束或已抢光，请确认新的价格后再提交。", item=name)
             )
-        already = bought_in_deal(deal_id, phone)
+        # This purchase's own lines are flushed: the count includes them.
+        already = bought_in_deal(deal_id, phone) - wanted
         if already + wanted > deal.per_buyer_limit:
             raise OverLimit(
                 _l(
@@ -296,14 +326,14 @@ def _take_deal_units(priced, phone: str, now: datetime) -> None:
             )
 
 
-def _write_order(req, part: Part, i: int, region, method, carrier, now) -> Order:
+def _write_order(req, part: Part, i: int, region_text: str, method, carrier, now) -> Order:
     order = Order(
         number=new_order_number(),
         buyer_id=req.buyer_id,
         phone=req.phone,
         receiver_name=req.receiver_name,
-        region_code=region.code,
-        region_text=regions.full_name(region),
+        region_code=req.region_code,
+        region_text=region_text,
         street=req.street,
         payment_method=method.code,
         carrier=carrier,
@@ -340,7 +370,6 @@ def _write_order(req, part: Part, i: int, region, method, carrier, now) -> Order
         )
     )
     db.session.add(order)
-    db.session.flush()  # a number for the next order's uniqueness check
     return order
 
 

@@ -106,11 +106,24 @@ def quote_variant(variant_id: int, now: datetime) -> Quote:
     deal = catalog.deal_for_variant(product.id, variant.id, now)
     if deal is not None and deal.remaining <= 0:
         deal = None  # a sold-out deal no longer sets the price
+    _hold(variant, product, deal)
     price = deal.deal_price_fen if deal else catalog.variant_price(product, variant)
     most = min(variant.stock, MAX_QUANTITY)
     if deal:
         most = min(most, deal.remaining, deal.per_buyer_limit)
     return Quote(product, variant, deal, price, max(most, 0))
+
+
+def _hold(*rows) -> None:
+    """Keep what a quote read for the rest of the session (the request): the identity map
+    holds objects weakly, so the next quote of the same line in this request (the view's,
+    then the placing's) would read them all again. A row held is read again after a COMMIT
+    or ROLLBACK expires it; within the transaction its stock and deal units may be some
+    milliseconds old, which the conditional UPDATEs of the placing check anyway."""
+    held = db.session.info.setdefault("quoted", {})
+    for row in rows:
+        if row is not None:
+            held[(type(row), row.id)] = row
 
 
 def quote(product_id: int, now: datetime, variant_id: int | None = None) -> Quote:
