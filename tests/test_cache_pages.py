@@ -164,9 +164,7 @@ def test_an_admin_price_or_stock_change_shows_on_the_next_request(app, goods):
     assert "已售完" in client.get(path).text
 
 
-def test_a_change_shows_on_the_next_request_with_a_sid_in_the_url_and_without_a_session(
-    app, goods
-):
+def test_a_change_shows_on_the_next_request_with_a_sid_in_the_url_and_without_a_session(app, goods):
     """The generation read with the session row (a sid in the URL) and read alone (no
     session: the rendition from the User-Agent) both see the change at once."""
     with_sid = app.test_client(use_cookies=False)
