@@ -11,8 +11,9 @@ from sqlalchemy.orm import joinedload
 
 from wapshop.clock import china_day_bounds
 from wapshop.extensions import db
-from wapshop.models import Deal, Product
+from wapshop.models import Deal
 from wapshop.renditions import LABELS, RENDITIONS
+from wapshop.services import catalog
 from wapshop.services.deals import DayDeal, state
 from wapshop.services.pagination import Page, paginate
 
@@ -99,19 +100,7 @@ def shortfalls(
 def running_for(rendition: str, now: datetime):
     """A select of the deals running now for `rendition`, in home-page order."""
     padded = literal(",") + Deal.renditions + literal(",")
-    return (
-        select(Deal)
-        .join(Deal.product)
-        .options(joinedload(Deal.product))
-        .where(
-            Deal.starts_at <= now,
-            Deal.ends_at > now,
-            Deal.stopped.is_(False),
-            Product.active.is_(True),
-            padded.contains(f",{rendition},"),
-        )
-        .order_by(Deal.position, Deal.id)
-    )
+    return catalog.running_deals(now).where(padded.contains(f",{rendition},"))
 
 
 def running_page(rendition: str, now: datetime, number: int, per_page: int) -> Page:
