@@ -290,10 +290,11 @@ def _kept_headers(response) -> tuple:
 def store_page(response):
     """after_request (before the response is finished): keep a page rendered by its view."""
     pending = g.pop("page_cache_key", None)
+    if pending is None:  # not a page to keep (most responses): nothing more to look at
+        return response
     sess = session._get_current_object()
     if (
-        pending is None
-        or response.status_code != 200
+        response.status_code != 200
         or response.direct_passthrough
         or "_flashes" in sess
         or "Set-Cookie" in response.headers

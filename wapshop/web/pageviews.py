@@ -34,7 +34,6 @@ import threading
 import time
 from collections import Counter
 from datetime import date
-from functools import lru_cache
 
 from flask import Flask, current_app, g, request, template_rendered
 
@@ -136,28 +135,16 @@ def visitor_key(secret: str | bytes, remote_addr: str | None, user_agent: str, d
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
 
-@lru_cache(maxsize=4096)
-def _visitor(secret: str | bytes, remote_addr: str | None, user_agent: str, day: date):
-    """visitor_key, or None for a crawler; remembered per worker (the same phone asks again
-    and again all day), bounded."""
-    if ua_tier(user_agent) == "bot":
-        return None
-    return visitor_key(secret, remote_addr, user_agent, day)
-
-
 def count_view(response):
     """after_request: count a funnel page view in memory; hand a due batch to be written once
     the response has gone out."""
     counter: ViewCounter = current_app.extensions["pageviews"]
     step = _step(response)
-    if step is not None:
-        req = request._get_current_object()
+    user_agent = request.headers.get("User-Agent", "")
+    if step is not None and ua_tier(user_agent) != "bot":
         day = china_day(utcnow())
-        who = _visitor(
-            current_app.secret_key, req.remote_addr, req.headers.get("User-Agent", ""), day
-        )
-        if who is not None:
-            counter.add((day, g.get("rendition") or DEFAULT, step, who))
+        who = visitor_key(current_app.secret_key, request.remote_addr, user_agent, day)
+        counter.add((day, g.get("rendition") or DEFAULT, step, who))
     batch = counter.take(only_if_due=True)
     if batch:
         app = current_app._get_current_object()

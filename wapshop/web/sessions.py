@@ -62,7 +62,15 @@ def _valid_sid(value: str | None) -> bool:
 
 
 class DbSession(CallbackDict, SessionMixin):
-    def __init__(self, initial=None, sid=None, stored=False, from_cookie=False, expires_at=None):
+    def __init__(
+        self,
+        initial=None,
+        sid=None,
+        stored=False,
+        from_cookie=False,
+        expires_at=None,
+        generation=None,
+    ):
         def on_update(self):
             self.modified = True
 
@@ -78,7 +86,7 @@ class DbSession(CallbackDict, SessionMixin):
         self.replaced_sid: str | None = None
         self.expires_at = expires_at
         # The page cache's generation when it came with the session row (web/reads.py).
-        self.generation: int | None = None
+        self.generation: int | None = generation
 
     def regenerate(self) -> None:
         """New sid for the same data, at every grant of access (login, logout, an order placed
@@ -114,15 +122,14 @@ class DbSessionInterface(SessionInterface):
                 from_cookie = sid == cookie_sid
                 granted_to = data.get(CLIENT_KEY)
                 if from_cookie or granted_to is None or granted_to == client_tag(request):
-                    opened = DbSession(
+                    return DbSession(
                         data,
                         sid=sid,
                         stored=True,
                         from_cookie=from_cookie,
                         expires_at=expires_at,
+                        generation=row[2] or 0,
                     )
-                    opened.generation = row[2] or 0
-                    return opened
         return DbSession()
 
     def save_session(self, app, session, response):
