@@ -16,7 +16,9 @@ from sqlalchemy import select, update
 
 from conftest import make_app, sibling_app, sid_of
 from factories import make_deal, make_product
-from wapclient import FlaskTransport, WapClient, sids
+from support.pagecache import CACHE_ON, NOKIA, XHTML, cache_of, generation, make_goods, phone
+from support.pagecache import set_session
+from wapclient import sids
 from wapshop.clock import utcnow
 from wapshop.extensions import db
 from wapshop.models import CacheGeneration, Deal, Product, WebSession
@@ -24,10 +26,6 @@ from wapshop.services import stock
 from wapshop.views import catalog as catalog_views
 from wapshop.web import cache as page_cache
 from wapshop.web.reads import reads
-
-NOKIA = "Nokia6300/2.0 (05.00) Profile/MIDP-2.0 Configuration/CLDC-1.1"
-XHTML = "application/vnd.wap.xhtml+xml,application/xhtml+xml;q=0.9,text/html;q=0.5"
-CACHE_ON = {"PAGE_CACHE_IN_TESTS": True}
 
 
 @pytest.fixture
@@ -41,12 +39,7 @@ def app(tmp_path):
 
 @pytest.fixture
 def goods(app):
-    with app.app_context():
-        product = make_product(title="老人手机", stock=40)
-        deal_product = make_product(title="特价收音机", stock=80, category_id=product.category_id)
-        make_deal(deal_product, quantity=50)
-        db.session.commit()
-        return {"product": product.id, "deal_product": deal_product.id, "cat": product.category_id}
+    return make_goods(app)
 
 
 @pytest.fixture
@@ -63,26 +56,6 @@ def clock(monkeypatch):
     monkeypatch.setattr(page_cache, "utcnow", lambda: moment.now)
     monkeypatch.setattr(catalog_views, "utcnow", lambda: moment.now)
     return moment
-
-
-def phone(app) -> WapClient:
-    return WapClient(FlaskTransport(app), NOKIA, XHTML)
-
-
-def cache_of(app) -> page_cache.PageCache:
-    return app.extensions["page_cache"]
-
-
-def set_session(app, sid: str, **values) -> None:
-    with app.app_context():
-        row = db.session.get(WebSession, sid)
-        row.data = json.dumps({**json.loads(row.data), **values})
-        db.session.commit()
-
-
-def generation(app) -> int:
-    with app.app_context():
-        return page_cache.current_generation()
 
 
 def test_two_cookieless_sessions_interleaved_each_see_only_their_own_sid(app, goods):

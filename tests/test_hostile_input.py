@@ -386,6 +386,17 @@ def test_invalid_utf8_in_query_and_form_values_is_never_a_500(client, shop, meth
     assert answer.status_code < 500
 
 
+@pytest.mark.parametrize(
+    "url", ["/s", "/c/{category}", "/p/{product}", "/buy/{product}", "/cart", "/"]
+)
+def test_raw_bytes_past_ascii_in_a_query_string_are_never_a_500(client, shop, url):
+    """A search typed on an old phone arrives as raw GBK bytes, unescaped ("手机" is
+    CAB6 BBFA); the server hands them on as Latin-1 characters."""
+    raw = b"q=\xca\xd6\xbb\xfa&page=\xb2&sid=\xff".decode("latin-1")
+    answer = client.get(url.format(**shop), environ_overrides={"QUERY_STRING": raw})
+    assert answer.status_code < 500, answer.status_code
+
+
 # --- Query names that collide with the page's own or with url_for's keywords
 
 

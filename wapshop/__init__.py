@@ -3,7 +3,9 @@
 import os
 from pathlib import Path
 
-from flask import Flask
+from urllib.parse import quote_from_bytes
+
+from flask import Flask, Request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from wapshop import cli, sandbox
@@ -24,7 +26,7 @@ from wapshop.views import (
     orders,
     payments,
 )
-from wapshop.web import errors, logs, pageviews, rendering, sessions, templating
+from wapshop.web import errors, hits, logs, pageviews, rendering, sessions, templating
 from wapshop.web.i18n import select_locale
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +48,23 @@ AREAS = (
 )
 
 
+class ShopRequest(Request):
+    def __init__(self, environ, *args, **kwargs):
+        super().__init__(environ, *args, **kwargs)
+        # Old phones send a search typed in GBK as raw bytes, unescaped. werkzeug reads the
+        # query string as UTF-8 and fails on them (a 500 before any handler); escaped, they
+        # decode like any invalid %-escape: to U+FFFD.
+        if not self.query_string.isascii():
+            self.query_string = quote_from_bytes(self.query_string, safe=QUERY_SAFE).encode()
+
+
+# Every printable ASCII character stays as it is; only bytes past ASCII are escaped.
+QUERY_SAFE = bytes(range(0x20, 0x7F)).decode()
+
+
 class WapShop(Flask):
+    request_class = ShopRequest
+
     def redirect(self, location: str, code: int = 302):
         """Every redirect (flask.redirect comes here): a target carrying CR/LF or other control
         characters is percent-encoded instead of breaking the response with a 500."""
@@ -62,9 +80,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     configure(app, test_config)
-    hops = int(app.config["TRUSTED_PROXY_HOPS"])
-    if hops > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.url_map.converters["int"] = IdConverter
 
     # Extensions (wapshop/extensions.py) and logging.
@@ -90,6 +105,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(area.bp)
     if app.config["SANDBOX_PAYMENTS"]:
         app.register_blueprint(sandbox.bp)
+
+    # Around the cycle: stored pages answered before it (web/hits.py), inside the proxy fix.
+    hits.init_app(app)
+    hops = int(app.config["TRUSTED_PROXY_HOPS"])
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app
 
 

@@ -65,6 +65,9 @@ KEPT_HEADERS = ("Content-Type", "Vary")
 SID_MARK = "\x00sid\x00"
 CSRF_MARK = "\x00csrf\x00"
 CHANGED = "catalog_changed"
+# In the WSGI environ of a request answered from a stored page without a CSRF token: the
+# page's key, generation and birth (web/hits.py keeps the finished answer).
+SERVED_NOTE = "wapshop.page_served"
 EPOCH = datetime(2000, 1, 1)
 
 
@@ -228,23 +231,27 @@ def _session_part(sess) -> str:
     return json.dumps(data, sort_keys=True, default=str) if data else ""
 
 
-def _key(req, sess) -> tuple:
+def page_key(req, sess, rendition: str, locale: str) -> tuple:
     """What a page depends on besides the database (the request and session objects, not
-    their proxies: this runs on every catalogue request)."""
+    their proxies: this runs on every catalogue request). The path names the view: only
+    GETs of CACHED_ENDPOINTS are stored."""
     args = tuple(sorted((k, v) for k, v in req.args.items(multi=True) if k != "sid"))
-    rendition = g.rendition
     return (
-        req.endpoint,
         req.path,
         args,
         rendition,
-        locale_code(),
+        locale,
         renditions.content_type(rendition, req.environ.get("HTTP_ACCEPT")),
         req.scheme,
         req.host,
         bool(getattr(sess, "in_urls", False)),
         _session_part(sess),
     )
+
+
+def url_sid(sess) -> str | None:
+    """The sid a page for this session carries in its links (None: it carries none)."""
+    return sess.sid if getattr(sess, "in_urls", False) else None
 
 
 def _page_cache() -> PageCache | None:
@@ -265,16 +272,18 @@ def serve_cached():
         return None
     generation = request_generation(sess)
     cache.seen(generation)
-    key = _key(req, sess)
+    key = page_key(req, sess, g.rendition, locale_code())
     entry = cache.get(key)
     if entry is None:
         g.page_cache_key = (key, generation, cache.clock())
         return None
-    _born, body, headers, has_sid, has_csrf = entry
+    born, body, headers, has_sid, has_csrf = entry
     if has_sid:
         body = body.replace(SID_MARK, sess.sid)
     if has_csrf:
         body = body.replace(CSRF_MARK, generate_csrf())
+    else:  # the whole answer may be kept as it goes out (web/hits.py)
+        req.environ[SERVED_NOTE] = (key, generation, born, url_sid(sess))
     return current_app.response_class(body, headers=headers)
 
 

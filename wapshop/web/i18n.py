@@ -32,4 +32,9 @@ def locale_code() -> str:
         if session.get(LANG_PARAM) != chosen:
             session[LANG_PARAM] = chosen
         return chosen
-    return session.get(LANG_PARAM) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return remembered_locale(session)
+
+
+def remembered_locale(sess) -> str:
+    """The language a session holds (the default when none), before any ?lang=."""
+    return sess.get(LANG_PARAM) or current_app.config["BABEL_DEFAULT_LOCALE"]

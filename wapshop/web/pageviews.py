@@ -137,19 +137,33 @@ def visitor_key(secret: str | bytes, remote_addr: str | None, user_agent: str, d
 
 def count_view(response):
     """after_request: count a funnel page view in memory; hand a due batch to be written once
-    the response has gone out."""
-    counter: ViewCounter = current_app.extensions["pageviews"]
+    the response has gone out. The step counted is noted in the WSGI environ (STEP_NOTE): a
+    page answered again before Flask's cycle (web/hits.py) counts the same."""
     step = _step(response)
-    user_agent = request.headers.get("User-Agent", "")
+    request.environ[STEP_NOTE] = step
+    app = current_app._get_current_object()
+    rendition = g.get("rendition") or DEFAULT
+    writing = count(
+        app, step, rendition, request.remote_addr, request.headers.get("User-Agent", "")
+    )
+    if writing is not None:
+        response.call_on_close(writing)
+    return response
+
+
+STEP_NOTE = "wapshop.funnel_step"
+
+
+def count(app: Flask, step: str | None, rendition: str, remote_addr, user_agent: str):
+    """Count one view of `step` (None: nothing to count); the write of a due batch, to run
+    once the response has gone out, or None."""
+    counter: ViewCounter = app.extensions["pageviews"]
     if step is not None and ua_tier(user_agent) != "bot":
         day = china_day(utcnow())
-        who = visitor_key(current_app.secret_key, request.remote_addr, user_agent, day)
-        counter.add((day, g.get("rendition") or DEFAULT, step, who))
+        who = visitor_key(app.secret_key, remote_addr, user_agent, day)
+        counter.add((day, rendition, step, who))
     batch = counter.take(only_if_due=True)
-    if batch:
-        app = current_app._get_current_object()
-        response.call_on_close(lambda: write(app, counter, batch))
-    return response
+    return (lambda: write(app, counter, batch)) if batch else None
 
 
 def write(app: Flask, counter: ViewCounter, batch: Counter[Key]) -> bool:

@@ -24,12 +24,20 @@ from wapshop.web import cache as page_cache
 from wapshop.web.devices import DECIDING_HEADERS, rendition_for_request
 
 
+def rendition_of(req, sess) -> tuple[str, tuple[str, ...]]:
+    """The rendition a request gets before any ?ver=: the session's, else what its headers
+    say; and the headers it was chosen from (what the response varies by)."""
+    remembered = sess.get("ver")
+    if remembered:
+        return remembered, ()
+    return rendition_for_request(req.headers), DECIDING_HEADERS
+
+
 def choose_rendition() -> None:
     """before_request hook: sets g.rendition; an unknown ?ver= is a 400."""
-    g.rendition = session.get("ver")
-    if not g.rendition:
-        g.rendition = rendition_for_request(request.headers)
-        g.vary = DECIDING_HEADERS
+    g.rendition, vary = rendition_of(request, session)
+    if vary:
+        g.vary = vary
     ver = present_arg(request.args, "ver")
     if ver is not None:
         if ver not in renditions.RENDITIONS:

@@ -38,6 +38,8 @@ MOVED_LIFETIME = timedelta(minutes=10)
 # A sid from a URL is honoured only by that same browser: a logged-in sid pasted into a link
 # must not make the victim shop inside the attacker's account (cookies prove themselves).
 CLIENT_KEY = "_client"
+# A session opened for this request before Flask's cycle (web/hits.py), in its WSGI environ.
+OPENED_NOTE = "wapshop.session"
 
 SID_BYTES = 12
 SID_LENGTH = 16
@@ -100,6 +102,11 @@ class DbSession(CallbackDict, SessionMixin):
         if has_request_context():
             self[CLIENT_KEY] = client_tag(request)
 
+    def slides(self, lifetime: timedelta, now) -> bool:
+        """An active session slides forward when less than half its lifetime is left (a
+        write at most once an hour): saving it then writes its row."""
+        return self.stored and self.expires_at - now < lifetime / 2
+
     @property
     def in_urls(self) -> bool:
         """Carry the sid in URLs: the session exists but the client did not send the cookie."""
@@ -108,6 +115,9 @@ class DbSession(CallbackDict, SessionMixin):
 
 class DbSessionInterface(SessionInterface):
     def open_session(self, app, request):
+        opened = request.environ.pop(OPENED_NOTE, None)
+        if opened is not None:  # read already by web/hits.py for this very request
+            return opened
         cookie_sid = present_arg(request.cookies, app.config["SESSION_COOKIE_NAME"])
         # Forms post to URLs built by url_for, so the sid is in the query string there too;
         # the body is never read here (before error handlers exist for this request).
@@ -135,8 +145,8 @@ class DbSessionInterface(SessionInterface):
     def save_session(self, app, session, response):
         lifetime: timedelta = app.config["SESSION_LIFETIME"]
         now = utcnow()
-        if session.stored and session.expires_at - now < lifetime / 2:
-            session.modified = True  # an active session slides forward, at most a write an hour
+        if session.slides(lifetime, now):
+            session.modified = True
         if session.replaced_sid:
             kept = {key: session[key] for key in KEPT_WHEN_MOVED if key in session}
             db.session.execute(
