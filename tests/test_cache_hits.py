@@ -51,7 +51,8 @@ def goods(app):
 
 
 def hits_of(app) -> page_hits.PageHits:
-    return app.wsgi_app
+    wrapped = app.wsgi_app
+    return wrapped if isinstance(wrapped, page_hits.PageHits) else wrapped.app  # in ProxyFix
 
 
 def answers_of(app) -> page_cache.PageCache:
@@ -284,3 +285,27 @@ def test_answers_and_their_paths_are_bounded(tmp_path):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def test_behind_a_proxy_answers_are_kept_per_forwarded_host_and_scheme(tmp_path):
+    """Inside ProxyFix: the key holds the host and scheme the proxy forwarded, as Flask sees
+    them; without a trusted proxy, forged X-Forwarded-* change nothing."""
+    for hops, answers in ((1, 3), (0, 1)):
+        (tmp_path / str(hops)).mkdir()
+        app = make_app(tmp_path / str(hops), **CACHE_ON, TRUSTED_PROXY_HOPS=hops)
+        path = f"/p/{make_goods(app)['product']}"
+        client = app.test_client(use_cookies=False)
+        for host, scheme in (
+            ("shop.example", "https"),
+            ("evil.example", "https"),
+            ("shop.example", "http"),
+        ):
+            forwarded = {"X-Forwarded-Host": host, "X-Forwarded-Proto": scheme}
+            _r, through_flask, answered = three_times(
+                client, path, {"User-Agent": UA["basic"], **forwarded}
+            )
+            same_answer(answered, through_flask)
+        assert len(answers_of(app)) == answers
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
