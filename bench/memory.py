@@ -6,7 +6,8 @@ In-process (one process is one gunicorn worker): the demo shop, then --requests 
 mixing every rendition, cookie-less clients and phones with a sid, home, categories and their
 pages, products, searches for many different words (each a new page to cache), the
 confirmation page. Prints RSS (VmRSS) after start, after the first 1,000 and at the end, with
-the page cache's and the gzip cache's entries: both bounded, so RSS levels off."""
+the page cache's, the kept answers' (web/hits.py) and the gzip cache's entries: all bounded, so
+RSS levels off."""
 
 import argparse
 import random
@@ -19,7 +20,7 @@ from bench.common import UA, Databases, load_demo, machine, make_app, report, ta
 from bench.common import COD_DISTRICT
 from wapshop.extensions import db
 from wapshop.models import Category, Product
-from wapshop.web import rendering
+from wapshop.web import hits, rendering
 
 WORDS = "手机 老人 充电 蓝牙 耳机 收音机 红 黑 大 小 新款 正品 包邮 特价 按键 双卡".split()
 
@@ -44,13 +45,14 @@ def main() -> None:
             categories = db.session.scalars(select(Category.id)).all()
             products = db.session.scalars(select(Product.id).limit(300)).all()
             db.session.remove()
-        cache = app.extensions["page_cache"]
+        cache, answers = app.extensions["page_cache"], app.extensions[hits.ANSWERS]
         client = app.test_client(use_cookies=False)
         sids = {}
         for rendition in UA:
             page = client.get(f"/?ver={rendition}", headers={"User-Agent": UA[rendition]}).text
             sids[rendition] = re.search(r"sid=([\w-]{16})", page).group(1)
-        rows.append(["started", 0, rss_kib(), len(cache), len(rendering._gzipped)])
+        sizes = lambda: [len(cache), len(answers), len(rendering._gzipped)]  # noqa: E731
+        rows.append(["started", 0, rss_kib(), *sizes()])
         statuses: dict[int, int] = {}
         for n in range(1, args.requests + 1):
             rendition = rng.choice(list(UA))
@@ -72,18 +74,19 @@ def main() -> None:
             status = client.get(path, headers=headers).status_code
             statuses[status] = statuses.get(status, 0) + 1
             if n in (1_000, args.requests // 2, args.requests):
-                rows.append([f"after {n:,}", n, rss_kib(), len(cache), len(rendering._gzipped)])
+                rows.append([f"after {n:,}", n, rss_kib(), *sizes()])
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
     report(
         table(
             f"Resident size of one worker on {args.db} (in-process, mixed requests)",
-            ["when", "requests", "RSS KiB", "pages cached", "gzip cached"],
+            ["when", "requests", "RSS KiB", "pages cached", "answers kept", "gzip cached"],
             rows,
         ),
         "statuses: " + ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items())),
-        f"bounds: page cache {cache.entries} pages of <= {cache.max_bytes:,} B, gzip "
+        f"bounds: page cache {cache.entries} pages of <= {cache.max_bytes:,} B, answers "
+        f"{answers.entries} of <= {answers.max_bytes:,} B, gzip "
         f"{rendering.GZIP_ENTRIES} of <= {rendering.GZIP_MAX_BYTES:,} B",
         machine(),
     )
