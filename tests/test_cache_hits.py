@@ -3,8 +3,9 @@ and only where Flask would have given it again.
 
 - every rendition, with and without a sid, gzipped or not: the same status, headers and bytes;
 - the funnel counts a view answered here as Flask counts it;
-- conditional requests, HEAD, ?ver=/?lang=, cookie sessions, flashed messages and sessions due
-  to slide forward go to Flask; a sid from another browser gets no one's sid;
+- conditional requests, HEAD, ?ver=/?lang=, flashed messages, sessions due to slide forward
+  and answers setting a cookie not the session's own go to Flask; a sid from another browser
+  gets no one's sid; a session from a cookie gets its own cookie set again, never another's;
 - a change shows on the next request, a sale within the bound, two sessions never mix;
 - a failure here is Flask's to answer; hostile requests never get a 500; it is bounded."""
 
@@ -144,12 +145,39 @@ def test_what_flask_must_answer_goes_to_flask(app, goods):
     assert english.status_code == 200 and sid_of(english.text)  # the session was written
     assert hits.answered == before
 
-    cookies = app.test_client()  # a browser keeping our cookie: each answer sets it again
-    cookies.get("/?ver=basic", headers=headers)
-    for _ in range(3):
-        page = cookies.get(path, headers=headers)
-        assert "wsid=" in page.headers.get("Set-Cookie", "")
-    assert hits.answered == before
+
+def test_a_session_from_a_cookie_gets_answers_setting_its_own_cookie_alone(app, goods):
+    headers = {"User-Agent": UA["touch"], "Accept-Encoding": "gzip"}
+    browsers = [app.test_client() for _ in range(2)]  # each keeps our cookie
+    for browser in browsers:
+        browser.get("/?ver=touch", headers=headers)
+    path = f"/p/{goods['product']}"
+    own = []
+    for browser in browsers:
+        _r, through_flask, answered = three_times(browser, path, headers)
+        same_answer(answered, through_flask)
+        own.append(answered.headers["Set-Cookie"])
+    assert own[0] != own[1] and all(c.startswith("wsid=") for c in own)
+    for _round in range(3):  # interleaved: each is answered its own cookie, never the other's
+        for browser, cookie in zip(browsers, own):
+            assert browser.get(path, headers=headers).headers["Set-Cookie"] == cookie
+
+
+def test_an_answer_setting_any_other_cookie_is_not_kept(app, goods):
+    """A cookie set after the page was stored (as Flask-Login's remember cookie is: its hook
+    runs after the page cache's) keeps the answer from being given again."""
+
+    def another_cookie(response):
+        response.set_cookie("seen", "1")
+        return response
+
+    app.after_request_funcs.setdefault(None, []).insert(0, another_cookie)  # runs last
+
+    client = app.test_client(use_cookies=False)
+    for _ in range(4):
+        client.get(f"/p/{goods['product']}", headers={"User-Agent": UA["basic"]})
+    assert len(app.extensions["page_cache"]) == 1  # stored, and served from the cache
+    assert hits_of(app).answered == 0 and len(answers_of(app)) == 0
 
 
 def test_flashed_messages_and_a_session_due_to_slide_go_to_flask(app, goods):

@@ -249,9 +249,11 @@ def page_key(req, sess, rendition: str, locale: str) -> tuple:
     )
 
 
-def url_sid(sess) -> str | None:
-    """The sid a page for this session carries in its links (None: it carries none)."""
-    return sess.sid if getattr(sess, "in_urls", False) else None
+def answer_sid(sess) -> str | None:
+    """The sid a finished answer to this session holds: in its links (a sid in URLs) or in the
+    cookie set again (a session from a cookie); None without a session."""
+    in_answer = getattr(sess, "in_urls", False) or getattr(sess, "from_cookie", False)
+    return sess.sid if in_answer else None
 
 
 def _page_cache() -> PageCache | None:
@@ -283,7 +285,7 @@ def serve_cached():
     if has_csrf:
         body = body.replace(CSRF_MARK, generate_csrf())
     else:  # the whole answer may be kept as it goes out (web/hits.py)
-        req.environ[SERVED_NOTE] = (key, generation, born, url_sid(sess))
+        req.environ[SERVED_NOTE] = (key, generation, born, answer_sid(sess))
     return current_app.response_class(body, headers=headers)
 
 

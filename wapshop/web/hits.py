@@ -3,21 +3,22 @@
 A catalogue page served from the page cache (web/cache.py) still costs Flask's whole cycle:
 the request and app contexts, the session, the rendition, every after-request hook (funnel,
 security headers, validators, gzip). When such a request goes out unchanged — a GET answered
-200 from a stored page without a CSRF token, no cookie set — this WSGI layer keeps what went
-out (status, headers, bytes) under the page's key, the sid it carries and whether it was
-gzipped. The next GET with the same key, sid and encoding is answered here, from the same
-functions that keyed it in Flask (open_session, rendition_of, remembered_locale, page_key,
+200 from a stored page without a CSRF token, setting no cookie but the session's own — this
+WSGI layer keeps what went out (status, headers, bytes) under the page's key, the sid the
+answer holds (in its links, or in the session cookie set again) and whether it was gzipped.
+The next GET with the same key, sid and encoding is answered here, from the same functions
+that keyed it in Flask (open_session, rendition_of, remembered_locale, page_key,
 request_generation), after the same database read: the generation (with the session row
 when there is a sid). A page changes for no one faster than through Flask: an answer lives
 no longer than its page (same birth, same generation, same PAGE_CACHE_SECONDS), and a new
 generation drops every one. The funnel counts the view as Flask counted it.
 
 Anything else goes to Flask untouched: other methods, conditional requests (a 304 is
-Flask's), ?ver= and ?lang= (they change the session), sessions from a cookie (each answer
-sets it again), sessions with flashed messages or due to slide forward, paths no answer has
-been kept for, and any failure here (the cycle below meets it and answers it properly). A
-request that went on to Flask after its session was read hands it on (sessions.OPENED_NOTE):
-nothing is read twice."""
+Flask's), ?ver= and ?lang= (they change the session), sessions with flashed messages or due
+to slide forward, answers setting any other cookie, paths no answer has been kept for, and
+any failure here (the cycle below meets it and answers it properly). A request that went on
+to Flask after its session was read hands it on (sessions.OPENED_NOTE): nothing is read
+twice."""
 
 import threading
 from collections import OrderedDict
@@ -74,18 +75,14 @@ class PageHits:
         with app.app_context():
             sess = app.session_interface.open_session(app, req)
             environ[OPENED_NOTE] = sess
-            if (
-                sess.from_cookie
-                or "_flashes" in sess
-                or sess.slides(app.config["SESSION_LIFETIME"], utcnow())
-            ):
+            if "_flashes" in sess or sess.slides(app.config["SESSION_LIFETIME"], utcnow()):
                 return None
             rendition, _vary = rendition_of(req, sess)
             key = page_cache.page_key(req, sess, rendition, remembered_locale(sess))
             sess.generation = page_cache.request_generation(sess)
         app.extensions["page_cache"].seen(sess.generation)
         answers.seen(sess.generation)
-        entry = answers.get((key, page_cache.url_sid(sess), _gzipped(environ)))
+        entry = answers.get((key, page_cache.answer_sid(sess), _gzipped(environ)))
         return None if entry is None else (entry, rendition)
 
     def _give(self, environ, start_response, entry, rendition):
@@ -111,12 +108,7 @@ class PageHits:
 
         result = self.wsgi_app(environ, noting)
         served = environ.get(page_cache.SERVED_NOTE)
-        if (
-            served is None
-            or not seen
-            or seen[0] != OK
-            or any(name.lower() == "set-cookie" for name, _value in seen[1])
-        ):
+        if served is None or not seen or seen[0] != OK or not self._own_cookie(seen[1], served[3]):
             return result
         body = b"".join(result)
         key, generation, born, sid = served
@@ -126,6 +118,16 @@ class PageHits:
         answers.put((key, sid, _gzipped(environ)), generation, born, (body, tuple(seen[1]), step))
         self._note_path(environ.get("PATH_INFO"), answers.entries)
         return ClosingIterator([body], getattr(result, "close", None))
+
+    def _own_cookie(self, headers, sid: str | None) -> bool:
+        """No cookie set, or only the session's own set again (its sid is in the answer's
+        key: the answer goes to that session alone)."""
+        own = f"{self.app.config['SESSION_COOKIE_NAME']}={sid};"
+        return all(
+            sid is not None and value.startswith(own)
+            for name, value in headers
+            if name.lower() == "set-cookie"
+        )
 
     def _note_path(self, path: str | None, bound: int) -> None:
         with self._lock:
