@@ -4,7 +4,7 @@ wrk drives the home, a category and a product page on `wml`, `basic`, `color` an
 each twice: cookie-less with the rendition from a User-Agent (wrk keeps no cookies; a ?ver=
 would start a session per request), and as a cookie-less phone whose session was started by
 /?ver= and whose sid is in the URL (every request reads its session row; the page cache must
-fill in this buyer's sid). Defaults: gunicorn -w 2, wrk -t2 -c16. --orders adds the
+fill in this buyer's sid); and on `touch`, a smartphone whose session cookie it sends back. Defaults: gunicorn -w 2, wrk -t2 -c16. --orders adds the
 confirmation page (cookie-less and with a session cookie) and Python buyers placing orders
 (GET confirmation + POST) for a while on a product with plenty of stock.
 
@@ -229,10 +229,14 @@ def measure_database(tmp, databases, db_name: str, bare, args) -> list[str]:
         db.session.commit()
     with Gunicorn("wsgi:app", tmp, app, workers=args.workers) as server:
         urls = []
+        smartphone = Browser(server.url, UA["touch"])  # keeps our cookie, as smartphones do
+        smartphone.get("/?ver=touch")
         for page in PAGES:
             for r in RENDITIONS:
                 urls.append((page, r, pages[page], None))
                 urls.append((page, r, pages[page], "sid:" + cookieless_sid(server, r)))
+            urls.append((page, "touch", pages[page], smartphone.cookie))
+        smartphone.close()
         if args.orders:
             for r in ("basic", "touch"):  # the confirmation page, cookie-less and with one
                 browser = Browser(server.url, UA[r])
