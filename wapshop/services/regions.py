@@ -5,6 +5,7 @@ from sqlalchemy import select
 from wapshop.extensions import db
 from wapshop.models import CodCoverage, Region
 from wapshop.parsing import parse_int
+from wapshop.services.reference_cache import remembered
 
 DISTRICT = 3
 
@@ -48,15 +49,29 @@ def path(region: Region) -> list[Region]:
     return chain
 
 
+def path_codes(region: Region) -> tuple[str, ...]:
+    """The codes of path(region), kept per worker (services/reference_cache.py)."""
+    return remembered(("region_path", region.code), lambda: tuple(r.code for r in path(region)))
+
+
 def full_name(region: Region) -> str:
+    """The region's name from the province down, kept per worker."""
+    return remembered(("region_name", region.code), lambda: _full_name(region))
+
+
+def _full_name(region: Region) -> str:
     names = [r.name for r in path(region)]
     # Municipalities repeat themselves (北京市 › 北京市 › 朝阳区): say it once.
     return "".join(n for i, n in enumerate(names) if i == 0 or n != names[i - 1])
 
 
 def cod_carrier(region: Region) -> str | None:
-    """The preferred carrier collecting cash in this region or any region above it."""
-    codes = [r.code for r in path(region)]
+    """The preferred carrier collecting cash in this region or any region above it, kept
+    per worker."""
+    return remembered(("cod_carrier", region.code), lambda: _cod_carrier(path_codes(region)))
+
+
+def _cod_carrier(codes: tuple[str, ...]) -> str | None:
     return db.session.scalar(
         select(CodCoverage.carrier)
         .where(CodCoverage.region_code.in_(codes))

@@ -1,0 +1,88 @@
+"""Rows every order reads and staff rarely change (cash-on-delivery coverage, shipping rules,
+categories, member tiers, 满减 promotions, region names), kept per worker as plain values
+under the page cache's generation (web/cache.py), so a placed order does not read them again.
+
+The generation is the figure every machine compares with: a staff change to any of these
+tables adds one to it in the change's own transaction (the catalogue's tables through the
+page cache's hooks; tiers and promotions by their services), and a request that starts after
+that COMMIT reads the new figure (with its session row, or on its own) and drops every value
+kept under an older one: the very next order prices with the change. A value loaded under a
+figure that is no longer the cache's is not kept. Values are never ORM objects (those belong
+to one session): callers keep tuples and frozen dataclasses.
+
+The figure is read once per transaction (a request's first use takes the one its session row
+brought), forgotten at COMMIT or ROLLBACK: code that changes a rule and then prices in the
+same app context (a script, a test) reads it again."""
+
+import threading
+
+from flask import current_app, g, has_app_context, has_request_context, session
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from wapshop.extensions import db
+from wapshop.web.cache import current_generation
+
+EXTENSION = "reference_cache"
+GENERATION_KEY = "reference_generation"
+MAX_VALUES = 4096  # keys are regions, carriers and categories: bounded by the shop's data
+
+
+class ReferenceCache:
+    """Values by key, all dropped when the generation moves. Thread-safe."""
+
+    def __init__(self, max_values: int = MAX_VALUES):
+        self.max_values = max_values
+        self.generation: int | None = None
+        self._values: dict = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def get(self, key, generation: int, load):
+        with self._lock:
+            if generation != self.generation:
+                self._values.clear()
+                self.generation = generation
+            if key in self._values:
+                return self._values[key]
+        value = load()
+        with self._lock:
+            if generation == self.generation and len(self._values) < self.max_values:
+                self._values[key] = value
+        return value
+
+
+def remembered(key: tuple, load):
+    """`load()`'s value (plain, never an ORM object), kept while the generation stays."""
+    if not has_app_context():
+        return load()
+    cache = current_app.extensions.get(EXTENSION)
+    if cache is None:
+        cache = current_app.extensions.setdefault(EXTENSION, ReferenceCache())
+    return cache.get(key, generation(), load)
+
+
+def generation() -> int:
+    """The page cache's figure for this transaction."""
+    info = db.session.info
+    found = info.get(GENERATION_KEY)
+    if found is None:
+        brought = getattr(session, "generation", None) if has_request_context() else None
+        if brought is not None and not g.get(GENERATION_KEY):
+            g.setdefault(GENERATION_KEY, True)  # the session row's figure: the first time only
+            found = brought
+        else:
+            found = current_generation()
+        info[GENERATION_KEY] = found
+    return found
+
+
+def _forget(sess, *_args) -> None:
+    sess.info.pop(GENERATION_KEY, None)
+
+
+if not event.contains(Session, "after_commit", _forget):
+    event.listen(Session, "after_commit", _forget)
+    event.listen(Session, "after_soft_rollback", _forget)
