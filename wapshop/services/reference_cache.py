@@ -12,19 +12,25 @@ to one session): callers keep tuples and frozen dataclasses.
 
 The figure is read once per transaction (a request's first use takes the one its session row
 brought), forgotten at COMMIT or ROLLBACK: code that changes a rule and then prices in the
-same app context (a script, a test) reads it again."""
+same app context (a script, a test) reads it again. A transaction that changed any of these
+rows (changed() below, a catalogue write the page cache noticed, or one not yet flushed)
+reads them from the database until it ends: its own change is not committed, so no figure says it yet."""
 
 import threading
+from itertools import chain
 
 from flask import current_app, g, has_app_context, has_request_context, session
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from wapshop.extensions import db
-from wapshop.web.cache import current_generation
+from wapshop.web.cache import CATALOG_TABLES, CHANGED, bump_generation, current_generation
 
 EXTENSION = "reference_cache"
 GENERATION_KEY = "reference_generation"
+CHANGED_HERE = "reference_changed"
+# What is kept here comes from these tables (the catalogue's move the figure by themselves).
+KEPT_FROM = CATALOG_TABLES | {"cod_coverage", "regions", "member_tiers", "promotions"}
 MAX_VALUES = 4096  # keys are regions, carriers and categories: bounded by the shop's data
 
 
@@ -58,6 +64,8 @@ def remembered(key: tuple, load):
     """`load()`'s value (plain, never an ORM object), kept while the generation stays."""
     if not has_app_context():
         return load()
+    if _changed_here(db.session):
+        return load()
     cache = current_app.extensions.get(EXTENSION)
     if cache is None:
         cache = current_app.extensions.setdefault(EXTENSION, ReferenceCache())
@@ -79,8 +87,24 @@ def generation() -> int:
     return found
 
 
+def _changed_here(sess) -> bool:
+    """This transaction changed (or holds unflushed changes to) rows kept here."""
+    if sess.info.get(CHANGED_HERE) or sess.info.get(CHANGED):
+        return True
+    pending = chain(sess.new, sess.dirty, sess.deleted)
+    return any(getattr(row, "__tablename__", None) in KEPT_FROM for row in pending)
+
+
+def changed(sess) -> None:
+    """A staff change to rows kept here, in `sess`'s transaction: every worker drops what it
+    kept once this commits; this transaction reads them from the database until it ends."""
+    bump_generation(sess)
+    sess.info[CHANGED_HERE] = True
+
+
 def _forget(sess, *_args) -> None:
     sess.info.pop(GENERATION_KEY, None)
+    sess.info.pop(CHANGED_HERE, None)
 
 
 if not event.contains(Session, "after_commit", _forget):

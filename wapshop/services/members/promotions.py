@@ -9,8 +9,7 @@ from sqlalchemy import select
 from wapshop.extensions import db
 from wapshop.models import Promotion, Staff
 from wapshop.services import Refusal, admin_audit
-from wapshop.services.reference_cache import remembered
-from wapshop.web.cache import bump_generation
+from wapshop.services.reference_cache import changed, remembered
 
 AUDITED = ("name", "threshold_fen", "off_fen", "starts_at", "ends_at", "stopped")
 STATE_LABELS = {"running": "进行中", "scheduled": "未开始", "ended": "已结束", "stopped": "已停止"}
@@ -50,7 +49,7 @@ def create_promotion(data: PromotionInput, staff: Staff | None) -> Promotion:
     )  # fmt: skip
     db.session.add(promotion)
     db.session.flush()
-    bump_generation(db.session)  # every worker's kept promotions (services/reference_cache.py)
+    changed(db.session)  # every worker's kept promotions (services/reference_cache.py)
     admin_audit.record(staff, "create", "promotion", promotion.id, None,
                        admin_audit.snapshot(promotion, AUDITED))  # fmt: skip
     return promotion
@@ -60,7 +59,7 @@ def stop_promotion(promotion: Promotion, staff: Staff | None) -> None:
     before = admin_audit.snapshot(promotion, AUDITED)
     promotion.stopped = True
     db.session.flush()
-    bump_generation(db.session)
+    changed(db.session)
     admin_audit.record(staff, "stop", "promotion", promotion.id, before,
                        admin_audit.snapshot(promotion, AUDITED))  # fmt: skip
 

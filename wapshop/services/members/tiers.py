@@ -8,8 +8,7 @@ from sqlalchemy import delete, select
 from wapshop.extensions import db
 from wapshop.models import MemberTier, PointsAccount
 from wapshop.services import Refusal
-from wapshop.services.reference_cache import remembered
-from wapshop.web.cache import bump_generation
+from wapshop.services.reference_cache import changed, remembered
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,7 @@ def save_tiers(new: list[Tier]) -> None:
     if len({t.threshold_fen for t in ordered}) != len(ordered):
         raise BadTiers("各级门槛不能相同。")
     db.session.execute(delete(MemberTier))
-    bump_generation(db.session)  # every worker's kept tiers (services/reference_cache.py)
+    changed(db.session)  # every worker's kept tiers (services/reference_cache.py)
     for t in ordered:
         db.session.add(
             MemberTier(code=t.code, name=t.name, threshold_fen=t.threshold_fen,
