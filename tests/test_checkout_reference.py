@@ -9,14 +9,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from factories import COVERED
+from factories import COVERED, make_deal
 from support.buyers import confirm_form
 from support.members import NOW, make_marketing
 from test_checkout_views import shop  # noqa: F401 (a fixture)
 from test_stock_locks import statements
+from wapshop.clock import utcnow
 from wapshop.extensions import db
-from wapshop.models import Order, ShippingRule
-from wapshop.services import reference_cache, shipping_fees
+from wapshop.models import Order, Product, ShippingRule
+from wapshop.services import checkout, reference_cache, shipping_fees
 from wapshop.services.checkout import discounts
 from wapshop.services.members import pricing, promotions, tiers
 from wapshop.services.regions import get as region
@@ -148,3 +149,19 @@ def test_the_cache_is_bounded(entries):
     for n in range(10):
         cache.get(n, 1, lambda n=n: n)
     assert len(cache) == entries
+
+
+def test_a_products_running_deals_are_read_once_per_transaction_only(app, shop):  # noqa: F811
+    with app.app_context():
+        product = db.session.get(Product, shop["plain"])
+        variant_id = product.variants[0].id
+        with statements() as seen:
+            assert checkout.quote_variant(variant_id, utcnow()).deal is None
+            assert checkout.quote_variant(variant_id, utcnow()).deal is None
+        assert len([s for s in seen if re.search(r"\bFROM deals\b", s)]) == 1, seen
+        deal = make_deal(product, deal_price_fen=1990)  # this transaction's own deal
+        assert checkout.quote_variant(variant_id, utcnow()).deal_id == deal.id
+        db.session.commit()
+        deal.stopped = True
+        db.session.commit()  # another transaction: read again
+        assert checkout.quote_variant(variant_id, utcnow()).deal is None

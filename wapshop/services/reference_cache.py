@@ -29,6 +29,7 @@ from wapshop.web.cache import CATALOG_TABLES, CHANGED, bump_generation, current_
 EXTENSION = "reference_cache"
 GENERATION_KEY = "reference_generation"
 CHANGED_HERE = "reference_changed"
+TRANSACTION_MEMO = "transaction_memo"
 # What is kept here comes from these tables (the catalogue's move the figure by themselves).
 KEPT_FROM = CATALOG_TABLES | {"cod_coverage", "regions", "member_tiers", "promotions"}
 MAX_VALUES = 4096  # keys are regions, carriers and categories: bounded by the shop's data
@@ -87,6 +88,15 @@ def generation() -> int:
     return found
 
 
+def memo(kind: str) -> dict | None:
+    """A dict for `kind` kept in this transaction only (dropped at COMMIT or ROLLBACK), or
+    None when the transaction changed kept rows (read the database)."""
+    sess = db.session
+    if _changed_here(sess):
+        return None
+    return sess.info.setdefault(TRANSACTION_MEMO, {}).setdefault(kind, {})
+
+
 def _changed_here(sess) -> bool:
     """This transaction changed (or holds unflushed changes to) rows kept here."""
     if sess.info.get(CHANGED_HERE) or sess.info.get(CHANGED):
@@ -105,6 +115,7 @@ def changed(sess) -> None:
 def _forget(sess, *_args) -> None:
     sess.info.pop(GENERATION_KEY, None)
     sess.info.pop(CHANGED_HERE, None)
+    sess.info.pop(TRANSACTION_MEMO, None)
 
 
 if not event.contains(Session, "after_commit", _forget):
