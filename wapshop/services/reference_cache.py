@@ -47,7 +47,7 @@ class ReferenceCache:
     def __len__(self) -> int:
         return len(self._values)
 
-    def get(self, key, generation: int, load):
+    def get(self, key, generation: int, load, keep_none: bool = True):
         with self._lock:
             if generation != self.generation:
                 self._values.clear()
@@ -56,13 +56,18 @@ class ReferenceCache:
                 return self._values[key]
         value = load()
         with self._lock:
-            if generation == self.generation and len(self._values) < self.max_values:
+            if (
+                generation == self.generation
+                and len(self._values) < self.max_values
+                and (keep_none or value is not None)
+            ):
                 self._values[key] = value
         return value
 
 
-def remembered(key: tuple, load):
-    """`load()`'s value (plain, never an ORM object), kept while the generation stays."""
+def remembered(key: tuple, load, keep_none: bool = True):
+    """`load()`'s value (plain, never an ORM object), kept while the generation stays (None
+    too, unless keep_none is False: a key anyone can make up, e.g. a region code)."""
     if not has_app_context():
         return load()
     if _changed_here(db.session):
@@ -70,7 +75,7 @@ def remembered(key: tuple, load):
     cache = current_app.extensions.get(EXTENSION)
     if cache is None:
         cache = current_app.extensions.setdefault(EXTENSION, ReferenceCache())
-    return cache.get(key, generation(), load)
+    return cache.get(key, generation(), load, keep_none)
 
 
 def generation() -> int:

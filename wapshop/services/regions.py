@@ -1,5 +1,7 @@
 """The bundled region table: pick lists and cash-on-delivery coverage."""
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 
 from wapshop.extensions import db
@@ -10,17 +12,28 @@ from wapshop.services.reference_cache import remembered
 DISTRICT = 3
 
 
-def get(code: str | None) -> Region | None:
-    """The region, read once per session (request): the session keeps the ones read, which
-    its identity map alone does not (it holds objects weakly), so a district's ancestors,
-    asked for again and again by pricing, payment and the order, are one SELECT each."""
+@dataclass(frozen=True)
+class Place:
+    """A region as plain values: what get() returns (the same fields as the Region row)."""
+
+    code: str
+    parent_code: str | None
+    name: str
+    level: int
+
+
+def get(code: str | None) -> Place | None:
+    """The region, kept per worker (services/reference_cache.py): the bundled table changes
+    only with `flask setup`, and a district's ancestors are asked for again and again by
+    pricing, payment and the order. A code with no region is read again each time."""
     if not code or len(code) != 6 or not code.isascii() or not code.isdigit():
         return None
-    memo = db.session.info.setdefault("regions", {})
-    region = memo.get(code)
-    if region is None:
-        region = memo[code] = db.session.get(Region, code)
-    return region
+    return remembered(("region", code), lambda: _place(code), keep_none=False)
+
+
+def _place(code: str) -> Place | None:
+    row = db.session.get(Region, code)
+    return Place(row.code, row.parent_code, row.name, row.level) if row is not None else None
 
 
 def children(code: str | None) -> list[Region]:
