@@ -11,7 +11,7 @@ figure that is no longer the cache's is not kept. Values are never ORM objects (
 to one session): callers keep tuples and frozen dataclasses.
 
 The figure is read once per transaction (a request's first use takes the one its session row
-brought), forgotten at COMMIT or ROLLBACK: code that changes a rule and then prices in the
+brought, else it is read in the transaction), forgotten at COMMIT or ROLLBACK: code that changes a rule and then prices in the
 same app context (a script, a test) reads it again. A transaction that changed any of these
 rows (changed() below, a catalogue write the page cache noticed, or one not yet flushed)
 reads them from the database until it ends: its own change is not committed, so no figure says it yet."""
@@ -20,11 +20,13 @@ import threading
 from itertools import chain
 
 from flask import current_app, g, has_app_context, has_request_context, session
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from wapshop.extensions import db
-from wapshop.web.cache import CATALOG_TABLES, CHANGED, bump_generation, current_generation
+from wapshop.models import CacheGeneration
+from wapshop.web.cache import CATALOG_TABLES, CHANGED, bump_generation
+from wapshop.web.reads import GENERATION
 
 EXTENSION = "reference_cache"
 GENERATION_KEY = "reference_generation"
@@ -32,6 +34,9 @@ CHANGED_HERE = "reference_changed"
 TRANSACTION_MEMO = "transaction_memo"
 # What is kept here comes from these tables (the catalogue's move the figure by themselves).
 KEPT_FROM = CATALOG_TABLES | {"cod_coverage", "regions", "member_tiers", "promotions"}
+# In the transaction's own connection (not web/reads.py's per-thread one: a thread holding a
+# pooled connection must not wait for a second).
+GENERATION_NOW = select(CacheGeneration.value).where(CacheGeneration.name == GENERATION)
 MAX_VALUES = 4096  # keys are regions, carriers and categories: bounded by the shop's data
 
 
@@ -88,7 +93,7 @@ def generation() -> int:
             g.setdefault(GENERATION_KEY, True)  # the session row's figure: the first time only
             found = brought
         else:
-            found = current_generation()
+            found = db.session.scalar(GENERATION_NOW) or 0
         info[GENERATION_KEY] = found
     return found
 
