@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from wapshop.extensions import db
 from wapshop.models import Deal, Order, OrderEvent, OrderItem, OrderStatus, Variant
@@ -100,17 +100,35 @@ class OrderRequest:
     points: int = 0
 
 
+# Built once (their cache keys with them): every order runs them.
+_BOUGHT_IN_DEAL = (
+    select(func.coalesce(func.sum(OrderItem.quantity), 0))
+    .join(Order, Order.id == OrderItem.order_id)
+    .where(
+        OrderItem.deal_id == bindparam("deal_id"),
+        Order.phone == bindparam("phone"),
+        Order.status != OrderStatus.CANCELLED,
+    )
+)
+_BY_TOKEN = select(Order).where(Order.form_token == bindparam("token"))
+_TAKE_DEAL_UNITS = (
+    update(Deal)
+    .where(
+        Deal.id == bindparam("deal_id"),
+        Deal.stopped.is_(False),
+        Deal.starts_at <= bindparam("now"),
+        Deal.ends_at > bindparam("now"),
+        Deal.deal_price_fen == bindparam("price"),
+        Deal.sold + bindparam("wanted") <= Deal.quantity,
+    )
+    .values(sold=Deal.sold + bindparam("wanted"))
+    .execution_options(synchronize_session=False)
+)
+
+
 def bought_in_deal(deal_id: int, phone: str) -> int:
     """Units of this deal on the phone's orders that are not cancelled."""
-    return db.session.scalar(
-        select(func.coalesce(func.sum(OrderItem.quantity), 0))
-        .join(Order, Order.id == OrderItem.order_id)
-        .where(
-            OrderItem.deal_id == deal_id,
-            Order.phone == phone,
-            Order.status != OrderStatus.CANCELLED,
-        )
-    )
+    return db.session.scalar(_BOUGHT_IN_DEAL, {"deal_id": deal_id, "phone": phone})
 
 
 def token_of(token: str, part: int) -> str:
@@ -119,7 +137,7 @@ def token_of(token: str, part: int) -> str:
 
 
 def find_by_token(token: str) -> Order | None:
-    return db.session.scalar(select(Order).where(Order.form_token == token))
+    return db.session.scalar(_BY_TOKEN, {"token": token})
 
 
 def purchase_of(order: Order) -> list[Order]:
@@ -292,17 +310,7 @@ def _take_deal_units(priced, phone: str, now: datetime) -> None:
         deal, price, name = deals[deal_id]
         wanted = units[deal_id]
         taken = db.session.execute(
-            update(Deal)
-            .where(
-                Deal.id == deal_id,
-                Deal.stopped.is_(False),
-                Deal.starts_at <= now,
-                Deal.ends_at > now,
-                Deal.deal_price_fen == price,
-                Deal.sold + wanted <= Deal.quantity,
-            )
-            .values(sold=Deal.sold + wanted)
-            .execution_options(synchronize_session=False)
+            _TAKE_DEAL_UNITS, {"deal_id": deal_id, "now": now, "price": price, "wanted": wanted}
         ).rowcount
         if taken != 1:
             db.session.expire(deal)
