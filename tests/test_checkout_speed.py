@@ -168,6 +168,10 @@ def test_the_purchase_and_its_new_session_are_one_commit(app, client, shop):  # 
             event.remove(db.engine, "commit", listener)
     assert response.status_code == 303
     assert commits == ["COMMIT"], seen
+    # Written before the rows every buyer shares are taken, not while they are held.
+    session_writes = [i for i, s in enumerate(seen) if written(s) == "web_sessions"]
+    first_shared = next(i for i, s in enumerate(seen) if written(s) in SHARED)
+    assert len(session_writes) == 2 and max(session_writes) < first_shared, seen
     number = re.search(r"/buy/done/(\d{10})", response.headers["Location"]).group(1)
     new_sid = client.get_cookie("wsid").value
     assert new_sid != old_sid
@@ -181,3 +185,24 @@ def test_the_purchase_and_its_new_session_are_one_commit(app, client, shop):  # 
     again = client.post(f"/buy/{pid}", data=form)
     assert again.status_code == 303 and number in again.headers["Location"]
     assert counts(app, pid, shop["deal"])[0] == 1
+
+
+def test_a_refusal_after_the_session_was_written_puts_it_back(app, client, shop, monkeypatch):  # noqa: F811
+    pid = shop["plain"]
+    form = confirm_form(client, pid)
+    sid = client.get_cookie("wsid").value
+    with app.app_context():
+        before = db.session.get(WebSession, sid).data
+        rows = db.session.scalar(select(func.count()).select_from(WebSession))
+    monkeypatch.setattr(stock, "take_all", lambda quantities: min(quantities))  # short
+    refused = client.post(f"/buy/{pid}", data=form)
+    assert refused.status_code == 409 and "库存不足" in refused.text
+    assert client.get_cookie("wsid").value == sid  # not regenerated
+    with app.app_context():
+        assert db.session.get(WebSession, sid).data == before  # no order remembered
+        assert db.session.scalar(select(func.count()).select_from(WebSession)) == rows
+        assert db.session.scalar(select(func.count(Order.id))) == 0
+    monkeypatch.undo()
+    placed = client.post(f"/buy/{pid}", data=form)
+    assert placed.status_code == 303 and client.get_cookie("wsid").value != sid
+    assert client.get(placed.headers["Location"]).status_code == 200

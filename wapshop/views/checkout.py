@@ -29,7 +29,7 @@ from wapshop.services.phones import normalise
 from wapshop.views.catalog import picked_variant
 from wapshop.views.orders import remember_order, viewable_order
 from wapshop.web.rendering import render_page
-from wapshop.web.sessions import regenerate, save_now
+from wapshop.web.sessions import checkpoint, regenerate, save_now
 
 bp = Blueprint("checkout", __name__)
 
@@ -310,20 +310,32 @@ NUMBER_DRAWS = 3  # placings of one purchase when its random order number was dr
 
 def _place(req, granted):
     """Place and commit the purchase, and return `granted(its orders' (number, status))`,
-    the response, whose session changes are written in the purchase's own transaction
-    (save_now): one COMMIT for both. A twin submit that committed first (IntegrityError on
-    the form token): the twin's, its session saved after the view as usual. An order
-    number drawn twice (IntegrityError, no twin): placed again with new numbers."""
+    the response. The session it changes is written in the purchase's own transaction
+    (save_now), once the orders are written and before the rows other buyers share are
+    taken: one COMMIT for both, and no session write while those rows are held. A refusal
+    after that puts the session back (checkpoint) as the rollback puts its rows. A twin
+    submit that committed first (IntegrityError on the form token): the twin's, its session
+    saved after the view as usual. An order number drawn twice (IntegrityError, no twin):
+    placed again with new numbers."""
     for draw in range(NUMBER_DRAWS):
+        restore = checkpoint()
+        answered = []
+
+        def written(orders):
+            answered.append(granted(_summary(orders)))  # numbers and statuses: no reload
+            save_now()
+
         try:
-            orders = checkout.place(req, utcnow(), _settings(), twin_checked=draw == 0)
+            orders = checkout.place(
+                req, utcnow(), _settings(), twin_checked=draw == 0, written=written
+            )
             if req.buyer_id:
                 accounts.remember_address(
                     req.buyer_id, req.receiver_name, req.phone, req.region_code, req.street
                 )
-            placed = _summary(orders)  # before COMMIT expires them: no reload after it
             db.session.flush()  # the last of the purchase: nothing left to refuse it
         except IntegrityError:
+            restore()
             db.session.rollback()
             first = checkout.find_by_token(req.form_token)
             if first is not None:
@@ -331,10 +343,13 @@ def _place(req, granted):
             if draw == NUMBER_DRAWS - 1:
                 raise
             continue
-        response = granted(placed)
-        save_now()
+        except BaseException:
+            restore()  # the caller rolls back (a refusal) or answers 500
+            raise
+        if not answered:  # no order written (not reached: place() writes or raises)
+            answered.append(granted(_summary(orders)))
         db.session.commit()
-        return response
+        return answered[0]
     raise AssertionError("unreachable")
 
 

@@ -191,6 +191,27 @@ def save_now() -> None:
         db.session.flush()
 
 
+_STATE = ("sid", "fresh", "written", "modified", "replaced_sid", "stored", "expires_at")
+
+
+def checkpoint():
+    """A function putting this request's session back as it is now (its data, its sid and
+    what is written of it): for a view that writes it (save_now) in a transaction that may
+    still roll back."""
+    current = session._get_current_object() if has_request_context() else None
+    if not isinstance(current, DbSession):
+        return lambda: None
+    data, state = dict(current), {name: getattr(current, name) for name in _STATE}
+
+    def restore() -> None:
+        current.clear()
+        current.update(data)
+        for name, value in state.items():
+            setattr(current, name, value)
+
+    return restore
+
+
 def regenerate() -> None:
     """Move this request's session to a fresh sid (see DbSession.regenerate)."""
     if isinstance(session, DbSession):

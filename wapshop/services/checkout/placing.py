@@ -175,12 +175,18 @@ def _lines(req: OrderRequest) -> list[Line]:
 
 
 def place(
-    req: OrderRequest, now: datetime, settings: Settings, twin_checked: bool = False
+    req: OrderRequest,
+    now: datetime,
+    settings: Settings,
+    twin_checked: bool = False,
+    written=None,
 ) -> list[Order]:
     """Take stock and deal units for every line atomically and write one order per seller
     (sharing a group number when there are several), each with its first event; orders
     paid from the balance are paid here. `twin_checked`: the caller looked the form token up
     in this request already (a twin committed since is refused by the unique index).
+    `written(orders)`: called once the orders are flushed, before any row other buyers
+    share is taken (what the caller writes there is not held under those rows' locks).
 
     Raises AlreadyPlaced, RegionInvalid, PaymentUnavailable, LineGone, QuoteChanged, SoldOut,
     OverLimit or BadLines. Flushes; the caller commits (or rolls back on IntegrityError,
@@ -216,6 +222,8 @@ def place(
         for order in orders:
             order.group_number = orders[0].number
     db.session.flush()  # the orders, lines, events and SMS: no shared row locked yet
+    if written is not None:
+        written(orders)
     _take_stock(priced)
     _take_deal_units(priced, req.phone, now)
     try:
