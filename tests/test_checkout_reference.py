@@ -149,6 +149,10 @@ def test_the_cache_is_bounded(entries):
     for n in range(10):
         cache.get(n, 1, lambda n=n: n)
     assert len(cache) == entries
+    assert cache.get(9, 1, lambda: "read again") == 9  # the newest are kept
+    assert cache.get(0, 1, lambda: "read again") == "read again"
+    assert cache.get("none", 1, lambda: None, keep_none=False) is None
+    assert cache.get("none", 1, lambda: "found") == "found"  # None was not kept
 
 
 def test_a_products_running_deals_are_read_once_per_transaction_only(app, shop):  # noqa: F811

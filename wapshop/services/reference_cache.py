@@ -37,11 +37,14 @@ KEPT_FROM = CATALOG_TABLES | {"cod_coverage", "regions", "member_tiers", "promot
 # In the transaction's own connection (not web/reads.py's per-thread one: a thread holding a
 # pooled connection must not wait for a second).
 GENERATION_NOW = select(CacheGeneration.value).where(CacheGeneration.name == GENERATION)
-MAX_VALUES = 4096  # keys are regions, carriers and categories: bounded by the shop's data
+# Keys are regions (3,224 bundled, up to four values each, and a shipping rule per carrier),
+# categories and two lists: the bound holds them all; past it the oldest value goes first.
+MAX_VALUES = 20_000
 
 
 class ReferenceCache:
-    """Values by key, all dropped when the generation moves. Thread-safe."""
+    """Values by key, all dropped when the generation moves; at most `max_values`, the
+    oldest dropped first. Thread-safe."""
 
     def __init__(self, max_values: int = MAX_VALUES):
         self.max_values = max_values
@@ -61,12 +64,10 @@ class ReferenceCache:
                 return self._values[key]
         value = load()
         with self._lock:
-            if (
-                generation == self.generation
-                and len(self._values) < self.max_values
-                and (keep_none or value is not None)
-            ):
+            if generation == self.generation and (keep_none or value is not None):
                 self._values[key] = value
+                if len(self._values) > self.max_values:
+                    del self._values[next(iter(self._values))]
         return value
 
 
