@@ -1,17 +1,25 @@
 """SQL statements per request of a buyer's order, in-process (Flask test client), listed.
 
     .venv/bin/python -m bench.statements [--db sqlite|postgres] [--list] [--buyers 3]
+        [--profile N]
 
 A buyer with a session opens the confirmation page of the flash sale's kind of deal (one per
 phone) and places the order; every statement each request sends to the database (BEGIN and
 COMMIT included, as the driver sees them) is counted, and with --list printed. The last buyer's
 requests are counted; "median ms" is each request's median time over the buyers after the
-first three (one at a time, in-process: `--buyers 60` for a steady figure)."""
+first three (one at a time, in-process: `--buyers 60` for a steady figure). `--profile N`
+runs N more buyers' POSTs under cProfile (after the counted ones, so warm) and prints the
+function calls per POST, the top 25 functions by cumulative time (below the framework's
+request wrappers) and the top 10 by own time."""
 
 import argparse
+import cProfile
+import io
+import pstats
 import statistics
 import time
 from collections import Counter
+from pathlib import Path
 
 from sqlalchemy import event
 
@@ -41,26 +49,38 @@ class Counting:
         return seen
 
 
+HEADERS = {"User-Agent": UA["basic"]}
+
+
+def _new_buyer(app):
+    """A new buyer with a session (it saw the home page)."""
+    buyer = app.test_client()
+    buyer.get("/", headers=HEADERS)
+    return buyer
+
+
+def _post(buyer, path: str, page, phone: str) -> None:
+    form = order_form(page.get_data(as_text=True), phone)
+    placed = buyer.post(path, data=form, headers=HEADERS)
+    assert placed.status_code == 303, (placed.status_code, placed.get_data(as_text=True)[:3000])
+
+
 def count_order(app, product_id: int, n: int = 3) -> list[tuple[str, list[str], float]]:
     """(request, statements, median ms) of the n-th buyer's GET confirmation and POST."""
     with app.app_context():
         counting = Counting(db.engine)
-    headers = {"User-Agent": UA["basic"]}
     path = f"/buy/{product_id}?region={COD_DISTRICT}"
     times: dict[str, list[float]] = {"get": [], "post": []}
     for i in range(n):
-        buyer = app.test_client()
-        buyer.get("/", headers=headers)
+        buyer = _new_buyer(app)
         counting.on = i == n - 1
         started = time.perf_counter()
-        page = buyer.get(path, headers=headers)
+        page = buyer.get(path, headers=HEADERS)
         times["get"].append(time.perf_counter() - started)
         got = counting.take()
-        form = order_form(page.get_data(as_text=True), phone_number(900 + i))
         started = time.perf_counter()
-        placed = buyer.post(path, data=form, headers=headers)
+        _post(buyer, path, page, phone_number(900 + i))
         times["post"].append(time.perf_counter() - started)
-        assert placed.status_code == 303, (placed.status_code, placed.get_data(as_text=True)[:3000])
         posted = counting.take()
         counting.on = False
     warm = {k: v[3:] or v for k, v in times.items()}
@@ -70,17 +90,45 @@ def count_order(app, product_id: int, n: int = 3) -> list[tuple[str, list[str], 
     ]
 
 
+def profile_posts(app, product_id: int, n: int, first_phone: int) -> tuple[int, str]:
+    """n more buyers' POSTs under cProfile: (function calls per POST, top 25 by cumulative)."""
+    path = f"/buy/{product_id}?region={COD_DISTRICT}"
+    profile = cProfile.Profile()
+    for i in range(n):
+        buyer = _new_buyer(app)
+        page = buyer.get(path, headers=HEADERS)
+        profile.enable()
+        _post(buyer, path, page, phone_number(first_phone + i))
+        profile.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profile, stream=out)
+    # The shop's own functions (the request's framework wrappers above them say nothing),
+    # then what costs most in itself, the libraries included.
+    stats.sort_stats("cumulative").print_stats("/wapshop/", 25)
+    stats.sort_stats("tottime").print_stats(10)
+    text = out.getvalue().replace(str(Path.cwd()) + "/", "").replace(".venv/lib/python3.11/", "")
+    return round(stats.total_calls / n), text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--buyers", type=int, default=3, help="buyers, one after the other")
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="N POSTs profiled")
     args = parser.parse_args()
+    buyers = max(args.buyers, 1)
+    profiled = ""
     with workdir() as tmp, Databases(tmp) as databases:
         app = make_app(databases.new(args.db), tmp, TESTING=True)  # no funnel flush at exit
         load_demo(app)
-        product_id, _deal = add_deal(app, 100)
-        found = count_order(app, product_id, max(args.buyers, 1))
+        product_id, _deal = add_deal(app, max(100, buyers + args.profile))
+        found = count_order(app, product_id, buyers)
+        if args.profile > 0:
+            calls, top = profile_posts(app, product_id, args.profile, 900 + buyers)
+            profiled = (
+                f"\nProfile of {args.profile} POSTs: {calls:,} function calls per POST\n{top}"
+            )
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
@@ -97,6 +145,7 @@ def main() -> None:
             rows,
         ),
         *listing,
+        profiled,
         machine(),
     )
 

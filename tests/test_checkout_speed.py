@@ -3,12 +3,13 @@ it can: reads first, a refusal the reads show writes nothing, the orders are wri
 the stock and deal rows are taken, a region is read once per request, an order number drawn
 twice is drawn again (issue 18)."""
 
+import json
 import re
 import threading
 from itertools import chain
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from factories import make_product, make_regions
 from support.buyers import confirm_form
@@ -17,7 +18,7 @@ from test_checkout_views import confirm_q, counts, shop  # noqa: F401 (a fixture
 from test_stock_locks import statements
 from wapshop.clock import utcnow
 from wapshop.extensions import db
-from wapshop.models import Deal, Order, Product
+from wapshop.models import Deal, Order, Product, WebSession
 from wapshop.services import stock
 from wapshop.services.checkout import placing
 
@@ -89,9 +90,11 @@ def test_a_purchase_reads_each_row_once_and_no_order_back(app, client, shop):  #
         return [s for s in seen if s.startswith("SELECT") and re.search(rf"\bFROM {table}\b", s)]
 
     assert len(selects("regions")) <= 3, selects("regions")  # district, city, province
-    # The view's quote (links back) and the placing's share the product and the variant;
-    # the second variants SELECT is the deal's covered variants.
-    assert len(selects("products")) == 1 and len(selects("variants")) == 2, seen
+    # The view's quote (links back) and the placing's share the variant with its product
+    # (joined) and the product's running deals, read once with the variants they cover.
+    assert len(selects("products")) == 0 and len(selects("variants")) == 1, seen
+    assert "JOIN products" in selects("variants")[0], seen
+    assert len(selects("deals")) == 1 and "JOIN variants" in selects("deals")[0], seen
     # The form token looked up once; neither a number check, nor the SMS text's order, nor a
     # reload after COMMIT.
     assert len(selects("orders")) == 1, selects("orders")
@@ -148,3 +151,59 @@ def test_rows_held_by_a_stock_change_do_not_hold_up_writing_an_order_line(app):
         thread.join(20)
     with app.app_context():
         assert db.session.scalar(select(func.count(Order.id))) == 1
+
+
+def test_the_purchase_and_its_new_session_are_one_commit(app, client, shop):  # noqa: F811
+    """The session regenerated on placing (its new sid remembering the order, the old sid
+    keeping only what a twin submit needs) is written in the order's own transaction."""
+    pid = shop["deal_product"]
+    form = confirm_form(client, pid)
+    old_sid = client.get_cookie("wsid").value
+    with app.app_context(), statements() as seen:
+        commits: list[str] = []
+        listener = lambda _conn: commits.append("COMMIT")  # noqa: E731
+        event.listen(db.engine, "commit", listener)
+        try:
+            response = client.post(f"/buy/{pid}", data=form)
+        finally:
+            event.remove(db.engine, "commit", listener)
+    assert response.status_code == 303
+    assert commits == ["COMMIT"], seen
+    # Written before the rows every buyer shares are taken, not while they are held.
+    session_writes = [i for i, s in enumerate(seen) if written(s) == "web_sessions"]
+    first_shared = next(i for i, s in enumerate(seen) if written(s) in SHARED)
+    assert len(session_writes) == 2 and max(session_writes) < first_shared, seen
+    number = re.search(r"/buy/done/(\d{10})", response.headers["Location"]).group(1)
+    new_sid = client.get_cookie("wsid").value
+    assert new_sid != old_sid
+    with app.app_context():
+        assert number in db.session.get(WebSession, new_sid).data
+        kept = json.loads(db.session.get(WebSession, old_sid).data)
+        assert set(kept) <= {"csrf_token", "ver", "lang"} and number not in str(kept)
+    assert client.get(response.headers["Location"]).status_code == 200
+    # The same confirmation again, on the old sid: the same order, shown.
+    client.set_cookie("wsid", old_sid)
+    again = client.post(f"/buy/{pid}", data=form)
+    assert again.status_code == 303 and number in again.headers["Location"]
+    assert counts(app, pid, shop["deal"])[0] == 1
+
+
+def test_a_refusal_after_the_session_was_written_puts_it_back(app, client, shop, monkeypatch):  # noqa: F811
+    pid = shop["plain"]
+    form = confirm_form(client, pid)
+    sid = client.get_cookie("wsid").value
+    with app.app_context():
+        before = db.session.get(WebSession, sid).data
+        rows = db.session.scalar(select(func.count()).select_from(WebSession))
+    monkeypatch.setattr(stock, "take_all", lambda quantities: min(quantities))  # short
+    refused = client.post(f"/buy/{pid}", data=form)
+    assert refused.status_code == 409 and "库存不足" in refused.text
+    assert client.get_cookie("wsid").value == sid  # not regenerated
+    with app.app_context():
+        assert db.session.get(WebSession, sid).data == before  # no order remembered
+        assert db.session.scalar(select(func.count()).select_from(WebSession)) == rows
+        assert db.session.scalar(select(func.count(Order.id))) == 0
+    monkeypatch.undo()
+    placed = client.post(f"/buy/{pid}", data=form)
+    assert placed.status_code == 303 and client.get_cookie("wsid").value != sid
+    assert client.get(placed.headers["Location"]).status_code == 200

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from wapshop.extensions import db
@@ -12,6 +12,7 @@ from wapshop.models import Category, Collection, Deal, Product, Variant
 from wapshop.models import collection_products as collection_links
 from wapshop.services import NotFound, search
 from wapshop.services.pagination import Page, Position, keyed_page, paginate
+from wapshop.services.reference_cache import memo
 
 
 SEARCH_MAX_HITS = 500  # nobody pages past this on a phone; refine the words instead
@@ -112,10 +113,28 @@ def covers(deal: Deal, variant_id: int) -> bool:
     return not deal.variants or any(v.id == variant_id for v in deal.variants)
 
 
+# A product's running deals with the variants each covers (built once: every order runs it).
+_RUNNING_ON_PRODUCT = (
+    running_deals(bindparam("now"))
+    .where(Deal.product_id == bindparam("product_id"))
+    .options(joinedload(Deal.variants))
+)
+
+
 def deal_for_variant(product_id: int, variant_id: int, now: datetime) -> Deal | None:
-    """The running deal on this product that covers this variant, if any."""
-    deals = db.session.scalars(running_deals(now).where(Deal.product_id == product_id))
-    return next((d for d in deals if covers(d, variant_id)), None)
+    """The running deal on this product that covers this variant, if any. The product's
+    running deals and the variants they cover are read in one statement, once per
+    transaction (a placing quotes each line twice: the view's links back, then the
+    placing's); a deal's price, window and units are checked again by its conditional
+    UPDATE anyway."""
+    kept = memo("running_deals")
+    deals = kept.get(product_id) if kept is not None else None
+    if deals is None:
+        found = db.session.scalars(_RUNNING_ON_PRODUCT, {"now": now, "product_id": product_id})
+        deals = found.unique().all()
+        if kept is not None:
+            kept[product_id] = deals
+    return next((d for d in deals if d.running_at(now) and covers(d, variant_id)), None)
 
 
 def variant_price(product: Product, variant: Variant) -> int:

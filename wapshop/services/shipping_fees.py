@@ -16,6 +16,7 @@ from sqlalchemy import or_, select
 from wapshop.extensions import db
 from wapshop.models import Product, Region, ShippingRule
 from wapshop.services import regions
+from wapshop.services.reference_cache import remembered
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,32 @@ class Parcel:
         return sum(max(p.weight_g, 0) * q for p, q in self.lines if not p.free_shipping)
 
 
+@dataclass(frozen=True)
+class Terms:
+    """What fee() reads of a rule, as plain values (kept per worker between orders)."""
+
+    first_weight_g: int
+    first_fee_fen: int
+    extra_weight_g: int
+    extra_fee_fen: int
+    free_above_fen: int | None
+    cod_fee_fen: int
+
+    @classmethod
+    def of(cls, rule: ShippingRule | None) -> "Terms | None":
+        if rule is None:
+            return None
+        return cls(
+            rule.first_weight_g, rule.first_fee_fen, rule.extra_weight_g, rule.extra_fee_fen,
+            rule.free_above_fen, rule.cod_fee_fen,
+        )  # fmt: skip
+
+
 def rule_for(region: Region | None, carrier: str | None) -> ShippingRule | None:
     """The most specific active rule: deepest region first (none = the whole country), then a
     rule naming the carrier over one for any carrier; the oldest of equals (the back office
     refuses a second active rule for the same carrier and region)."""
-    codes = [r.code for r in regions.path(region)] if region is not None else []
+    codes = list(regions.path_codes(region)) if region is not None else []
     depth = {code: level for level, code in enumerate(codes, start=1)}
     candidates = db.session.scalars(
         select(ShippingRule).where(
@@ -52,8 +74,14 @@ def rule_for(region: Region | None, carrier: str | None) -> ShippingRule | None:
     )
 
 
+def terms_for(region: Region | None, carrier: str | None) -> Terms | None:
+    """rule_for's terms, kept per worker (services/reference_cache.py)."""
+    code = region.code if region is not None else None
+    return remembered(("shipping_rule", code, carrier), lambda: Terms.of(rule_for(region, carrier)))
+
+
 def fee_for_weight(
-    rule: ShippingRule | None, weight_g: int, goods_fen: int, cash_on_delivery: bool
+    rule: ShippingRule | Terms | None, weight_g: int, goods_fen: int, cash_on_delivery: bool
 ) -> int:
     """Fen to ship `weight_g` grams of chargeable goods worth `goods_fen` under `rule`."""
     if rule is None:
@@ -66,7 +94,7 @@ def fee_for_weight(
     return base + (rule.cod_fee_fen if cash_on_delivery else 0)
 
 
-def fee(rule: ShippingRule | None, parcel: Parcel, cash_on_delivery: bool) -> int:
+def fee(rule: ShippingRule | Terms | None, parcel: Parcel, cash_on_delivery: bool) -> int:
     """Fen to ship `parcel` under `rule` (no rule: the shop ships free)."""
     return fee_for_weight(rule, parcel.chargeable_g, parcel.goods_fen, cash_on_delivery)
 
@@ -76,4 +104,4 @@ def quote(
     goods_fen: int, cash_on_delivery: bool,
 ) -> int:  # fmt: skip
     """Fen to ship these goods to `region` with `carrier` (None: a rule for any carrier)."""
-    return fee(rule_for(region, carrier), Parcel(tuple(lines), goods_fen), cash_on_delivery)
+    return fee(terms_for(region, carrier), Parcel(tuple(lines), goods_fen), cash_on_delivery)

@@ -12,7 +12,7 @@ placed can write its lines before it takes the stock, whoever holds these rows."
 
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 
 from wapshop.extensions import db
 from wapshop.models import Product, Variant
@@ -63,6 +63,27 @@ def _product_of(variant_id: int):
     return select(Variant.product_id).where(Variant.id == variant_id).scalar_subquery()
 
 
+# Built once (their cache keys with them): every order runs them.
+_TAKE_VARIANT = (
+    update(Variant)
+    .where(
+        Variant.id == bindparam("variant_id"),
+        Variant.active.is_(True),
+        Variant.stock >= bindparam("quantity"),
+        exists().where(Product.id == Variant.product_id, Product.active.is_(True)),
+    )
+    .values(stock=Variant.stock - bindparam("quantity"))
+    .returning(Variant.product_id)
+    .execution_options(synchronize_session=False)
+)
+_TAKE_PRODUCT = (
+    update(Product)
+    .where(Product.id == bindparam("product_id"))
+    .values(stock=Product.stock - bindparam("quantity"))
+    .execution_options(synchronize_session=False)
+)
+
+
 def take(variant_id: int, quantity: int) -> bool:
     """Take `quantity` units of an active variant of an active product; False (and nothing
     changed) when there are not that many."""
@@ -78,26 +99,14 @@ def take_all(quantities: Mapping[int, int]) -> int | None:
     for variant_id in sorted(quantities):
         quantity = quantities[variant_id]
         product_id = db.session.execute(
-            update(Variant)
-            .where(
-                Variant.id == variant_id,
-                Variant.active.is_(True),
-                Variant.stock >= quantity,
-                exists().where(Product.id == Variant.product_id, Product.active.is_(True)),
-            )
-            .values(stock=Variant.stock - quantity)
-            .returning(Variant.product_id)
-            .execution_options(synchronize_session=False)
+            _TAKE_VARIANT, {"variant_id": variant_id, "quantity": quantity}
         ).scalar()
         if product_id is None:
             return variant_id
         products[product_id] = products.get(product_id, 0) + quantity
     for product_id in sorted(products):
         db.session.execute(
-            update(Product)
-            .where(Product.id == product_id)
-            .values(stock=Product.stock - products[product_id])
-            .execution_options(synchronize_session=False)
+            _TAKE_PRODUCT, {"product_id": product_id, "quantity": products[product_id]}
         )
     return None
 

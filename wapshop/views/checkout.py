@@ -29,7 +29,7 @@ from wapshop.services.phones import normalise
 from wapshop.views.catalog import picked_variant
 from wapshop.views.orders import remember_order, viewable_order
 from wapshop.web.rendering import render_page
-from wapshop.web.sessions import regenerate
+from wapshop.web.sessions import checkpoint, regenerate, save_now
 
 bp = Blueprint("checkout", __name__)
 
@@ -282,10 +282,18 @@ def place_from(here, post_url, placed_hook=None):
         coupon_code=_chosen()[0],
         points=_chosen()[1],
     )
+
+    def granted(placed):
+        """What the session keeps of this purchase (the address, its orders; a new sid)."""
+        session[ADDRESS_KEY] = [req.receiver_name, req.phone, req.region_code, req.street]
+        session.pop(CHOICE_KEY, None)
+        return _placed(placed, placed_hook)
+
     try:
-        placed = _place(req)
+        # The session is written in the purchase's own transaction: one COMMIT.
+        return _place(req, granted)
     except checkout.AlreadyPlaced as twice:
-        placed = _summary(twice.orders)
+        return granted(_summary(twice.orders))
     except checkout.CheckoutError as refused:
         db.session.rollback()
         if (twin := checkout.find_by_token(req.form_token)) is not None:
@@ -295,35 +303,53 @@ def place_from(here, post_url, placed_hook=None):
             return _placed(_summary(checkout.purchase_of(twin)), placed_hook)
         take_refusal(form, refused)
         return render_confirm(form, lines, here, post_url, region, status=refused.status)
-    session[ADDRESS_KEY] = [req.receiver_name, req.phone, req.region_code, req.street]
-    session.pop(CHOICE_KEY, None)
-    return _placed(placed, placed_hook)
 
 
 NUMBER_DRAWS = 3  # placings of one purchase when its random order number was drawn before
 
 
-def _place(req) -> list[tuple[str, str]]:
-    """Place and commit the purchase: its orders' (number, status). A twin submit that
-    committed first (IntegrityError on the form token): the twin's. An order number drawn
-    twice (IntegrityError, no twin): placed again with new numbers."""
+def _place(req, granted):
+    """Place and commit the purchase, and return `granted(its orders' (number, status))`,
+    the response. The session it changes is written in the purchase's own transaction
+    (save_now), once the orders are written and before the rows other buyers share are
+    taken: one COMMIT for both, and no session write while those rows are held. A refusal
+    after that puts the session back (checkpoint) as the rollback puts its rows. A twin
+    submit that committed first (IntegrityError on the form token): the twin's, its session
+    saved after the view as usual. An order number drawn twice (IntegrityError, no twin):
+    placed again with new numbers."""
     for draw in range(NUMBER_DRAWS):
+        restore = checkpoint()
+        answered = []
+
+        def written(orders):
+            answered.append(granted(_summary(orders)))  # numbers and statuses: no reload
+            save_now()
+
         try:
-            orders = checkout.place(req, utcnow(), _settings(), twin_checked=draw == 0)
+            orders = checkout.place(
+                req, utcnow(), _settings(), twin_checked=draw == 0, written=written
+            )
             if req.buyer_id:
                 accounts.remember_address(
                     req.buyer_id, req.receiver_name, req.phone, req.region_code, req.street
                 )
-            placed = _summary(orders)  # before COMMIT expires them: no reload after it
-            db.session.commit()
-            return placed
+            db.session.flush()  # the last of the purchase: nothing left to refuse it
         except IntegrityError:
+            restore()
             db.session.rollback()
             first = checkout.find_by_token(req.form_token)
             if first is not None:
-                return _summary(checkout.purchase_of(first))
+                return granted(_summary(checkout.purchase_of(first)))
             if draw == NUMBER_DRAWS - 1:
                 raise
+            continue
+        except BaseException:
+            restore()  # the caller rolls back (a refusal) or answers 500
+            raise
+        if not answered:  # no order written (not reached: place() writes or raises)
+            answered.append(granted(_summary(orders)))
+        db.session.commit()
+        return answered[0]
     raise AssertionError("unreachable")
 
 

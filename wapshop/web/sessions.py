@@ -11,7 +11,7 @@ import secrets
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from flask import has_request_context, request, session
+from flask import current_app, has_request_context, request, session
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import delete, update
 from werkzeug.datastructures import CallbackDict
@@ -84,6 +84,7 @@ class DbSession(CallbackDict, SessionMixin):
         # a sid, or the one the client's own cookie sent, may be set as a cookie. A sid read
         # from a URL may be someone else's (a shared link), so it never becomes a cookie.
         self.fresh = sid is None
+        self.written = False  # its row was written in this request (save_now)
         self.modified = False
         self.replaced_sid: str | None = None
         self.expires_at = expires_at
@@ -98,6 +99,7 @@ class DbSession(CallbackDict, SessionMixin):
             self.replaced_sid = self.sid
         self.sid = new_sid()
         self.fresh = True
+        self.written = False
         self.modified = True
         if has_request_context():
             self[CLIENT_KEY] = client_tag(request)
@@ -143,34 +145,7 @@ class DbSessionInterface(SessionInterface):
         return DbSession()
 
     def save_session(self, app, session, response):
-        lifetime: timedelta = app.config["SESSION_LIFETIME"]
-        now = utcnow()
-        if session.slides(lifetime, now):
-            session.modified = True
-        if session.replaced_sid:
-            kept = {key: session[key] for key in KEPT_WHEN_MOVED if key in session}
-            db.session.execute(
-                update(WebSession)
-                .where(WebSession.id == session.replaced_sid)
-                .values(data=json.dumps(kept), expires_at=min(now + MOVED_LIFETIME, now + lifetime))
-            )
-        if session.modified and (session or session.stored):
-            data = json.dumps(dict(session), separators=(",", ":"), default=str)
-            # A sid made in this request (a new session, or a regenerated one) has no row yet:
-            # one INSERT, not an UPDATE that finds nothing first.
-            changed = (
-                not session.fresh
-                and db.session.execute(
-                    update(WebSession)
-                    .where(WebSession.id == session.sid)
-                    .values(data=data, expires_at=now + lifetime)
-                ).rowcount
-            )
-            if not changed:
-                db.session.add(WebSession(id=session.sid, data=data, expires_at=now + lifetime))
-            db.session.commit()
-            session.stored = True
-        elif session.replaced_sid:
+        if write_session(app, session):
             db.session.commit()
         if session.stored and (session.from_cookie or session.fresh):
             response.set_cookie(
@@ -182,6 +157,69 @@ class DbSessionInterface(SessionInterface):
                 path="/",
             )
             response.vary.add("Cookie")
+
+
+def write_session(app, session) -> bool:
+    """Add the session's writes to the current transaction; True when there were any."""
+    lifetime: timedelta = app.config["SESSION_LIFETIME"]
+    now = utcnow()
+    if session.slides(lifetime, now):
+        session.modified = True
+    wrote = False
+    if session.replaced_sid:
+        kept = {key: session[key] for key in KEPT_WHEN_MOVED if key in session}
+        db.session.execute(
+            update(WebSession)
+            .where(WebSession.id == session.replaced_sid)
+            .values(data=json.dumps(kept), expires_at=min(now + MOVED_LIFETIME, now + lifetime))
+        )
+        session.replaced_sid = None
+        wrote = True
+    if session.modified and (session or session.stored):
+        data = json.dumps(dict(session), separators=(",", ":"), default=str)
+        # A sid made in this request (a new session, or a regenerated one) has no row yet:
+        # one INSERT, not an UPDATE that finds nothing first.
+        changed = (not session.fresh or session.written) and db.session.execute(
+            update(WebSession)
+            .where(WebSession.id == session.sid)
+            .values(data=data, expires_at=now + lifetime)
+        ).rowcount
+        if not changed:
+            db.session.add(WebSession(id=session.sid, data=data, expires_at=now + lifetime))
+        session.stored = session.written = True
+        session.expires_at = now + lifetime
+        session.modified = False
+        wrote = True
+    return wrote
+
+
+def save_now() -> None:
+    """Write this request's session in the caller's transaction, now: a view that commits
+    anyway (an order placed) saves the COMMIT save_session would need after it. Changes made
+    to the session later in the request are written after the view as usual."""
+    if isinstance(session, DbSession) and write_session(current_app, session):
+        db.session.flush()
+
+
+_STATE = ("sid", "fresh", "written", "modified", "replaced_sid", "stored", "expires_at")
+
+
+def checkpoint():
+    """A function putting this request's session back as it is now (its data, its sid and
+    what is written of it): for a view that writes it (save_now) in a transaction that may
+    still roll back."""
+    current = session._get_current_object() if has_request_context() else None
+    if not isinstance(current, DbSession):
+        return lambda: None
+    data, state = dict(current), {name: getattr(current, name) for name in _STATE}
+
+    def restore() -> None:
+        current.clear()
+        current.update(data)
+        for name, value in state.items():
+            setattr(current, name, value)
+
+    return restore
 
 
 def regenerate() -> None:

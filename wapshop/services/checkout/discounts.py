@@ -13,15 +13,20 @@ coupon…) are trimmed by the difference, so the buyer sees and pays the figures
 from dataclasses import replace
 from datetime import datetime
 
+from wapshop.extensions import db
+from wapshop.models import Category
 from wapshop.services.checkout.quotes import Totals
 from wapshop.services.members import pricing
+from wapshop.services.reference_cache import remembered
 
 
 def price(bill: Totals, phone, proven: bool, code, points_to_use: int, now: datetime):
     """Price the discounts of `bill` (pricing.discounts: raises its refusals) and set each
     part's discount_fen. Returns the Priced, trimmed to what the split could place."""
     lines = [
-        pricing.line(q.product, q.unit_price_fen * n) for part in bill.parts for q, n in part.lines
+        pricing.Line(q.product.id, category_ids(q.product.category_id), q.unit_price_fen * n)
+        for part in bill.parts
+        for q, n in part.lines
     ]
     priced = pricing.discounts(
         lines, bill.shipping_fen, phone, code or None, points_to_use, now, proven=proven
@@ -38,6 +43,16 @@ def price(bill: Totals, phone, proven: bool, code, points_to_use: int, now: date
     for part, fen in zip(bill.parts, shares, strict=True):
         part.discount_fen = fen
     return priced
+
+
+def category_ids(category_id: int) -> tuple[int, ...]:
+    """The category and its parent, as pricing.line names them; kept per worker."""
+    return remembered(("category_ids", category_id), lambda: _category_ids(category_id))
+
+
+def _category_ids(category_id: int) -> tuple[int, ...]:
+    category = db.session.get(Category, category_id)
+    return (category.id,) + ((category.parent_id,) if category.parent_id else ())
 
 
 def _share(amount: int, weights: list[int], caps: list[int], shares: list[int]) -> int:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from wapshop.extensions import db
 from wapshop.models import Deal, Order, OrderEvent, OrderItem, OrderStatus, Variant
@@ -100,17 +100,35 @@ class OrderRequest:
     points: int = 0
 
 
+# Built once (their cache keys with them): every order runs them.
+_BOUGHT_IN_DEAL = (
+    select(func.coalesce(func.sum(OrderItem.quantity), 0))
+    .join(Order, Order.id == OrderItem.order_id)
+    .where(
+        OrderItem.deal_id == bindparam("deal_id"),
+        Order.phone == bindparam("phone"),
+        Order.status != OrderStatus.CANCELLED,
+    )
+)
+_BY_TOKEN = select(Order).where(Order.form_token == bindparam("token"))
+_TAKE_DEAL_UNITS = (
+    update(Deal)
+    .where(
+        Deal.id == bindparam("deal_id"),
+        Deal.stopped.is_(False),
+        Deal.starts_at <= bindparam("now"),
+        Deal.ends_at > bindparam("now"),
+        Deal.deal_price_fen == bindparam("price"),
+        Deal.sold + bindparam("wanted") <= Deal.quantity,
+    )
+    .values(sold=Deal.sold + bindparam("wanted"))
+    .execution_options(synchronize_session=False)
+)
+
+
 def bought_in_deal(deal_id: int, phone: str) -> int:
     """Units of this deal on the phone's orders that are not cancelled."""
-    return db.session.scalar(
-        select(func.coalesce(func.sum(OrderItem.quantity), 0))
-        .join(Order, Order.id == OrderItem.order_id)
-        .where(
-            OrderItem.deal_id == deal_id,
-            Order.phone == phone,
-            Order.status != OrderStatus.CANCELLED,
-        )
-    )
+    return db.session.scalar(_BOUGHT_IN_DEAL, {"deal_id": deal_id, "phone": phone})
 
 
 def token_of(token: str, part: int) -> str:
@@ -119,7 +137,7 @@ def token_of(token: str, part: int) -> str:
 
 
 def find_by_token(token: str) -> Order | None:
-    return db.session.scalar(select(Order).where(Order.form_token == token))
+    return db.session.scalar(_BY_TOKEN, {"token": token})
 
 
 def purchase_of(order: Order) -> list[Order]:
@@ -157,12 +175,18 @@ def _lines(req: OrderRequest) -> list[Line]:
 
 
 def place(
-    req: OrderRequest, now: datetime, settings: Settings, twin_checked: bool = False
+    req: OrderRequest,
+    now: datetime,
+    settings: Settings,
+    twin_checked: bool = False,
+    written=None,
 ) -> list[Order]:
     """Take stock and deal units for every line atomically and write one order per seller
     (sharing a group number when there are several), each with its first event; orders
     paid from the balance are paid here. `twin_checked`: the caller looked the form token up
     in this request already (a twin committed since is refused by the unique index).
+    `written(orders)`: called once the orders are flushed, before any row other buyers
+    share is taken (what the caller writes there is not held under those rows' locks).
 
     Raises AlreadyPlaced, RegionInvalid, PaymentUnavailable, LineGone, QuoteChanged, SoldOut,
     OverLimit or BadLines. Flushes; the caller commits (or rolls back on IntegrityError,
@@ -198,6 +222,8 @@ def place(
         for order in orders:
             order.group_number = orders[0].number
     db.session.flush()  # the orders, lines, events and SMS: no shared row locked yet
+    if written is not None:
+        written(orders)
     _take_stock(priced)
     _take_deal_units(priced, req.phone, now)
     try:
@@ -292,17 +318,7 @@ def _take_deal_units(priced, phone: str, now: datetime) -> None:
         deal, price, name = deals[deal_id]
         wanted = units[deal_id]
         taken = db.session.execute(
-            update(Deal)
-            .where(
-                Deal.id == deal_id,
-                Deal.stopped.is_(False),
-                Deal.starts_at <= now,
-                Deal.ends_at > now,
-                Deal.deal_price_fen == price,
-                Deal.sold + wanted <= Deal.quantity,
-            )
-            .values(sold=Deal.sold + wanted)
-            .execution_options(synchronize_session=False)
+            _TAKE_DEAL_UNITS, {"deal_id": deal_id, "now": now, "price": price, "wanted": wanted}
         ).rowcount
         if taken != 1:
             db.session.expire(deal)

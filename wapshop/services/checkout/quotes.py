@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 
 from wapshop.extensions import db
 from wapshop.models import Deal, Product, Region, Variant
@@ -99,7 +100,8 @@ class Totals:
 
 def quote_variant(variant_id: int, now: datetime) -> Quote:
     """The price and most a buyer may order of one variant now. Raises NotFound."""
-    variant = db.session.get(Variant, variant_id)
+    # With its product in the same statement (none when this session holds the variant).
+    variant = db.session.get(Variant, variant_id, options=[joinedload(Variant.product)])
     if variant is None or not variant.active:
         raise NotFound(_l("这个商品不存在或已下架。"))
     product = catalog.product(variant.product_id)
@@ -129,14 +131,15 @@ def _hold(*rows) -> None:
 def quote(product_id: int, now: datetime, variant_id: int | None = None) -> Quote:
     """One product's quote: the chosen variant, else its sole (or first buyable) variant.
     Raises NotFound."""
-    product = catalog.product(product_id)
+    product = None  # held (the identity map holds rows weakly) until quote_variant reads it
     if variant_id is None:
+        product = catalog.product(product_id)
         variant = catalog.default_variant(product)
         if variant is None:
             raise NotFound(_l("这个商品不存在或已下架。"))
         variant_id = variant.id
-    found = quote_variant(variant_id, now)
-    if found.product.id != product.id:
+    found = quote_variant(variant_id, now)  # NotFound for an inactive product too
+    if found.product.id != product_id:
         raise NotFound(_l("这个商品不存在或已下架。"))
     return found
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from wapshop.extensions import db
 from wapshop.models import Promotion, Staff
 from wapshop.services import Refusal, admin_audit
+from wapshop.services.reference_cache import changed, remembered
 
 AUDITED = ("name", "threshold_fen", "off_fen", "starts_at", "ends_at", "stopped")
 STATE_LABELS = {"running": "进行中", "scheduled": "未开始", "ended": "已结束", "stopped": "已停止"}
@@ -48,6 +49,7 @@ def create_promotion(data: PromotionInput, staff: Staff | None) -> Promotion:
     )  # fmt: skip
     db.session.add(promotion)
     db.session.flush()
+    changed(db.session)  # every worker's kept promotions (services/reference_cache.py)
     admin_audit.record(staff, "create", "promotion", promotion.id, None,
                        admin_audit.snapshot(promotion, AUDITED))  # fmt: skip
     return promotion
@@ -57,6 +59,7 @@ def stop_promotion(promotion: Promotion, staff: Staff | None) -> None:
     before = admin_audit.snapshot(promotion, AUDITED)
     promotion.stopped = True
     db.session.flush()
+    changed(db.session)
     admin_audit.record(staff, "stop", "promotion", promotion.id, before,
                        admin_audit.snapshot(promotion, AUDITED))  # fmt: skip
 
@@ -69,16 +72,34 @@ def listing() -> list[Promotion]:
     return list(db.session.scalars(select(Promotion).order_by(Promotion.id.desc()).limit(200)))
 
 
-def best(goods_fen: int, now: datetime) -> Promotion | None:
+@dataclass(frozen=True)
+class Offer:
+    """A promotion as orders read it (plain values, kept per worker between orders)."""
+
+    id: int
+    name: str
+    threshold_fen: int
+    off_fen: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+def best(goods_fen: int, now: datetime) -> Offer | None:
     """The running promotion taking the most off goods worth `goods_fen` (ties: the older)."""
-    return db.session.scalar(
-        select(Promotion)
-        .where(
-            Promotion.stopped.is_(False),
-            Promotion.starts_at <= now,
-            Promotion.ends_at > now,
-            Promotion.threshold_fen <= goods_fen,
-        )
-        .order_by(Promotion.off_fen.desc(), Promotion.id)
-        .limit(1)
-    )
+    found = [
+        p
+        for p in remembered(("promotions",), _offers)
+        if p.starts_at <= now < p.ends_at and p.threshold_fen <= goods_fen
+    ]
+    return min(found, key=lambda p: (-p.off_fen, p.id), default=None)
+
+
+def _offers() -> tuple[Offer, ...]:
+    """Every promotion not stopped, in any window: the clock picks the running ones."""
+    rows = db.session.execute(
+        select(
+            Promotion.id, Promotion.name, Promotion.threshold_fen, Promotion.off_fen,
+            Promotion.starts_at, Promotion.ends_at,
+        ).where(Promotion.stopped.is_(False))
+    )  # fmt: skip
+    return tuple(Offer(*row) for row in rows)

@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from wapshop.extensions import db
 from wapshop.models import MemberTier, PointsAccount
 from wapshop.services import Refusal
+from wapshop.services.reference_cache import changed, remembered
 
 
 @dataclass(frozen=True)
@@ -36,15 +37,21 @@ class BadTiers(Refusal):
 
 
 def tiers(defaults) -> list[Tier]:
-    """The tiers, lowest first: the admins' rows, else `defaults` (config MEMBER_TIERS)."""
-    rows = db.session.scalars(select(MemberTier).order_by(MemberTier.threshold_fen)).all()
-    if rows:
-        return [
-            Tier(r.code, r.name, r.threshold_fen, r.discount_bp, r.free_shipping, r.priority,
-                 r.birthday_coupon_fen)
-            for r in rows
-        ]  # fmt: skip
+    """The tiers, lowest first: the admins' rows (kept per worker: save_tiers moves the
+    generation), else `defaults` (config MEMBER_TIERS)."""
+    saved = remembered(("member_tiers",), _saved_tiers)
+    if saved:
+        return list(saved)
     return sorted((Tier(*row) for row in defaults), key=lambda t: t.threshold_fen)
+
+
+def _saved_tiers() -> tuple[Tier, ...]:
+    rows = db.session.scalars(select(MemberTier).order_by(MemberTier.threshold_fen)).all()
+    return tuple(
+        Tier(r.code, r.name, r.threshold_fen, r.discount_bp, r.free_shipping, r.priority,
+             r.birthday_coupon_fen)
+        for r in rows
+    )  # fmt: skip
 
 
 def tier_for(spend_fen: int, defaults) -> Standing:
@@ -76,6 +83,7 @@ def save_tiers(new: list[Tier]) -> None:
     if len({t.threshold_fen for t in ordered}) != len(ordered):
         raise BadTiers("各级门槛不能相同。")
     db.session.execute(delete(MemberTier))
+    changed(db.session)  # every worker's kept tiers (services/reference_cache.py)
     for t in ordered:
         db.session.add(
             MemberTier(code=t.code, name=t.name, threshold_fen=t.threshold_fen,
