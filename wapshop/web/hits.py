@@ -29,7 +29,7 @@ from wapshop.clock import utcnow
 from wapshop.web import cache as page_cache
 from wapshop.web import pageviews
 from wapshop.web.i18n import LANG_PARAM, remembered_locale
-from wapshop.web.rendering import CONDITIONAL_HEADERS, rendition_of
+from wapshop.web.rendering import CONDITIONAL_HEADERS, accepts_gzip, rendition_of
 from wapshop.web.sessions import OPENED_NOTE
 
 ANSWERS = "page_answers"
@@ -47,10 +47,10 @@ class PageHits:
         self._lock = threading.Lock()
 
     def __call__(self, environ, start_response):
-        if (
-            environ.get("REQUEST_METHOD") == "GET"
-            and environ.get("PATH_INFO") in self._paths
-            and not any(name in environ for name in CONDITIONAL_HEADERS)
+        if environ.get("REQUEST_METHOD") != "GET":
+            return self.wsgi_app(environ, start_response)
+        if environ.get("PATH_INFO") in self._paths and not any(
+            name in environ for name in CONDITIONAL_HEADERS
         ):
             try:
                 found = self._find(environ)
@@ -58,8 +58,6 @@ class PageHits:
                 found = None
             if found is not None:
                 return self._give(environ, start_response, *found)
-        if environ.get("REQUEST_METHOD") != "GET":
-            return self.wsgi_app(environ, start_response)
         return self._keep(environ, start_response)
 
     def _find(self, environ):
@@ -80,9 +78,8 @@ class PageHits:
             rendition, _vary = rendition_of(req, sess)
             key = page_cache.page_key(req, sess, rendition, remembered_locale(sess))
             sess.generation = page_cache.request_generation(sess)
-        app.extensions["page_cache"].seen(sess.generation)
-        answers.seen(sess.generation)
-        entry = answers.get((key, page_cache.answer_sid(sess), _gzipped(environ)))
+        answers.seen(sess.generation)  # the pages see it in serve_cached, if Flask is asked
+        entry = answers.get((key, page_cache.answer_sid(sess), accepts_gzip(environ)))
         return None if entry is None else (entry, rendition)
 
     def _give(self, environ, start_response, entry, rendition):
@@ -115,7 +112,9 @@ class PageHits:
         answers = self.app.extensions[ANSWERS]
         step = environ.get(pageviews.STEP_NOTE)
         answers.seen(generation)  # as serve_cached did for the pages, with this request's figure
-        answers.put((key, sid, _gzipped(environ)), generation, born, (body, tuple(seen[1]), step))
+        answers.put(
+            (key, sid, accepts_gzip(environ)), generation, born, (body, tuple(seen[1]), step)
+        )
         self._note_path(environ.get("PATH_INFO"), answers.entries)
         return ClosingIterator([body], getattr(result, "close", None))
 
@@ -136,11 +135,6 @@ class PageHits:
             paths.move_to_end(path)
             while len(paths) > bound:
                 paths.popitem(last=False)
-
-
-def _gzipped(environ) -> bool:
-    """Whether the answer was gzipped (rendering.finish_response's test of the request)."""
-    return "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
 
 
 def init_app(app) -> None:

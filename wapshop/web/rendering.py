@@ -142,6 +142,11 @@ VARY_ALWAYS = ("Accept", "Accept-Encoding")
 CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH")
 
 
+def accepts_gzip(environ) -> bool:
+    """Whether a response to this request is gzipped (when it is worth it)."""
+    return "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
+
+
 def finish_response(response):
     """after_request: security headers; a private page is never stored, a catalogue page gets
     validators so a refresh can cost a 304; then gzip when accepted."""
@@ -173,7 +178,7 @@ def finish_response(response):
     if (
         response.status_code == 200
         and not response.direct_passthrough
-        and "gzip" in req.environ.get("HTTP_ACCEPT_ENCODING", "")
+        and accepts_gzip(req.environ)
         and "content-encoding" not in present
         and len(response.get_data()) > 512
     ):
