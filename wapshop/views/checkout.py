@@ -326,9 +326,7 @@ def _place(req, granted):
             save_now()
 
         try:
-            orders = checkout.place(
-                req, utcnow(), _settings(), twin_checked=draw == 0, written=written
-            )
+            checkout.place(req, utcnow(), _settings(), twin_checked=draw == 0, written=written)
             if req.buyer_id:
                 accounts.remember_address(
                     req.buyer_id, req.receiver_name, req.phone, req.region_code, req.street
@@ -346,8 +344,6 @@ def _place(req, granted):
         except BaseException:
             restore()  # the caller rolls back (a refusal) or answers 500
             raise
-        if not answered:  # no order written (not reached: place() writes or raises)
-            answered.append(granted(_summary(orders)))
         db.session.commit()
         return answered[0]
     raise AssertionError("unreachable")

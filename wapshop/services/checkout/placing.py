@@ -279,9 +279,7 @@ def _refuse_from_reads(priced) -> None:
     units: dict[int, int] = {}
     for q, quantity in priced:
         if q.variant.stock < quantity:
-            raise SoldOut(
-                _l("「%(item)s」库存不足，只剩 %(n)d 件。", item=q.name, n=max(q.variant.stock, 0))
-            )
+            raise _short_of_stock(q, max(q.variant.stock, 0))
         if q.deal is not None:
             units[q.deal.id] = units.get(q.deal.id, 0) + quantity
             if q.deal.remaining < units[q.deal.id]:
@@ -299,9 +297,11 @@ def _take_stock(priced) -> None:
     short = stock.take_all({q.variant.id: quantity for q, quantity in priced})
     if short is not None:
         q = next(q for q, _quantity in priced if q.variant.id == short)
-        raise SoldOut(
-            _l("「%(item)s」库存不足，只剩 %(n)d 件。", item=q.name, n=_stock_left(q.variant))
-        )
+        raise _short_of_stock(q, _stock_left(q.variant))
+
+
+def _short_of_stock(q, left: int) -> SoldOut:
+    return SoldOut(_l("「%(item)s」库存不足，只剩 %(n)d 件。", item=q.name, n=left))
 
 
 def _take_deal_units(priced, phone: str, now: datetime) -> None:
