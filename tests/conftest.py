@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import text
@@ -55,13 +56,22 @@ def sibling_app(app, **overrides):
     return create_app({**{k: app.config[k] for k in keys}, **overrides})
 
 
+@contextmanager
+def app_over(path, **overrides):
+    """make_app's app; its sessions and engine closed when the block ends."""
+    app = make_app(path, **overrides)
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 @pytest.fixture
 def app(tmp_path):
-    app = make_app(tmp_path)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with app_over(tmp_path) as app:
+        yield app
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from conftest import make_app, sid_of
+from conftest import app_over, sid_of
 from support.pagecache import CACHE_ON, NOKIA, XHTML, make_goods, set_session
 from wapshop.clock import utcnow
 from wapshop.extensions import db
@@ -39,11 +39,8 @@ BOT = "Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/sp
 
 @pytest.fixture
 def app(tmp_path):
-    app = make_app(tmp_path, **CACHE_ON)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with app_over(tmp_path, **CACHE_ON) as app:
+        yield app
 
 
 @pytest.fixture
@@ -296,23 +293,20 @@ def test_hostile_requests_to_a_path_with_answers_never_get_a_500(app, goods):
 
 
 def test_answers_and_their_paths_are_bounded(tmp_path):
-    app = make_app(tmp_path, **CACHE_ON, PAGE_CACHE_ENTRIES=3)
-    goods = make_goods(app)
-    client = app.test_client(use_cookies=False)
-    headers = {"User-Agent": UA["basic"]}
-    for path in (
-        "/",
-        f"/c/{goods['cat']}",
-        f"/p/{goods['product']}",
-        f"/p/{goods['deal_product']}",
-    ):
-        three_times(client, path, headers)
-        three_times(client, path, {**headers, "Accept-Encoding": "gzip"})
-    assert len(answers_of(app)) == 3
-    assert len(hits_of(app)._paths) == 3
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with app_over(tmp_path, **CACHE_ON, PAGE_CACHE_ENTRIES=3) as app:
+        goods = make_goods(app)
+        client = app.test_client(use_cookies=False)
+        headers = {"User-Agent": UA["basic"]}
+        for path in (
+            "/",
+            f"/c/{goods['cat']}",
+            f"/p/{goods['product']}",
+            f"/p/{goods['deal_product']}",
+        ):
+            three_times(client, path, headers)
+            three_times(client, path, {**headers, "Accept-Encoding": "gzip"})
+        assert len(answers_of(app)) == 3
+        assert len(hits_of(app)._paths) == 3
 
 
 def test_behind_a_proxy_answers_are_kept_per_forwarded_host_and_scheme(tmp_path):
@@ -320,20 +314,17 @@ def test_behind_a_proxy_answers_are_kept_per_forwarded_host_and_scheme(tmp_path)
     them; without a trusted proxy, forged X-Forwarded-* change nothing."""
     for hops, answers in ((1, 3), (0, 1)):
         (tmp_path / str(hops)).mkdir()
-        app = make_app(tmp_path / str(hops), **CACHE_ON, TRUSTED_PROXY_HOPS=hops)
-        path = f"/p/{make_goods(app)['product']}"
-        client = app.test_client(use_cookies=False)
-        for host, scheme in (
-            ("shop.example", "https"),
-            ("evil.example", "https"),
-            ("shop.example", "http"),
-        ):
-            forwarded = {"X-Forwarded-Host": host, "X-Forwarded-Proto": scheme}
-            _r, through_flask, answered = three_times(
-                client, path, {"User-Agent": UA["basic"], **forwarded}
-            )
-            same_answer(answered, through_flask)
-        assert len(answers_of(app)) == answers
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        with app_over(tmp_path / str(hops), **CACHE_ON, TRUSTED_PROXY_HOPS=hops) as app:
+            path = f"/p/{make_goods(app)['product']}"
+            client = app.test_client(use_cookies=False)
+            for host, scheme in (
+                ("shop.example", "https"),
+                ("evil.example", "https"),
+                ("shop.example", "http"),
+            ):
+                forwarded = {"X-Forwarded-Host": host, "X-Forwarded-Proto": scheme}
+                _r, through_flask, answered = three_times(
+                    client, path, {"User-Agent": UA["basic"], **forwarded}
+                )
+                same_answer(answered, through_flask)
+            assert len(answers_of(app)) == answers

@@ -14,7 +14,7 @@ from flask_wtf.csrf import generate_csrf
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select, update
 
-from conftest import make_app, sibling_app, sid_of
+from conftest import app_over, sibling_app, sid_of
 from factories import make_deal, make_product
 from support.pagecache import CACHE_ON, NOKIA, XHTML, cache_of, generation, make_goods, phone
 from support.pagecache import set_session
@@ -30,11 +30,8 @@ from wapshop.web.reads import reads
 
 @pytest.fixture
 def app(tmp_path):
-    app = make_app(tmp_path, **CACHE_ON)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with app_over(tmp_path, **CACHE_ON) as app:
+        yield app
 
 
 @pytest.fixture
