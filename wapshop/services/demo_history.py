@@ -81,20 +81,23 @@ def _place(rng, products, districts, at: datetime) -> Order | None:
     quantity = 1 if rng.random() < 0.85 else 2
     try:
         [(seen, _n)] = checkout.price_lines([checkout.Line(variant.id, quantity)], at, False)
-        return checkout.place_order(
-            checkout.OrderRequest(
-                lines=(checkout.Line(variant.id, quantity, seen.unit_price_fen, seen.deal_id),),
-                receiver_name=rng.choice(["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊"]),
-                phone=f"139{rng.randint(0, 99_999_999):08d}",
-                region_code=rng.choice(districts),
-                street=f"人民路{rng.randint(1, 300)}号",
-                payment_method="cod",
-                form_token=f"demo-{at.isoformat()}-{rng.random()}",
-                rendition=rng.choices(list(RENDITION_WEIGHTS), list(RENDITION_WEIGHTS.values()))[0],
-            ),
-            at,
-            NO_PROCESSORS,
-        )
+        with db.session.begin_nested():  # a refusal leaves nothing of this order behind
+            return checkout.place_order(
+                checkout.OrderRequest(
+                    lines=(checkout.Line(variant.id, quantity, seen.unit_price_fen, seen.deal_id),),
+                    receiver_name=rng.choice(["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊"]),
+                    phone=f"139{rng.randint(0, 99_999_999):08d}",
+                    region_code=rng.choice(districts),
+                    street=f"人民路{rng.randint(1, 300)}号",
+                    payment_method="cod",
+                    form_token=f"demo-{at.isoformat()}-{rng.random()}",
+                    rendition=rng.choices(
+                        list(RENDITION_WEIGHTS), list(RENDITION_WEIGHTS.values())
+                    )[0],
+                ),
+                at,
+                NO_PROCESSORS,
+            )
     except checkout.CheckoutError:
         return None
 

@@ -78,7 +78,9 @@ _TAKE_VARIANT = (
 )
 _TAKE_PRODUCT = (
     update(Product)
-    .where(Product.id == bindparam("product_id"))
+    # The guard only matters when a variant before it was short (sent together, the caller
+    # rolls back): no CHECK violation for a product whose stock was never taken.
+    .where(Product.id == bindparam("product_id"), Product.stock >= bindparam("quantity"))
     .values(stock=Product.stock - bindparam("quantity"))
     .execution_options(synchronize_session=False)
 )
@@ -87,28 +89,46 @@ _TAKE_PRODUCT = (
 def take(variant_id: int, quantity: int) -> bool:
     """Take `quantity` units of an active variant of an active product; False (and nothing
     changed) when there are not that many."""
-    return take_all({variant_id: quantity}) is None
+    params = {"variant_id": variant_id, "quantity": quantity}
+    product_id = db.session.execute(_TAKE_VARIANT, params).scalar()
+    if product_id is None:
+        return False
+    db.session.execute(_TAKE_PRODUCT, {"product_id": product_id, "quantity": quantity})
+    return True
 
 
-def take_all(quantities: Mapping[int, int]) -> int | None:
-    """Take units of several variants (id -> quantity) at once: every variant's conditional
-    UPDATE (ascending id), then each product's (ascending id), so a purchase never holds a
-    product while it waits for a variant. Returns None when all were taken, else the id of the
-    first variant short of stock; the caller then rolls back (some may have been taken)."""
-    products: dict[int, int] = {}
-    for variant_id in sorted(quantities):
-        quantity = quantities[variant_id]
-        product_id = db.session.execute(
-            _TAKE_VARIANT, {"variant_id": variant_id, "quantity": quantity}
-        ).scalar()
-        if product_id is None:
-            return variant_id
-        products[product_id] = products.get(product_id, 0) + quantity
-    for product_id in sorted(products):
-        db.session.execute(
-            _TAKE_PRODUCT, {"product_id": product_id, "quantity": products[product_id]}
-        )
-    return None
+class Taking:
+    """Taking units of several variants at once, for a caller that sends these statements
+    together with its own (services/pipeline.py) and rolls back when any is short: every
+    variant's conditional UPDATE (ascending id), then each product's (ascending id), so a
+    purchase never holds a product while it waits for a variant. `lines`: variant id ->
+    (its product's id, quantity)."""
+
+    def __init__(self, lines: Mapping[int, tuple[int, int]]):
+        self.variant_ids = sorted(lines)
+        products: dict[int, int] = {}
+        for product_id, quantity in lines.values():
+            products[product_id] = products.get(product_id, 0) + quantity
+        self.steps = [
+            (_TAKE_VARIANT, {"variant_id": variant_id, "quantity": lines[variant_id][1]})
+            for variant_id in self.variant_ids
+        ] + [
+            (_TAKE_PRODUCT, {"product_id": product_id, "quantity": products[product_id]})
+            for product_id in sorted(products)
+        ]
+        self._product_of = {variant_id: lines[variant_id][0] for variant_id in lines}
+        self._products = sorted(products)
+
+    def short(self, done) -> int | None:
+        """Given what self.steps gave (in order): the first variant short of stock, else None.
+        A variant whose product wrote no row counts as short (never while Product.stock is the
+        sum of its variants': a product's UPDATE only refuses to go below zero)."""
+        variants, products = done[: len(self.variant_ids)], done[len(self.variant_ids) :]
+        for variant_id, taken in zip(self.variant_ids, variants):
+            if not taken.rows:
+                return variant_id
+        missed = {p for p, taken in zip(self._products, products) if taken.rowcount != 1}
+        return next((v for v in self.variant_ids if self._product_of[v] in missed), None)
 
 
 def give_back(variant_id: int, quantity: int) -> None:

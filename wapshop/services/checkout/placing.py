@@ -26,7 +26,7 @@ from wapshop.extensions import db
 from wapshop.models import Deal, Order, OrderEvent, OrderItem, OrderStatus, Variant
 from wapshop.payments import PaymentMethod, registry
 from wapshop.payments.online import Settings
-from wapshop.services import Refusal, balances, catalog, payments, regions, stock
+from wapshop.services import Refusal, balances, catalog, payments, pipeline, regions, stock
 from wapshop.services.checkout import discounts
 from wapshop.services.members import pricing
 from wapshop.services.checkout.quotes import (
@@ -224,8 +224,7 @@ def place(
     db.session.flush()  # the orders, lines, events and SMS: no shared row locked yet
     if written is not None:
         written(orders)
-    _take_stock(priced)
-    _take_deal_units(priced, req.phone, now)
+    _take_shared_rows(priced, req.phone, now)
     try:
         pricing.redeem(member, orders, now)
     except Refusal as gone:
@@ -268,10 +267,6 @@ def quote_bill(lines: list[Line], region, method_code: str | None, buyer_phone, 
     return priced, totals(priced, region, carrier, cod)
 
 
-def _stock_left(variant: Variant) -> int:
-    return db.session.scalar(select(Variant.stock).where(Variant.id == variant.id)) or 0
-
-
 def _refuse_from_reads(priced) -> None:
     """What the plain reads already show, refused before anything is written (on SQLite a
     write takes the one database lock): a line short of stock, a deal short of units. The
@@ -292,35 +287,38 @@ def _refuse_from_reads(priced) -> None:
                 )
 
 
-def _take_stock(priced) -> None:
-    """Every line's stock in one pass (all variants, then their products). Raises SoldOut."""
-    short = stock.take_all({q.variant.id: quantity for q, quantity in priced})
-    if short is not None:
-        q = next(q for q, _quantity in priced if q.variant.id == short)
-        raise _short_of_stock(q, _stock_left(q.variant))
-
-
-def _short_of_stock(q, left: int) -> SoldOut:
-    return SoldOut(_l("「%(item)s」库存不足，只剩 %(n)d 件。", item=q.name, n=left))
-
-
-def _take_deal_units(priced, phone: str, now: datetime) -> None:
-    """Per deal (ascending id): a conditional UPDATE for the units of all its lines, then the
-    per-buyer count across them and the phone's earlier orders (after the UPDATE: a twin
-    purchase of the same phone waits for it on PostgreSQL, then counts the other's lines)."""
+def _take_shared_rows(priced, phone: str, now: datetime) -> None:
+    """Every line's stock (all variants, then their products), then per deal (ascending id) a
+    conditional UPDATE for the units of all its lines and the per-buyer count across them and
+    the phone's earlier orders: sent together, in that order, in one round trip
+    (services/pipeline.py), so the rows every buyer shares are held for that round trip and the
+    COMMIT only. Each statement still sees what committed before it ran: a twin purchase of the
+    same phone waits for the deal's row, then counts the other's lines. Raises SoldOut,
+    QuoteChanged or OverLimit for the first thing short, in that order; the caller rolls back
+    what the others took."""
+    taking = stock.Taking({q.variant.id: (q.product.id, n) for q, n in priced})
     units: dict[int, int] = {}
     deals: dict[int, tuple] = {}
     for q, quantity in priced:
         if q.deal is not None:
             units[q.deal.id] = units.get(q.deal.id, 0) + quantity
             deals[q.deal.id] = (q.deal, q.unit_price_fen, q.name)
+    deal_steps = []
     for deal_id in sorted(units):
-        deal, price, name = deals[deal_id]
+        price, wanted = deals[deal_id][1], units[deal_id]
+        deal_steps += [
+            (_TAKE_DEAL_UNITS, {"deal_id": deal_id, "now": now, "price": price, "wanted": wanted}),
+            (_BOUGHT_IN_DEAL, {"deal_id": deal_id, "phone": phone}),
+        ]
+    done = pipeline.execute_all(taking.steps + deal_steps)
+    if (short := taking.short(done)) is not None:
+        q = next(q for q, _quantity in priced if q.variant.id == short)
+        raise _short_of_stock(q, _stock_left(q.variant))
+    deal_done = done[len(taking.steps) :]
+    for deal_id, taken, counted in zip(sorted(units), deal_done[::2], deal_done[1::2]):
+        deal, _price, name = deals[deal_id]
         wanted = units[deal_id]
-        taken = db.session.execute(
-            _TAKE_DEAL_UNITS, {"deal_id": deal_id, "now": now, "price": price, "wanted": wanted}
-        ).rowcount
-        if taken != 1:
+        if taken.rowcount != 1:
             db.session.expire(deal)
             if deal.remaining > 0 and deal.running_at(now):
                 raise SoldOut(
@@ -330,7 +328,7 @@ def _take_deal_units(priced, phone: str, now: datetime) -> None:
                 _l("「%(item)s」特价已结束或已抢光，请确认新的价格后再提交。", item=name)
             )
         # This purchase's own lines are flushed: the count includes them.
-        already = bought_in_deal(deal_id, phone) - wanted
+        already = counted.scalar() - wanted
         if already + wanted > deal.per_buyer_limit:
             raise OverLimit(
                 _l(
@@ -340,6 +338,14 @@ def _take_deal_units(priced, phone: str, now: datetime) -> None:
                     left=max(deal.per_buyer_limit - already, 0),
                 )
             )
+
+
+def _stock_left(variant: Variant) -> int:
+    return db.session.scalar(select(Variant.stock).where(Variant.id == variant.id)) or 0
+
+
+def _short_of_stock(q, left: int) -> SoldOut:
+    return SoldOut(_l("「%(item)s」库存不足，只剩 %(n)d 件。", item=q.name, n=left))
 
 
 def _write_order(req, part: Part, i: int, region_text: str, method, carrier, now) -> Order:

@@ -1,0 +1,79 @@
+"""Several statements of the session's transaction in one round trip to the database.
+
+On PostgreSQL (psycopg) the statements go out together in pipeline mode and the server runs
+them one after the other, each exactly as if it had been sent alone: in its own snapshot
+(READ COMMITTED), seeing what the ones before it wrote and what other transactions committed
+before it began. Only the waiting between them goes. Elsewhere (SQLite, in-process: there is
+no round trip to save) they run one by one through the session.
+
+Every statement is still seen by the engine's before/after_cursor_execute listeners, in
+order, as the statements sent one by one are. What the pipeline cannot do: use one
+statement's result to build the next (every parameter is known before the first is sent)."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import exc
+from sqlalchemy.sql import Executable
+
+from wapshop.extensions import db
+
+Step = tuple[Executable, Mapping[str, object]]
+
+
+@dataclass(frozen=True)
+class Done:
+    """What one statement gave: its rows (RETURNING or SELECT) and the rows it wrote."""
+
+    rows: list[tuple]
+    rowcount: int
+
+    def scalar(self):
+        return self.rows[0][0] if self.rows else None
+
+
+def execute_all(steps: Sequence[Step]) -> list[Done]:
+    """Run the statements in order in the session's transaction; one Done each. A database
+    error is raised as SQLAlchemy raises it (e.g. IntegrityError); the caller rolls back."""
+    db.session.flush()
+    conn = db.session.connection()
+    raw = conn.connection.driver_connection
+    if not hasattr(raw, "pipeline"):
+        return [_one(conn, stmt, params) for stmt, params in steps]
+    sent = []
+    try:
+        with raw.pipeline():
+            for stmt, params in steps:
+                compiled = _compiled(stmt, conn.dialect)
+                values = compiled.construct_params(params)
+                cursor = raw.cursor()
+                conn.dispatch.before_cursor_execute(
+                    conn, cursor, compiled.string, values, None, False
+                )
+                cursor.execute(compiled.string, values)
+                conn.dispatch.after_cursor_execute(
+                    conn, cursor, compiled.string, values, None, False
+                )
+                sent.append((cursor, compiled.string, values))
+    except conn.dialect.loaded_dbapi.Error as error:
+        failed = sent[-1] if sent else (None, "", {})
+        raise exc.DBAPIError.instance(
+            failed[1], failed[2], error, conn.dialect.loaded_dbapi.Error
+        ) from error
+    return [
+        Done(rows=cursor.fetchall() if cursor.description else [], rowcount=cursor.rowcount)
+        for cursor, _sql, _values in sent
+    ]
+
+
+def _one(conn, stmt, params) -> Done:
+    result = conn.execute(stmt, params)
+    rows = [tuple(row) for row in result.all()] if result.returns_rows else []
+    return Done(rows=rows, rowcount=result.rowcount)
+
+
+@lru_cache(maxsize=64)
+def _compiled(stmt, dialect):
+    """A statement built once (a module's constant) compiled once per dialect."""
+    return stmt.compile(dialect=dialect)
