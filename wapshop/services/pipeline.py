@@ -39,7 +39,7 @@ def execute_all(steps: Sequence[Step]) -> list[Done]:
     db.session.flush()
     conn = db.session.connection()
     raw = conn.connection.driver_connection
-    if not hasattr(raw, "pipeline"):
+    if len(steps) < 2 or not hasattr(raw, "pipeline"):
         return [_one(conn, stmt, params) for stmt, params in steps]
     sent = []
     try:

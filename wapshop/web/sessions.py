@@ -13,11 +13,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import current_app, has_request_context, request, session
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, insert, update
 from werkzeug.datastructures import CallbackDict
 
 from wapshop.extensions import db
 from wapshop.models import WebSession
+from wapshop.services import pipeline
 from wapshop.clock import utcnow
 from wapshop.parsing import present_arg
 from wapshop.web.reads import SESSION_SQL, as_datetime, reads
@@ -159,38 +160,51 @@ class DbSessionInterface(SessionInterface):
             response.vary.add("Cookie")
 
 
+# Built once (their cache keys with them): every request that changes its session runs them.
+_WRITE = (
+    update(WebSession)
+    .where(WebSession.id == bindparam("sid"))
+    .values(data=bindparam("data"), expires_at=bindparam("expires_at"))
+)
+_ADD = insert(WebSession).values(
+    id=bindparam("sid"),
+    data=bindparam("data"),
+    expires_at=bindparam("expires_at"),
+    created_at=bindparam("now"),
+)
+
+
 def write_session(app, session) -> bool:
-    """Add the session's writes to the current transaction; True when there were any."""
+    """Add the session's writes to the current transaction; True when there were any. A
+    regenerated session's two writes (the old sid kept briefly, the new one's row) go to the
+    database together (services/pipeline.py)."""
     lifetime: timedelta = app.config["SESSION_LIFETIME"]
     now = utcnow()
     if session.slides(lifetime, now):
         session.modified = True
-    wrote = False
+    steps = []
     if session.replaced_sid:
         kept = {key: session[key] for key in KEPT_WHEN_MOVED if key in session}
-        db.session.execute(
-            update(WebSession)
-            .where(WebSession.id == session.replaced_sid)
-            .values(data=json.dumps(kept), expires_at=min(now + MOVED_LIFETIME, now + lifetime))
-        )
+        expires_at = min(now + MOVED_LIFETIME, now + lifetime)
+        row = {"sid": session.replaced_sid, "data": json.dumps(kept), "expires_at": expires_at}
+        steps.append((_WRITE, row))
         session.replaced_sid = None
-        wrote = True
+    row = None
     if session.modified and (session or session.stored):
         data = json.dumps(dict(session), separators=(",", ":"), default=str)
+        row = {"sid": session.sid, "data": data, "expires_at": now + lifetime, "now": now}
         # A sid made in this request (a new session, or a regenerated one) has no row yet:
         # one INSERT, not an UPDATE that finds nothing first.
-        changed = (not session.fresh or session.written) and db.session.execute(
-            update(WebSession)
-            .where(WebSession.id == session.sid)
-            .values(data=data, expires_at=now + lifetime)
-        ).rowcount
-        if not changed:
-            db.session.add(WebSession(id=session.sid, data=data, expires_at=now + lifetime))
+        steps.append((_ADD if session.fresh and not session.written else _WRITE, row))
         session.stored = session.written = True
         session.expires_at = now + lifetime
         session.modified = False
-        wrote = True
-    return wrote
+    if not steps:
+        return False
+    done = pipeline.execute_all(steps)
+    if row is not None and steps[-1][0] is _WRITE and done[-1].rowcount == 0:
+        pipeline.execute_all([(_ADD, row)])  # its row was purged meanwhile
+    return True
 
 
 def save_now() -> None:
