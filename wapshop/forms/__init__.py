@@ -1,8 +1,13 @@
 """WTForms classes, one module per view module. Forms check shape; services check rules."""
 
+from functools import lru_cache
+
+from babel import support
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField, TextAreaField, ValidationError
+from wtforms.i18n import messages_path
 
 from wapshop.parsing import bad_character, parse_int
 from wapshop.services import phones
@@ -21,6 +26,12 @@ class ShopForm(FlaskForm):
     """A FlaskForm whose CSRF complaint a buyer can understand, and whose every text field
     refuses control characters (see plain_text)."""
 
+    class Meta:
+        def get_translations(self, form):
+            """WTForms' own messages in the request's language: each catalogue read once per
+            process (flask_wtf reads the file again for every request that shows a form)."""
+            return wtforms_catalogue(str(get_locale() or ""))
+
     def validate(self, extra_validators=None) -> bool:
         extra = {name: list(more) for name, more in (extra_validators or {}).items()}
         for name, field in self._fields.items():
@@ -36,6 +47,11 @@ class ShopForm(FlaskForm):
         """Errors that belong to no one field: refusals from services, an expired page."""
         csrf = list(self.csrf_token.errors) if self.meta.csrf else []
         return [*self.form_errors, *csrf]
+
+
+@lru_cache(maxsize=8)
+def wtforms_catalogue(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale] if locale else [], domain="wtforms")
 
 
 class WholeNumberField(IntegerField):
