@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, event, inspect, insert, or_, select, update
+from sqlalchemy import and_, bindparam, event, inspect, insert, or_, select, update
 from sqlalchemy.orm import object_session
 from sqlalchemy.orm.util import identity_key
 
@@ -122,6 +122,20 @@ def enqueue(order: Order, kind: str, **extra) -> OutboxMessage:
     return message
 
 
+# Built once (its cache key with it): every order placed runs it.
+_PLACED_SMS = insert(OutboxMessage).values(
+    order_id=bindparam("order_id"),
+    phone=bindparam("phone"),
+    kind="placed",
+    body=bindparam("body"),
+    status="pending",
+    attempts=0,
+    last_error="",
+    sent_via="",
+    created_at=bindparam("created_at"),
+)
+
+
 @event.listens_for(OrderEvent, "after_insert")
 def _queue_placed(_mapper, connection, row: OrderEvent) -> None:
     """An order just placed (cash on delivery) or paid online gets the "placed" SMS, in the
@@ -148,18 +162,10 @@ def _queue_placed(_mapper, connection, row: OrderEvent) -> None:
             .order_by(OrderItem.id)
         ).scalars()
     cod = order.payment_method == "cod"
+    body = compose("placed", order.number, order.total_fen, cod, variant_text(labels))
     connection.execute(
-        insert(OutboxMessage).values(
-            order_id=row.order_id,
-            phone=order.phone,
-            kind="placed",
-            body=compose("placed", order.number, order.total_fen, cod, variant_text(labels)),
-            status="pending",
-            attempts=0,
-            last_error="",
-            sent_via="",
-            created_at=row.at,
-        )
+        _PLACED_SMS,
+        {"order_id": row.order_id, "phone": order.phone, "body": body, "created_at": row.at},
     )
 
 
