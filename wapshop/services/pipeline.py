@@ -24,7 +24,8 @@ Step = tuple[Executable, Mapping[str, object]]
 
 @dataclass(frozen=True)
 class Done:
-    """What one statement gave: its rows (RETURNING or SELECT) and the rows it wrote."""
+    """What one statement gave: its rows (RETURNING or SELECT), and how many rows it wrote
+    or, when it returns rows, gave (drivers differ on a RETURNING statement's own count)."""
 
     rows: list[tuple]
     rowcount: int
@@ -46,7 +47,7 @@ def execute_all(steps: Sequence[Step]) -> list[Done]:
         with raw.pipeline():
             for stmt, params in steps:
                 compiled = _compiled(stmt, conn.dialect)
-                values = compiled.construct_params(params)
+                values = _values(compiled, params)
                 cursor = raw.cursor()
                 conn.dispatch.before_cursor_execute(
                     conn, cursor, compiled.string, values, None, False
@@ -57,20 +58,35 @@ def execute_all(steps: Sequence[Step]) -> list[Done]:
                 )
                 sent.append((cursor, compiled.string, values))
     except conn.dialect.loaded_dbapi.Error as error:
-        failed = sent[-1] if sent else (None, "", {})
+        # Reported at the pipeline's end: which statement failed is in the error's text.
+        statements = "\n".join(sql for _cursor, sql, _values in sent)
         raise exc.DBAPIError.instance(
-            failed[1], failed[2], error, conn.dialect.loaded_dbapi.Error
+            statements, None, error, conn.dialect.loaded_dbapi.Error
         ) from error
-    return [
-        Done(rows=cursor.fetchall() if cursor.description else [], rowcount=cursor.rowcount)
-        for cursor, _sql, _values in sent
-    ]
+    return [_done(cursor.description is not None, cursor) for cursor, _sql, _values in sent]
 
 
 def _one(conn, stmt, params) -> Done:
     result = conn.execute(stmt, params)
-    rows = [tuple(row) for row in result.all()] if result.returns_rows else []
-    return Done(rows=rows, rowcount=result.rowcount)
+    return _done(result.returns_rows, result)
+
+
+def _done(returns_rows: bool, result) -> Done:
+    """A Done from a DBAPI cursor or a SQLAlchemy result."""
+    if returns_rows:
+        rows = [tuple(row) for row in result.fetchall()]
+        return Done(rows=rows, rowcount=len(rows))
+    return Done(rows=[], rowcount=result.rowcount)
+
+
+def _values(compiled, params) -> dict:
+    """The driver's parameters, each through its type's bind processor as SQLAlchemy's own
+    execution passes them (none for the integers, text and times placing sends)."""
+    values = compiled.construct_params(params)
+    for name, process in compiled._bind_processors.items():
+        if name in values and values[name] is not None:
+            values[name] = process(values[name])
+    return values
 
 
 @lru_cache(maxsize=64)
