@@ -6,7 +6,8 @@
 A buyer with a session opens the confirmation page of the flash sale's kind of deal (one per
 phone) and places the order; every statement each request sends to the database (BEGIN and
 COMMIT included, as the driver sees them) is counted, and with --list printed. The last buyer's
-requests are counted; "median ms" is each request's median time over the buyers after the
+requests are counted, and the round trips to the database they took (statements sent
+together in a pipeline, services/pipeline.py, are one; BEGIN and COMMIT are one each); "median ms" is each request's median time over the buyers after the
 first three (one at a time, in-process: `--buyers 60` for a steady figure). `--profile N`
 runs N more buyers' POSTs under cProfile (after the counted ones, so warm) and prints the
 function calls per POST, the top 25 functions by cumulative time (below the framework's
@@ -27,26 +28,41 @@ from bench.common import UA, COD_DISTRICT, Databases, load_demo, machine, make_a
 from bench.common import order_form, phone_number, report, table, workdir
 from bench.flash_sale import add_deal
 from wapshop.extensions import db
+from wapshop.services.pipeline import SentTogether
 
 
 class Counting:
     def __init__(self, engine):
         self.seen: list[str] = []
+        self.trips = 0
+        self._pipelines: set[SentTogether] = set()  # held: no id reused
         self.on = False
         event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine, "begin", lambda conn: self._trip())
         event.listen(engine, "commit", lambda conn: self._note("COMMIT"))
         event.listen(engine, "rollback", lambda conn: self._note("ROLLBACK"))
 
+    def _trip(self) -> None:
+        if self.on:
+            self.trips += 1
+
     def _note(self, what: str) -> None:
+        self._trip()
         if self.on:
             self.seen.append(what)
 
     def _statement(self, conn, cursor, statement, parameters, context, executemany):
-        self._note(" ".join(statement.split())[:100])
+        if self.on:
+            self.seen.append(" ".join(statement.split())[:100])
+            if not isinstance(context, SentTogether) or context not in self._pipelines:
+                self.trips += 1
+            if isinstance(context, SentTogether):
+                self._pipelines.add(context)
 
-    def take(self) -> list[str]:
-        seen, self.seen = self.seen, []
-        return seen
+    def take(self) -> tuple[list[str], int]:
+        seen, trips, self.seen, self.trips = self.seen, self.trips, [], 0
+        self._pipelines.clear()
+        return seen, trips
 
 
 HEADERS = {"User-Agent": UA["basic"]}
@@ -65,8 +81,9 @@ def _post(buyer, path: str, page, phone: str) -> None:
     assert placed.status_code == 303, (placed.status_code, placed.get_data(as_text=True)[:3000])
 
 
-def count_order(app, product_id: int, n: int = 3) -> list[tuple[str, list[str], float]]:
-    """(request, statements, median ms) of the n-th buyer's GET confirmation and POST."""
+def count_order(app, product_id: int, n: int = 3) -> list[tuple[str, list[str], int, float]]:
+    """(request, statements, round trips, median ms) of the n-th buyer's GET confirmation and
+    POST."""
     with app.app_context():
         counting = Counting(db.engine)
     path = f"/buy/{product_id}?region={COD_DISTRICT}"
@@ -77,16 +94,16 @@ def count_order(app, product_id: int, n: int = 3) -> list[tuple[str, list[str], 
         started = time.perf_counter()
         page = buyer.get(path, headers=HEADERS)
         times["get"].append(time.perf_counter() - started)
-        got = counting.take()
+        got, got_trips = counting.take()
         started = time.perf_counter()
         _post(buyer, path, page, phone_number(900 + i))
         times["post"].append(time.perf_counter() - started)
-        posted = counting.take()
+        posted, posted_trips = counting.take()
         counting.on = False
     warm = {k: v[3:] or v for k, v in times.items()}
     return [
-        ("GET confirmation", got, statistics.median(warm["get"]) * 1000),
-        ("POST order", posted, statistics.median(warm["post"]) * 1000),
+        ("GET confirmation", got, got_trips, statistics.median(warm["get"]) * 1000),
+        ("POST order", posted, posted_trips, statistics.median(warm["post"]) * 1000),
     ]
 
 
@@ -132,16 +149,19 @@ def main() -> None:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-    rows = [[what, len(seen), sum(s == "COMMIT" for s in seen), ms] for what, seen, ms in found]
+    rows = [
+        [what, len(seen), trips, sum(s == "COMMIT" for s in seen), ms]
+        for what, seen, trips, ms in found
+    ]
     listing = []
     if args.list:
-        for what, seen, _ms in found:
+        for what, seen, _trips, _ms in found:
             listing.append(f"\n{what}:")
             listing += [f"  {n:3}x {s}" for s, n in Counter(seen).items()]
     report(
         table(
             f"Statements per order on {args.db}",
-            ["request", "statements", "commits", "median ms"],
+            ["request", "statements", "round trips", "commits", "median ms"],
             rows,
         ),
         *listing,

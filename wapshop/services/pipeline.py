@@ -34,6 +34,12 @@ class Done:
         return self.rows[0][0] if self.rows else None
 
 
+class SentTogether:
+    """What the cursor listeners get as the execution context of a statement sent in a
+    pipeline: the statements of one pipeline share one (bench/statements.py counts the round
+    trips by it)."""
+
+
 def execute_all(steps: Sequence[Step]) -> list[Done]:
     """Run the statements in order in the session's transaction; one Done each. A database
     error is raised as SQLAlchemy raises it (e.g. IntegrityError); the caller rolls back."""
@@ -43,6 +49,7 @@ def execute_all(steps: Sequence[Step]) -> list[Done]:
     if len(steps) < 2 or not hasattr(raw, "pipeline"):
         return [_one(conn, stmt, params) for stmt, params in steps]
     sent = []
+    together = SentTogether()
     try:
         with raw.pipeline():
             for stmt, params in steps:
@@ -50,11 +57,11 @@ def execute_all(steps: Sequence[Step]) -> list[Done]:
                 values = _values(compiled, params)
                 cursor = raw.cursor()
                 conn.dispatch.before_cursor_execute(
-                    conn, cursor, compiled.string, values, None, False
+                    conn, cursor, compiled.string, values, together, False
                 )
                 cursor.execute(compiled.string, values)
                 conn.dispatch.after_cursor_execute(
-                    conn, cursor, compiled.string, values, None, False
+                    conn, cursor, compiled.string, values, together, False
                 )
                 sent.append((cursor, compiled.string, values))
     except conn.dialect.loaded_dbapi.Error as error:
