@@ -5,7 +5,8 @@ In-process with the Flask test client (no server, one request at a time), `touch
 order pages use a client that keeps its session, as a buyer's browser does. Each page is
 requested --requests times, each request followed by one of the bare Flask app (the growth
 is also given against it: a shared machine's load moves both alike); the slowest SQL statement of each page is timed at every level,
-and --explain prints its query plan at the last one.
+and --explain prints its query plan at the last one; --explain-page PAGE prints the plan of every
+statement PAGE runs, at every level.
 
     .venv/bin/python -m bench.scale [--products 1000 100000] [--orders 1000000] [--db sqlite]
 """
@@ -227,13 +228,20 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="per page and level")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--explain", action="store_true", help="plans of the slowest statements")
+    parser.add_argument(
+        "--explain-page",
+        action="append",
+        default=[],
+        metavar="PAGE",
+        help="plans of every statement this page runs, at every level (e.g. 'search (common)')",
+    )
     args = parser.parse_args()
     levels = [(f"{_short(p)} products", p, 0) for p in args.products]
     if args.orders:
         top = args.products[-1]
         levels.append((f"{_short(top)} + {_short(args.orders)} orders", top, args.orders))
 
-    results, floors, statements, loads = {}, {}, {}, []
+    results, floors, statements, loads, page_plans = {}, {}, {}, [], []
     with workdir() as tmp, Databases(tmp) as databases:
         # The page cache off: each request pays for its queries, which is what grows.
         app = make_app(
@@ -253,7 +261,14 @@ def main() -> None:
             results[label], floors[label] = measure(
                 app, clock, urls, deal_product, phones, args.requests
             )
+            params = dict(clock.params)
             statements[label], queries = clock.per_request(results[label])
+            for page in args.explain_page:
+                page_plans.extend(
+                    f"\n{label}, {page} ({ms:.2f} ms/request): {' '.join(stmt.split())}\n"
+                    f"{explain(app, stmt, params[stmt])}"
+                    for stmt, ms in statements[label].get(page, {}).items()
+                )
         last = levels[-1][0]
         slowest = {page: max(costs, key=costs.get) for page, costs in statements[last].items()}
         plans = [
@@ -304,6 +319,7 @@ def main() -> None:
         ),
         table("Loading", ["level", "s bulk products", "s bulk orders"], loads),
         *plans,
+        *page_plans,
         "",
         machine(),
     )
