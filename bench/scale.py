@@ -26,9 +26,10 @@ from bench.bare_app import app as bare_app
 from bench.bulk_orders import make_bulk_orders
 from bench.common import UA, COD_DISTRICT, Databases, demo_pages, load_demo
 from bench.common import machine, make_app, order_form, percentile, phone_number, report, table
-from bench.common import workdir
+from bench.common import SEARCH_QUERY, workdir
 from wapshop.extensions import db
-from wapshop.services import stock
+from wapshop.services import catalog, search, stock
+from wapshop.services.pagination import Position
 from wapshop.models import Category, Deal, Order, Product
 from wapshop.clock import utcnow
 from wapshop.services.demo import make_bulk_catalog
@@ -122,6 +123,12 @@ def catalogue_urls(app, pages: dict[str, str]) -> dict[str, str]:
         in_top = db.session.scalar(
             select(func.count()).where(Product.category_id.in_(subs), Product.active.is_(True))
         )
+        # The common search's last page (25 at the most) as its 下页 link reaches it.
+        matched = db.session.scalar(
+            select(func.count()).select_from(search.matching_products(SEARCH_QUERY).subquery())
+        )
+        last_hit = min(-(-matched // PER_PAGE), catalog.SEARCH_MAX_HITS // PER_PAGE)
+        before_last = catalog.search_products(SEARCH_QUERY, Position(last_hit - 1), PER_PAGE)
         db.session.remove()
     last = max(1, -(-in_top // PER_PAGE))
     return {
@@ -130,6 +137,9 @@ def catalogue_urls(app, pages: dict[str, str]) -> dict[str, str]:
         "category (top), last page": f"{pages['category']}?page={last}",
         "category (sub)": f"/c/{sub_id}",
         "search (common)": pages["search"],
+        "search (common), last page by key": (
+            f"{pages['search']}&page={last_hit}&after={before_last.last_key}"
+        ),
         "search (rare)": f"/s?q={quote(RARE_QUERY)}",
         "product": pages["product"],
         "product with deal": pages["product with deal"],
