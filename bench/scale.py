@@ -5,7 +5,8 @@ In-process with the Flask test client (no server, one request at a time), `touch
 order pages use a client that keeps its session, as a buyer's browser does. Each page is
 requested --requests times, each request followed by one of the bare Flask app (the growth
 is also given against it: a shared machine's load moves both alike); the slowest SQL statement of each page is timed at every level,
-and --explain prints its query plan at the last one.
+and --explain prints its query plan at the last one; --explain-page PAGE prints the plan of every
+statement PAGE runs, at every level.
 
     .venv/bin/python -m bench.scale [--products 1000 100000] [--orders 1000000] [--db sqlite]
 """
@@ -25,9 +26,10 @@ from bench.bare_app import app as bare_app
 from bench.bulk_orders import make_bulk_orders
 from bench.common import UA, COD_DISTRICT, Databases, demo_pages, load_demo
 from bench.common import machine, make_app, order_form, percentile, phone_number, report, table
-from bench.common import workdir
+from bench.common import SEARCH_QUERY, workdir
 from wapshop.extensions import db
-from wapshop.services import stock
+from wapshop.services import catalog, search, stock
+from wapshop.services.pagination import Position
 from wapshop.models import Category, Deal, Order, Product
 from wapshop.clock import utcnow
 from wapshop.services.demo import make_bulk_catalog
@@ -121,6 +123,12 @@ def catalogue_urls(app, pages: dict[str, str]) -> dict[str, str]:
         in_top = db.session.scalar(
             select(func.count()).where(Product.category_id.in_(subs), Product.active.is_(True))
         )
+        # The common search's last page (25 at the most) as its 下页 link reaches it.
+        matched = db.session.scalar(
+            select(func.count()).select_from(search.matching_products(SEARCH_QUERY).subquery())
+        )
+        last_hit = min(-(-matched // PER_PAGE), catalog.SEARCH_MAX_HITS // PER_PAGE)
+        before_last = catalog.search_products(SEARCH_QUERY, Position(last_hit - 1), PER_PAGE)
         db.session.remove()
     last = max(1, -(-in_top // PER_PAGE))
     return {
@@ -129,6 +137,9 @@ def catalogue_urls(app, pages: dict[str, str]) -> dict[str, str]:
         "category (top), last page": f"{pages['category']}?page={last}",
         "category (sub)": f"/c/{sub_id}",
         "search (common)": pages["search"],
+        "search (common), last page by key": (
+            f"{pages['search']}&page={last_hit}&after={before_last.last_key}"
+        ),
         "search (rare)": f"/s?q={quote(RARE_QUERY)}",
         "product": pages["product"],
         "product with deal": pages["product with deal"],
@@ -227,13 +238,20 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="per page and level")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--explain", action="store_true", help="plans of the slowest statements")
+    parser.add_argument(
+        "--explain-page",
+        action="append",
+        default=[],
+        metavar="PAGE",
+        help="plans of every statement this page runs, at every level (e.g. 'search (common)')",
+    )
     args = parser.parse_args()
     levels = [(f"{_short(p)} products", p, 0) for p in args.products]
     if args.orders:
         top = args.products[-1]
         levels.append((f"{_short(top)} + {_short(args.orders)} orders", top, args.orders))
 
-    results, floors, statements, loads = {}, {}, {}, []
+    results, floors, statements, loads, page_plans = {}, {}, {}, [], []
     with workdir() as tmp, Databases(tmp) as databases:
         # The page cache off: each request pays for its queries, which is what grows.
         app = make_app(
@@ -253,7 +271,14 @@ def main() -> None:
             results[label], floors[label] = measure(
                 app, clock, urls, deal_product, phones, args.requests
             )
+            params = dict(clock.params)
             statements[label], queries = clock.per_request(results[label])
+            for page in args.explain_page:
+                page_plans.extend(
+                    f"\n{label}, {page} ({ms:.2f} ms/request): {' '.join(stmt.split())}\n"
+                    f"{explain(app, stmt, params[stmt])}"
+                    for stmt, ms in statements[label].get(page, {}).items()
+                )
         last = levels[-1][0]
         slowest = {page: max(costs, key=costs.get) for page, costs in statements[last].items()}
         plans = [
@@ -304,6 +329,7 @@ def main() -> None:
         ),
         table("Loading", ["level", "s bulk products", "s bulk orders"], loads),
         *plans,
+        *page_plans,
         "",
         machine(),
     )

@@ -91,10 +91,10 @@ LONGEST_NAME = ("欧阳" * NAME_MAX)[:NAME_MAX]
 LONGEST_STREET = ("幸福村委会第三村民小组" * 11)[:STREET_MAX]
 PAGES = (
     "home", "more-deals", "category", "subcategory", "category-page-2", "collection", "product-deal",
-    "product-plain", "product-sold-out", "search-hits", "search-none", "region-provinces",
-    "region-cities", "region-districts", "confirm-cod", "confirm-no-cod", "confirm-errors",
-    "placed", "order", "orders", "find", "login", "register", "register-code", "account",
-    "error-404", "error-400",
+    "product-plain", "product-sold-out", "search-hits", "search-page-2", "search-none",
+    "region-provinces", "region-cities", "region-districts", "confirm-cod", "confirm-no-cod",
+    "confirm-errors", "placed", "order", "orders", "find", "login", "register", "register-code",
+    "account", "error-404", "error-400",
     "online-confirm-cod", "online-confirm-no-cod",
     "pay-awaiting", "pay-card-errors", "pay-processing", "pay-failed", "pay-paid",
     "members", "members-checked-in",
@@ -263,6 +263,9 @@ class Phone:
         if demo.sold_out_product:
             paths["product-sold-out"] = f"/p/{demo.sold_out_product}"
         seen |= {name: self.visit(path) for name, path in paths.items()}
+        # A search's second page, by its 下页 link (a keyed page, with nothing counted).
+        self.visit("/s?" + urlencode({"q": demo.search_words[0]}))
+        seen["search-page-2"] = self.client.follow("下页")
         seen["product-options"] = self.visit(f"/p/{demo.options_product}")
         seen["confirm-address"] = self.visit(buy)  # no region known yet: the one address line
         seen |= self.cart_pages()

@@ -7,8 +7,9 @@ matches, not the size of the catalogue (no LIKE '%…%' scan)."""
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, Select, delete, select
 from sqlalchemy.orm import aliased
 
 from wapshop.extensions import db
@@ -68,13 +69,23 @@ def matching_products(query: str):
     found = keyed_matches(query)
     if found is None:
         return None
-    stmt, key = found
-    return stmt.order_by(key.desc())
+    return found.stmt.order_by(found.key.desc())
 
 
-def keyed_matches(query: str):
-    """(the unordered select of matching_products, the key it is ordered by descending), or
-    None: for keyset paging (?after= on the first term's product_id, which the index holds)."""
+@dataclass(frozen=True)
+class Matches:
+    """The unordered select of matching_products and the key it is ordered by descending
+    (the first term's product_id, which the index holds), for keyset paging; `same`: the
+    columns joined equal to it (the product's id, the other terms' product_id), which a page
+    bounds alike so that every index read starts at the page's edge."""
+
+    stmt: Select
+    key: ColumnElement
+    same: tuple[ColumnElement, ...]
+
+
+def keyed_matches(query: str) -> Matches | None:
+    """The matches of a query for keyset paging, or None when it has nothing searchable."""
     terms = query_terms(query)
     if not terms:
         return None
@@ -85,4 +96,4 @@ def keyed_matches(query: str):
     stmt = stmt.where(
         *(hit.term == term for hit, term in zip(hits, terms)), Product.active.is_(True)
     )
-    return stmt, hits[0].product_id
+    return Matches(stmt, hits[0].product_id, (Product.id, *(h.product_id for h in hits[1:])))
