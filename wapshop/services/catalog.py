@@ -5,7 +5,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from wapshop.extensions import db
 from wapshop.models import Category, Collection, Deal, Product, Variant
@@ -30,7 +30,7 @@ def running_deals(now: datetime):
     return (
         select(Deal)
         .join(Deal.product)
-        .options(joinedload(Deal.product))
+        .options(contains_eager(Deal.product))  # from the join the filter needs: one join
         .where(
             Deal.starts_at <= now,
             Deal.ends_at > now,
