@@ -11,8 +11,9 @@ from conftest import PG_URL
 from factories import make_product
 from test_stock_locks import statements
 from wapshop.extensions import db
-from wapshop.models import Product, Variant
+from wapshop.models import CacheGeneration, Product, Variant
 from wapshop.services import pipeline, stock
+from wapshop.web.reads import GENERATION
 
 _TAKE = (
     update(Variant)
@@ -124,3 +125,24 @@ def test_taking_stock_of_several_variants_names_the_first_short(app):
         assert taking.short(pipeline.execute_all(taking.steps)) is None
         db.session.commit()
         assert [db.session.get(Product, products[v]).stock for v in (first, second)] == [3, 0]
+
+
+def test_a_catalogue_write_sent_together_moves_the_page_caches_figure_and_a_sale_does_not(app):
+    variant_id = a_variant(app, 5)
+    figure = select(CacheGeneration.value).where(CacheGeneration.name == GENERATION)
+    with app.app_context():
+        product_id = db.session.get(Variant, variant_id).product_id
+        before = db.session.scalar(figure) or 0
+        taking = stock.Taking({variant_id: (product_id, 1)})
+        pipeline.execute_all(taking.steps)  # a sale: stock = stock - 1
+        db.session.commit()
+        assert (db.session.scalar(figure) or 0) == before
+        new_price = (
+            update(Product)
+            .where(Product.id == bindparam("product_id"))
+            .values(shop_price_fen=bindparam("price"))
+            .execution_options(synchronize_session=False)
+        )
+        pipeline.execute_all([(new_price, {"product_id": product_id, "price": 990})] * 2)
+        db.session.commit()
+        assert db.session.scalar(figure) == before + 1

@@ -7,7 +7,8 @@ before it began. Only the waiting between them goes. Elsewhere (SQLite, in-proce
 no round trip to save) they run one by one through the session.
 
 Every statement is still seen by the engine's before/after_cursor_execute listeners, in
-order, as the statements sent one by one are. What the pipeline cannot do: use one
+order, as the statements sent one by one are, and a catalogue write moves the page cache's
+figure (web/cache.notice) as through the session. What the pipeline cannot do: use one
 statement's result to build the next (every parameter is known before the first is sent)."""
 
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,7 @@ from sqlalchemy import exc
 from sqlalchemy.sql import Executable
 
 from wapshop.extensions import db
+from wapshop.web import cache
 
 Step = tuple[Executable, Mapping[str, object]]
 
@@ -44,6 +46,8 @@ def execute_all(steps: Sequence[Step]) -> list[Done]:
     """Run the statements in order in the session's transaction; one Done each. A database
     error is raised as SQLAlchemy raises it (e.g. IntegrityError); the caller rolls back."""
     db.session.flush()
+    for stmt, _params in steps:  # past the session's do_orm_execute: the page cache's notice
+        cache.notice(db.session, stmt, stmt.get_execution_options())
     conn = db.session.connection()
     raw = conn.connection.driver_connection
     if len(steps) < 2 or not hasattr(raw, "pipeline"):

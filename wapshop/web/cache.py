@@ -178,15 +178,21 @@ def _touches_catalog(stmt) -> bool:
     return not (isinstance(stmt, Update) and _is_movement(stmt))
 
 
-def _note_statement(state) -> None:
-    """do_orm_execute: a Core/ORM INSERT, UPDATE or DELETE of a catalogue table."""
-    stmt = state.statement
+def notice(sess, stmt, options) -> None:
+    """A Core/ORM INSERT, UPDATE or DELETE of a catalogue table in `sess`'s transaction: the
+    figure moves at its COMMIT (a sale's movement does not move it). The session's
+    do_orm_execute calls it; so does what sends statements past the session
+    (services/pipeline.py)."""
     if (
         isinstance(stmt, (Insert, Update, Delete))
-        and not state.execution_options.get("page_cache_quiet")
+        and not options.get("page_cache_quiet")
         and _touches_catalog(stmt)
     ):
-        state.session.info[CHANGED] = True
+        sess.info[CHANGED] = True
+
+
+def _note_statement(state) -> None:
+    notice(state.session, state.statement, state.execution_options)
 
 
 def _catalog_objects(objects) -> bool:
