@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from factories import make_category, make_product
+from test_stock_locks import statements
 from wapshop.extensions import db
 from wapshop.models import Product
-from wapshop.services import catalog
+from wapshop.services import catalog, stock
 from wapshop.services.pagination import Position, paginate
 
 PER_PAGE = 5  # basic's page size is set to this here
@@ -109,3 +110,30 @@ def test_hostile_keys_are_a_400(client, shelf, query):
 def test_a_page_past_the_last_is_a_404_with_or_without_a_key(client, shelf):
     assert client.get(f"/c/{shelf['top']}?ver=basic&page=6").status_code == 404
     assert client.get(f"/c/{shelf['top']}?ver=basic&page=6&after=1").status_code == 404
+
+
+def test_a_category_is_counted_once_until_the_catalogue_changes(app, client, shelf):
+    url = f"/c/{shelf['top']}?ver=basic"
+
+    def counted_pages() -> tuple[str, int]:
+        with app.app_context(), statements() as seen:
+            text = client.get(url).text
+        return re.search(r"1/(\d+)", text).group(1), sum("count(" in s for s in seen)
+
+    assert counted_pages() == ("5", 1)  # 23 products, 5 a page
+    assert counted_pages() == ("5", 0)  # the figure kept: no COUNT
+    with app.app_context():
+        for n in range(3):  # a staff change: 26 products
+            make_product(title=f"按键手机新{n}", category_id=shelf["top"])
+        db.session.commit()
+    assert counted_pages() == ("6", 1)
+    with app.app_context():
+        for product_id in shelf["ids"][:6]:  # taken off sale: 20
+            db.session.get(Product, product_id).active = False
+        db.session.commit()
+    assert counted_pages() == ("4", 1)
+    with app.app_context():
+        variant = stock.sole_variant(shelf["ids"][7])
+        assert stock.take(variant.id, 1)  # a sale moves no figure
+        db.session.commit()
+    assert counted_pages() == ("4", 0)

@@ -11,8 +11,8 @@ from wapshop.extensions import db
 from wapshop.models import Category, Collection, Deal, Product, Variant
 from wapshop.models import collection_products as collection_links
 from wapshop.services import NotFound, search
-from wapshop.services.pagination import Page, Position, keyed_page, paginate
-from wapshop.services.reference_cache import memo
+from wapshop.services.pagination import Page, Position, count_rows, keyed_page, paginate
+from wapshop.services.reference_cache import memo, remembered
 
 
 SEARCH_MAX_HITS = 500  # nobody pages past this on a phone; refine the words instead
@@ -75,7 +75,15 @@ def category_products(cat: Category, at: Position, per_page: int) -> Page:
     first, paged by keyset (services/pagination.keyed_page)."""
     ids = [cat.id, *(child.id for child in cat.children)]
     stmt = select(Product).where(Product.category_id.in_(ids), Product.active.is_(True))
-    return keyed_page(stmt, Product.id, at, per_page)
+    return keyed_page(stmt, Product.id, at, per_page, count=lambda s: _products_in(cat.id, s))
+
+
+def _products_in(category_id: int, stmt) -> int:
+    """How many products a category page pages through: counted once per worker while the
+    catalogue stays as it is (reference_cache: any change to products or categories moves
+    the figure it is kept under; a sale does not change it), not on every page of a category
+    of 10,000."""
+    return remembered(("products in category", category_id), lambda: count_rows(stmt))
 
 
 def collection(slug: str, rendition: str) -> Collection:

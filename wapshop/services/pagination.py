@@ -47,7 +47,7 @@ class PageOutOfRange(LookupError):
 
 def paginate(stmt, number: int, per_page: int) -> Page:
     """Rows of page `number` (1-based), counted. Raises PageOutOfRange past the last page."""
-    total = _count(stmt)
+    total = count_rows(stmt)
     if number > max(1, ceil(total / per_page)):
         raise PageOutOfRange(number)
     items = db.session.scalars(stmt.limit(per_page).offset((number - 1) * per_page)).all()
@@ -71,6 +71,7 @@ def keyed_page(
     max_rows: int | None = None,
     keys=None,
     same=(),
+    count=None,
 ) -> Page:
     """A page of `stmt` in descending order of `key` (a unique integer column), reached by
     keyset: ?after=K (the page after the one ending at K) reads `key < K` through the index and
@@ -84,10 +85,11 @@ def keyed_page(
 
     With max_rows (a search), nothing is counted, so the page costs the same however many rows
     match: one row more than a page is read to know whether there is a next one, no page starts
-    at or past max_rows, and the Page's total is None."""
+    at or past max_rows, and the Page's total is None. `count(stmt)` counts the rows
+    (default: a COUNT each time; a caller may keep the figure)."""
     if isinstance(at, int):
         at = Position(at)
-    total = None if max_rows is not None else _count(stmt)
+    total = None if max_rows is not None else (count or count_rows)(stmt)
     last_number = max(1, ceil((max_rows if total is None else total) / per_page))
     if at.number > last_number:
         raise PageOutOfRange(at.number)
@@ -127,7 +129,7 @@ def keyed_page(
     )
 
 
-def _count(stmt) -> int:
+def count_rows(stmt) -> int:
     return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
 
 
