@@ -7,7 +7,7 @@ A buyer with a session opens the confirmation page of the flash sale's kind of d
 phone) and places the order; every statement each request sends to the database (BEGIN and
 COMMIT included, as the driver sees them) is counted, and with --list printed. The last buyer's
 requests are counted, and the round trips to the database they took (statements sent
-together in a pipeline, services/pipeline.py, are one; BEGIN and COMMIT are one each); "median ms" is each request's median time over the buyers after the
+together in a pipeline, web/pipeline.py, are one; BEGIN and COMMIT are one each); "median ms" is each request's median time over the buyers after the
 first three (one at a time, in-process: `--buyers 60` for a steady figure). `--profile N`
 runs N more buyers' POSTs under cProfile (after the counted ones, so warm) and prints the
 function calls per POST, the top 25 functions by cumulative time (below the framework's
@@ -28,7 +28,7 @@ from bench.common import UA, COD_DISTRICT, Databases, load_demo, machine, make_a
 from bench.common import order_form, phone_number, report, table, workdir
 from bench.flash_sale import add_deal
 from wapshop.extensions import db
-from wapshop.services.pipeline import SentTogether
+from wapshop.web.pipeline import SentTogether
 
 
 class Counting:

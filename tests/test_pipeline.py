@@ -1,4 +1,4 @@
-"""Statements sent together (services/pipeline.py): the same results, in the same order, as
+"""Statements sent together (web/pipeline.py): the same results, in the same order, as
 sent one by one; on PostgreSQL in one pipeline; a failure raised as SQLAlchemy raises it and
 nothing of the transaction kept. SQLite or PostgreSQL alike."""
 
@@ -12,7 +12,8 @@ from factories import make_product
 from test_stock_locks import statements
 from wapshop.extensions import db
 from wapshop.models import CacheGeneration, Product, Variant
-from wapshop.services import pipeline, stock
+from wapshop.services import stock
+from wapshop.web import pipeline
 from wapshop.web.reads import GENERATION
 
 _TAKE = (

@@ -99,7 +99,7 @@ def take(variant_id: int, quantity: int) -> bool:
 
 class Taking:
     """Taking units of several variants at once, for a caller that sends these statements
-    together with its own (services/pipeline.py) and rolls back when any is short: every
+    together with its own (web/pipeline.py) and rolls back when any is short: every
     variant's conditional UPDATE (ascending id), then each product's (ascending id), so a
     purchase never holds a product while it waits for a variant. `lines`: variant id ->
     (its product's id, quantity)."""

@@ -182,7 +182,7 @@ def notice(sess, stmt, options) -> None:
     """A Core/ORM INSERT, UPDATE or DELETE of a catalogue table in `sess`'s transaction: the
     figure moves at its COMMIT (a sale's movement does not move it). The session's
     do_orm_execute calls it; so does what sends statements past the session
-    (services/pipeline.py)."""
+    (web/pipeline.py)."""
     if (
         isinstance(stmt, (Insert, Update, Delete))
         and not options.get("page_cache_quiet")

@@ -18,7 +18,7 @@ from werkzeug.datastructures import CallbackDict
 
 from wapshop.extensions import db
 from wapshop.models import WebSession
-from wapshop.services import pipeline
+from wapshop.web import pipeline
 from wapshop.clock import utcnow
 from wapshop.parsing import present_arg
 from wapshop.web.reads import SESSION_SQL, as_datetime, reads
@@ -177,7 +177,7 @@ _ADD = insert(WebSession).values(
 def write_session(app, session) -> bool:
     """Add the session's writes to the current transaction; True when there were any. A
     regenerated session's two writes (the old sid kept briefly, the new one's row) go to the
-    database together (services/pipeline.py)."""
+    database together (web/pipeline.py)."""
     lifetime: timedelta = app.config["SESSION_LIFETIME"]
     now = utcnow()
     if session.slides(lifetime, now):

@@ -26,9 +26,10 @@ from wapshop.extensions import db
 from wapshop.models import Deal, Order, OrderEvent, OrderItem, OrderStatus, Variant
 from wapshop.payments import PaymentMethod, registry
 from wapshop.payments.online import Settings
-from wapshop.services import Refusal, balances, catalog, payments, pipeline, regions, stock
+from wapshop.services import Refusal, balances, catalog, payments, regions, stock
 from wapshop.services.checkout import discounts
 from wapshop.services.members import pricing
+from wapshop.web import pipeline
 from wapshop.services.checkout.quotes import (
     MAX_LINES,
     MAX_QUANTITY,
@@ -291,7 +292,7 @@ def _take_shared_rows(priced, phone: str, now: datetime) -> None:
     """Every line's stock (all variants, then their products), then per deal (ascending id) a
     conditional UPDATE for the units of all its lines and the per-buyer count across them and
     the phone's earlier orders: sent together, in that order, in one round trip
-    (services/pipeline.py), so the rows every buyer shares are held for that round trip and the
+    (web/pipeline.py), so the rows every buyer shares are held for that round trip and the
     COMMIT only. Each statement still sees what committed before it ran: a twin purchase of the
     same phone waits for the deal's row, then counts the other's lines. Raises SoldOut,
     QuoteChanged or OverLimit for the first thing short, in that order; the caller rolls back
