@@ -83,11 +83,14 @@ def _one(conn, stmt, params) -> Done:
 
 
 def _done(returns_rows: bool, result) -> Done:
-    """A Done from a DBAPI cursor or a SQLAlchemy result."""
+    """A Done from a DBAPI cursor or a SQLAlchemy result, which is closed."""
     if returns_rows:
         rows = [tuple(row) for row in result.fetchall()]
-        return Done(rows=rows, rowcount=len(rows))
-    return Done(rows=[], rowcount=result.rowcount)
+        done = Done(rows=rows, rowcount=len(rows))
+    else:
+        done = Done(rows=[], rowcount=result.rowcount)
+    result.close()
+    return done
 
 
 def _values(compiled, params) -> dict:
