@@ -17,7 +17,8 @@ from factories import (
 )
 from support.buyers import login, register
 from wapshop.extensions import db
-from wapshop.models import Deal, Order, OrderItem, ShippingRule, Variant, WebSession
+from wapshop.models import Deal, Order, OrderItem, OutboxMessage, ShippingRule, Variant
+from wapshop.models import WebSession
 
 # Hand-made prices and a national rule: first 1 kg 10.00, each further kg 5.00, COD 3.00.
 SHOE_PRICE, SHOE_39_PRICE, DEAL_PRICE, OTHER_PRICE = 19900, 20900, 2990, 9900
@@ -164,6 +165,17 @@ def test_two_sellers_goods_become_two_orders_sharing_a_group_number(app, client,
             .group_by(Order.id)
         ).all()
         assert all(n == 1 for _id, n in sellers)  # each seller sees only its own parcel
+        # Each order its own lines, its first event and its own "placed" SMS, once.
+        for order in db.session.scalars(select(Order).order_by(Order.id)):
+            assert [(e.from_status, e.to_status, e.actor, e.note) for e in order.events] == [
+                (None, "placed", "guest", "cod")
+            ]
+            [sms] = db.session.scalars(
+                select(OutboxMessage).where(OutboxMessage.order_id == order.id)
+            )
+            labels = [item.variant_label for item in order.items]
+            assert (sms.kind, sms.phone, sms.status) == ("placed", order.phone, "pending")
+            assert f"订单{order.number}" in sms.body and (not labels[0] or labels[0] in sms.body)
     done = client.get(placed.headers["Location"])
     assert (
         all(n in done.text for n in numbers) and "￥314.00" in done.text

@@ -18,9 +18,10 @@ from test_checkout_views import confirm_q, counts, shop  # noqa: F401 (a fixture
 from test_stock_locks import statements
 from wapshop.clock import utcnow
 from wapshop.extensions import db
-from wapshop.models import Deal, Order, Product, WebSession
+from wapshop.models import Deal, Order, OutboxMessage, Product, WebSession
 from wapshop.services import stock
 from wapshop.services.checkout import placing
+from wapshop.web import pipeline
 
 WRITES = ("INSERT", "UPDATE", "DELETE")
 SHARED = ("variants", "products", "deals")
@@ -77,6 +78,63 @@ def test_the_orders_are_written_before_the_shared_rows_are_taken_in_one_order(ap
     after = [s for s in seen[deal_update + 1 :] if "sessions" not in s]
     assert len(after) == 1 and "sum(order_items.quantity)" in after[0], after
     assert counts(app, pid, shop["deal"])[1:] == (98, 2)
+
+
+def test_the_lines_event_sms_and_session_go_with_the_shared_rows_in_one_round_trip(
+    app,
+    client,
+    shop,  # noqa: F811
+    monkeypatch,
+):
+    """After the orders' INSERT (their ids), one pipeline: the lines, the first event, the
+    "placed" SMS, the session's two rows, then the shared rows and the per-buyer count. On
+    PostgreSQL the driver sends them together (one SentTogether for them all)."""
+    pid = shop["deal_product"]
+    form = confirm_form(client, pid)
+    batches: list[list[str]] = []
+    send = pipeline.execute_all
+
+    def recording(steps):
+        batches.append([getattr(stmt, "table", None) for stmt, _params in steps])
+        return send(steps)
+
+    monkeypatch.setattr(pipeline, "execute_all", recording)
+    contexts: list[tuple[str, object]] = []
+
+    def record(_conn, _cursor, statement, _params, context, _many):
+        contexts.append((written(" ".join(statement.split())), context))
+
+    with app.app_context():
+        event.listen(db.engine, "after_cursor_execute", record)
+        try:
+            response = client.post(f"/buy/{pid}", data=form)
+        finally:
+            event.remove(db.engine, "after_cursor_execute", record)
+    assert response.status_code == 303
+    assert len(batches) == 1, batches
+    tables = [table.name if table is not None else "count" for table in batches[0]]
+    assert tables == [
+        "order_items",
+        "order_events",
+        "outbox_messages",
+        "web_sessions",
+        "web_sessions",
+        "variants",
+        "products",
+        "deals",
+        "count",
+    ], tables
+    together = {id(c) for table, c in contexts if table and table != "orders"}
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            assert len(together) == 1, contexts
+            deal_update = next(c for t, c in contexts if t == "deals")
+            assert isinstance(deal_update, pipeline.SentTogether)
+        order = db.session.scalar(select(Order))
+        assert [(i.quantity, i.deal_id) for i in order.items] == [(1, shop["deal"])]
+        assert [(e.from_status, e.to_status) for e in order.events] == [(None, "placed")]
+        [sms] = db.session.scalars(select(OutboxMessage))
+        assert sms.order_id == order.id and order.number in sms.body
 
 
 def test_a_purchase_reads_each_row_once_and_no_order_back(app, client, shop):  # noqa: F811

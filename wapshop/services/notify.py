@@ -136,23 +136,37 @@ _PLACED_SMS = insert(OutboxMessage).values(
 )
 
 
-@event.listens_for(OrderEvent, "after_insert")
-def _queue_placed(_mapper, connection, row: OrderEvent) -> None:
-    """An order just placed (cash on delivery) or paid online gets the "placed" SMS, in the
-    same flush: checkout and payments stay free of notification code."""
-    placed = row.to_status == OrderStatus.PLACED and row.from_status in (
+def sends_placed(from_status: str | None, to_status: str) -> bool:
+    """Whether an order's move gets the "placed" SMS: placed (cash on delivery) or paid
+    online."""
+    placed = to_status == OrderStatus.PLACED and from_status in (
         None,
         OrderStatus.AWAITING_PAYMENT,
     )
-    paid = row.to_status == OrderStatus.PAID
-    if not (placed or paid):
+    return placed or to_status == OrderStatus.PAID
+
+
+def placed_message(order, labels, at: datetime) -> tuple:
+    """The "placed" SMS of `order` (anything with its id, number, phone, total_fen and
+    payment_method) as a statement and its parameters, for the caller's transaction."""
+    cod = order.payment_method == "cod"
+    body = compose("placed", order.number, order.total_fen, cod, variant_text(labels))
+    return _PLACED_SMS, {"order_id": order.id, "phone": order.phone, "body": body, "created_at": at}
+
+
+@event.listens_for(OrderEvent, "after_insert")
+def _queue_placed(_mapper, connection, row: OrderEvent) -> None:
+    """An order event written through the ORM that places or pays the order (sends_placed)
+    queues the "placed" SMS in the same flush: payments stay free of notification code. (The
+    placing writes its first event and SMS itself, with its lines: services/checkout.)"""
+    if not sends_placed(row.from_status, row.to_status):
         return
     order = _order_in_session(row)
     if order is None:
         order = connection.execute(
-            select(Order.number, Order.phone, Order.total_fen, Order.payment_method).where(
-                Order.id == row.order_id
-            )
+            select(
+                Order.id, Order.number, Order.phone, Order.total_fen, Order.payment_method
+            ).where(Order.id == row.order_id)
         ).one()
     labels = _labels_in_session(row)
     if labels is None:
@@ -161,12 +175,7 @@ def _queue_placed(_mapper, connection, row: OrderEvent) -> None:
             .where(OrderItem.order_id == row.order_id)
             .order_by(OrderItem.id)
         ).scalars()
-    cod = order.payment_method == "cod"
-    body = compose("placed", order.number, order.total_fen, cod, variant_text(labels))
-    connection.execute(
-        _PLACED_SMS,
-        {"order_id": row.order_id, "phone": order.phone, "body": body, "created_at": row.at},
-    )
+    connection.execute(*placed_message(order, labels, row.at))
 
 
 def _session_order(row: OrderEvent) -> Order | None:
@@ -180,7 +189,7 @@ def _session_order(row: OrderEvent) -> Order | None:
 
 def _order_in_session(row: OrderEvent) -> Order | None:
     """The event's order when the session holds it with the figures the SMS needs loaded
-    (an order being placed: written in the same flush), else None (read it)."""
+    (an order written in the same flush as the event), else None (read it)."""
     order = _session_order(row)
     if (
         order is None
@@ -192,7 +201,7 @@ def _order_in_session(row: OrderEvent) -> Order | None:
 
 def _labels_in_session(row: OrderEvent) -> list[str] | None:
     """The variant labels of the event's order when its lines are in the session (an order
-    being placed: its lines may be written after the event in the same flush), else None."""
+    written with its lines and the event in one flush: the lines may follow the event), else None."""
     order = _session_order(row)
     if order is None or "items" in inspect(order).unloaded:
         return None

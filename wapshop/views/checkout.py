@@ -311,8 +311,8 @@ NUMBER_DRAWS = 3  # placings of one purchase when its random order number was dr
 def _place(req, granted):
     """Place and commit the purchase, and return `granted(its orders' (number, status))`,
     the response. The session it changes is written in the purchase's own transaction
-    (save_now), once the orders are written and before the rows other buyers share are
-    taken: one COMMIT for both, and no session write while those rows are held. A refusal
+    (save_now), in the round trip that writes the orders' lines, before the rows other buyers
+    share are taken: one COMMIT for both, and no session write while those rows are held. A refusal
     after that puts the session back (checkpoint) as the rollback puts its rows. A twin
     submit that committed first (IntegrityError on the form token): the twin's, its session
     saved after the view as usual. An order number drawn twice (IntegrityError, no twin):
@@ -321,9 +321,9 @@ def _place(req, granted):
         restore = checkpoint()
         answered = []
 
-        def written(orders):
+        def written(orders, batch):
             answered.append(granted(_summary(orders)))  # numbers and statuses: no reload
-            save_now()
+            save_now(batch)
 
         try:
             checkout.place(req, utcnow(), _settings(), twin_checked=draw == 0, written=written)

@@ -9,9 +9,13 @@ no round trip to save) they run one by one through the session.
 Every statement is still seen by the engine's before/after_cursor_execute listeners, in
 order, as the statements sent one by one are, and a catalogue write moves the page cache's
 figure (web/cache.notice) as through the session. What the pipeline cannot do: use one
-statement's result to build the next (every parameter is known before the first is sent)."""
+statement's result to build the next (every parameter is known before the first is sent).
 
-from collections.abc import Mapping, Sequence
+A Batch gathers the statements of several parts of one piece of work (a purchase's order
+lines, its session, the rows every buyer shares) to send them together, each part reading its
+own statements' results."""
+
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -40,6 +44,30 @@ class SentTogether:
     """What the cursor listeners get as the execution context of a statement sent in a
     pipeline: the statements of one pipeline share one (bench/statements.py counts the round
     trips by it)."""
+
+
+class Batch:
+    """Statements added by several callers, sent together once, in the order added."""
+
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+        self._checks: list[tuple[slice, Callable[[list[Done]], None]]] = []
+
+    def add(self, steps: Sequence[Step], check: Callable[[list[Done]], None] | None = None):
+        """Add `steps`; the slice of the results that will be theirs. `check`, if given, gets
+        them once sent (before send returns)."""
+        part = slice(len(self.steps), len(self.steps) + len(steps))
+        self.steps.extend(steps)
+        if check is not None:
+            self._checks.append((part, check))
+        return part
+
+    def send(self) -> list[Done]:
+        """Run them all (execute_all), then each part's check in the order added."""
+        done = execute_all(self.steps)
+        for part, check in self._checks:
+            check(done[part])
+        return done
 
 
 def execute_all(steps: Sequence[Step]) -> list[Done]:

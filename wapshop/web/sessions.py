@@ -174,10 +174,10 @@ _ADD = insert(WebSession).values(
 )
 
 
-def write_session(app, session) -> bool:
-    """Add the session's writes to the current transaction; True when there were any. A
-    regenerated session's two writes (the old sid kept briefly, the new one's row) go to the
-    database together (web/pipeline.py)."""
+def write_session(app, session, batch: pipeline.Batch | None = None) -> bool:
+    """The session's writes, sent now in the current transaction, or added to `batch` (sent
+    with the caller's other statements); True when there were any. A regenerated session's
+    two writes (the old sid kept briefly, the new one's row) go to the database together."""
     lifetime: timedelta = app.config["SESSION_LIFETIME"]
     now = utcnow()
     if session.slides(lifetime, now):
@@ -201,18 +201,25 @@ def write_session(app, session) -> bool:
         session.modified = False
     if not steps:
         return False
-    done = pipeline.execute_all(steps)
-    if row is not None and steps[-1][0] is _WRITE and done[-1].rowcount == 0:
-        pipeline.execute_all([(_ADD, row)])  # its row was purged meanwhile
+
+    def check(done: list[pipeline.Done]) -> None:
+        if row is not None and steps[-1][0] is _WRITE and done[-1].rowcount == 0:
+            pipeline.execute_all([(_ADD, row)])  # its row was purged meanwhile
+
+    if batch is not None:
+        batch.add(steps, check)
+    else:
+        check(pipeline.execute_all(steps))
     return True
 
 
-def save_now() -> None:
-    """Write this request's session in the caller's transaction, now: a view that commits
-    anyway (an order placed) saves the COMMIT save_session would need after it. Changes made
-    to the session later in the request are written after the view as usual."""
-    if isinstance(session, DbSession) and write_session(current_app, session):
-        db.session.flush()
+def save_now(batch: pipeline.Batch) -> None:
+    """Write this request's session in the caller's transaction, with the statements of
+    `batch`: a view that commits anyway (an order placed) saves the COMMIT save_session would
+    need after it, and a round trip. Changes made to the session later in the request are
+    written after the view as usual."""
+    if isinstance(session, DbSession):
+        write_session(current_app, session, batch)
 
 
 _STATE = ("sid", "fresh", "written", "modified", "replaced_sid", "stored", "expires_at")

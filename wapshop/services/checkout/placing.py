@@ -3,10 +3,11 @@ transaction, one order per seller. Adds and flushes; the caller commits once, so
 leaves no order and no stock change behind.
 
 Every read comes first (prices, region, fees, discounts: a refusal the reads already show,
-e.g. a sold-out deal, costs no write), then the orders, lines, events and SMS are inserted, and
-only then are the rows every buyer of the same goods shares taken, by conditional UPDATEs in
-the one order every stock change keeps (services/stock.py: all variants ascending, then their
-products, then the deals ascending), followed by the per-buyer count and the members'
+e.g. a sold-out deal, costs no write), then the orders are inserted. Their lines, first events
+and SMS (and the caller's session) go to the database in one round trip (web/pipeline.py) with
+the conditional UPDATEs that take the rows every buyer of the same goods shares, after them and
+in the one order every stock change keeps (services/stock.py: all variants ascending, then
+their products, then the deals ascending), followed by the per-buyer count; then the members'
 discounts. The shared rows are held from those UPDATEs to COMMIT only, not for the whole
 transaction; two carts sharing goods never wait on each other's rows the other way round.
 
@@ -20,13 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from wapshop.extensions import db
 from wapshop.models import Deal, Order, OrderEvent, OrderItem, OrderStatus, Variant
 from wapshop.payments import PaymentMethod, registry
 from wapshop.payments.online import Settings
-from wapshop.services import Refusal, balances, catalog, payments, regions, stock
+from wapshop.services import Refusal, balances, catalog, notify, payments, regions, stock
 from wapshop.services.checkout import discounts
 from wapshop.services.members import pricing
 from wapshop.web import pipeline
@@ -111,7 +112,7 @@ _BOUGHT_IN_DEAL = (
         Order.status != OrderStatus.CANCELLED,
     )
 )
-_BY_TOKEN = select(Order).where(Order.form_token == bindparam("token"))
+_BY_TOKEN = select(Order.id).where(Order.form_token == bindparam("token"))
 _TAKE_DEAL_UNITS = (
     update(Deal)
     .where(
@@ -138,7 +139,10 @@ def token_of(token: str, part: int) -> str:
 
 
 def find_by_token(token: str) -> Order | None:
-    return db.session.scalar(_BY_TOKEN, {"token": token})
+    """The order placed from this confirmation (its token), if any. Every submit looks: the
+    id alone, then the order only when there is one."""
+    order_id = db.session.scalar(_BY_TOKEN, {"token": token})
+    return db.session.get(Order, order_id) if order_id is not None else None
 
 
 def purchase_of(order: Order) -> list[Order]:
@@ -186,8 +190,9 @@ def place(
     (sharing a group number when there are several), each with its first event; orders
     paid from the balance are paid here. `twin_checked`: the caller looked the form token up
     in this request already (a twin committed since is refused by the unique index).
-    `written(orders)`: called once the orders are flushed, before any row other buyers
-    share is taken (what the caller writes there is not held under those rows' locks).
+    `written(orders, batch)`: called once the orders are flushed; what the caller adds to
+    `batch` (pipeline.Batch) is sent with the orders' lines, before any row other buyers share
+    is taken (not held under those rows' locks).
 
     Raises AlreadyPlaced, RegionInvalid, PaymentUnavailable, LineGone, QuoteChanged, SoldOut,
     OverLimit or BadLines. Flushes; the caller commits (or rolls back on IntegrityError,
@@ -222,10 +227,13 @@ def place(
     if len(orders) > 1:
         for order in orders:
             order.group_number = orders[0].number
-    db.session.flush()  # the orders, lines, events and SMS: no shared row locked yet
+    db.session.flush()  # the orders (their ids): no shared row locked yet
+    batch = pipeline.Batch()
+    for order, part in zip(orders, bill.parts):
+        batch.add(_order_rows(order, part, req.buyer_id, method.code, now))
     if written is not None:
-        written(orders)
-    _take_shared_rows(priced, req.phone, now)
+        written(orders, batch)
+    _take_shared_rows(priced, req.phone, now, batch)
     try:
         pricing.redeem(member, orders, now)
     except Refusal as gone:
@@ -288,13 +296,13 @@ def _refuse_from_reads(priced) -> None:
                 )
 
 
-def _take_shared_rows(priced, phone: str, now: datetime) -> None:
+def _take_shared_rows(priced, phone: str, now: datetime, batch: pipeline.Batch) -> None:
     """Every line's stock (all variants, then their products), then per deal (ascending id) a
     conditional UPDATE for the units of all its lines and the per-buyer count across them and
-    the phone's earlier orders: sent together, in that order, in one round trip
-    (web/pipeline.py), so the rows every buyer shares are held for that round trip and the
-    COMMIT only. Each statement still sees what committed before it ran: a twin purchase of the
-    same phone waits for the deal's row, then counts the other's lines. Raises SoldOut,
+    the phone's earlier orders: sent after what `batch` holds, together, in that order, in one
+    round trip (web/pipeline.py), so the rows every buyer shares are held for that round trip
+    and the COMMIT only. Each statement still sees what committed before it ran: a twin purchase
+    of the same phone waits for the deal's row, then counts the other's lines. Raises SoldOut,
     QuoteChanged or OverLimit for the first thing short, in that order; the caller rolls back
     what the others took."""
     taking = stock.Taking({q.variant.id: (q.product.id, n) for q, n in priced})
@@ -311,7 +319,8 @@ def _take_shared_rows(priced, phone: str, now: datetime) -> None:
             (_TAKE_DEAL_UNITS, {"deal_id": deal_id, "now": now, "price": price, "wanted": wanted}),
             (_BOUGHT_IN_DEAL, {"deal_id": deal_id, "phone": phone}),
         ]
-    done = pipeline.execute_all(taking.steps + deal_steps)
+    shared = batch.add(taking.steps + deal_steps)
+    done = batch.send()[shared]
     if (short := taking.short(done)) is not None:
         q = next(q for q, _quantity in priced if q.variant.id == short)
         raise _short_of_stock(q, _stock_left(q.variant))
@@ -369,31 +378,61 @@ def _write_order(req, part: Part, i: int, region_text: str, method, carrier, now
         rendition=req.rendition,
         created_at=now,
     )
-    for q, quantity in part.lines:
-        order.items.append(
-            OrderItem(
-                product_id=q.product.id,
-                variant_id=q.variant.id,
-                variant_label=q.variant.label,
-                deal_id=q.deal_id,
-                seller_id=q.product.seller_id,
-                title=q.product.title,
-                unit_price_fen=q.unit_price_fen,
-                market_price_fen=q.product.market_price_fen,
-                quantity=quantity,
-            )
-        )
-    order.events.append(
-        OrderEvent(
-            at=now,
-            actor=f"buyer:{req.buyer_id}" if req.buyer_id else "guest",
-            from_status=None,
-            to_status=order.status,
-            note=method.code,
-        )
-    )
     db.session.add(order)
     return order
+
+
+# Built once (their cache keys with them): every order placed runs them.
+_ADD_LINE = insert(OrderItem).values(
+    {
+        column: bindparam(column)
+        for column in (
+            "order_id",
+            "product_id",
+            "variant_id",
+            "variant_label",
+            "deal_id",
+            "seller_id",
+            "title",
+            "unit_price_fen",
+            "market_price_fen",
+            "quantity",
+        )
+    }
+)
+_ADD_EVENT = insert(OrderEvent).values(
+    {column: bindparam(column) for column in ("order_id", "at", "actor", "to_status", "note")}
+)
+
+
+def _order_rows(order: Order, part: Part, buyer_id, method_code: str, now) -> list:
+    """A flushed order's lines (in the part's order: their ids ascending), its first event
+    and, when that places it, its "placed" SMS, as statements for a pipeline.Batch."""
+    steps = [
+        (
+            _ADD_LINE,
+            {
+                "order_id": order.id,
+                "product_id": q.product.id,
+                "variant_id": q.variant.id,
+                "variant_label": q.variant.label,
+                "deal_id": q.deal_id,
+                "seller_id": q.product.seller_id,
+                "title": q.product.title,
+                "unit_price_fen": q.unit_price_fen,
+                "market_price_fen": q.product.market_price_fen,
+                "quantity": quantity,
+            },
+        )
+        for q, quantity in part.lines
+    ]
+    actor = f"buyer:{buyer_id}" if buyer_id else "guest"
+    event = {"order_id": order.id, "at": now, "actor": actor, "to_status": order.status}
+    steps.append((_ADD_EVENT, {**event, "note": method_code}))
+    if notify.sends_placed(None, order.status):
+        labels = [q.variant.label for q, _quantity in part.lines]
+        steps.append(notify.placed_message(order, labels, now))
+    return steps
 
 
 def _pay_from_balance(order: Order, method: PaymentMethod) -> None:
