@@ -153,6 +153,8 @@ def test_a_purchase_reads_each_row_once_and_no_order_back(app, client, shop):  #
     assert len(selects("products")) == 0 and len(selects("variants")) == 1, seen
     assert "JOIN products" in selects("variants")[0], seen
     assert len(selects("deals")) == 1 and "JOIN variants" in selects("deals")[0], seen
+    # The deals' product is the one the variant's statement read: its columns not read again.
+    assert "products.title" not in selects("deals")[0].split(" FROM ")[0], selects("deals")
     # The form token looked up once; neither a number check, nor the SMS text's order, nor a
     # reload after COMMIT.
     assert len(selects("orders")) == 1, selects("orders")

@@ -26,19 +26,19 @@ class Home:
     more_deals: bool = False  # more deals run than `deals` holds: link to 更多特价
 
 
-def running_deals(now: datetime):
-    return (
-        select(Deal)
-        .join(Deal.product)
-        .options(contains_eager(Deal.product))  # from the join the filter needs: one join
-        .where(
-            Deal.starts_at <= now,
-            Deal.ends_at > now,
-            Deal.stopped.is_(False),
-            Product.active.is_(True),
-        )
-        .order_by(Deal.position, Deal.id)
-    )
+def running_deals(now: datetime, with_product: bool = True):
+    """Deals running at `now` on products on sale, in their order; each with its product
+    (from the join the filter needs: one join), unless `with_product` is False (a caller that
+    holds the product already: its columns are not read twice)."""
+    found = select(Deal).join(Deal.product)
+    if with_product:
+        found = found.options(contains_eager(Deal.product))
+    return found.where(
+        Deal.starts_at <= now,
+        Deal.ends_at > now,
+        Deal.stopped.is_(False),
+        Product.active.is_(True),
+    ).order_by(Deal.position, Deal.id)
 
 
 def home(rendition: str, now: datetime, max_deals: int) -> Home:
@@ -121,9 +121,10 @@ def covers(deal: Deal, variant_id: int) -> bool:
     return not deal.variants or any(v.id == variant_id for v in deal.variants)
 
 
-# A product's running deals with the variants each covers (built once: every order runs it).
+# A product's running deals with the variants each covers (built once: every order runs it);
+# its product is the caller's, held already (quotes.quote_variant).
 _RUNNING_ON_PRODUCT = (
-    running_deals(bindparam("now"))
+    running_deals(bindparam("now"), with_product=False)
     .where(Deal.product_id == bindparam("product_id"))
     .options(joinedload(Deal.variants))
 )
