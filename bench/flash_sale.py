@@ -8,11 +8,14 @@ deal's quantity, and the server must have answered no request with a 5xx.
     .venv/bin/python -m bench.flash_sale [--buyers 1000] [--units 100] [--db sqlite postgres]
                                          [--rounds 1]
 
-With --rounds N the same server runs N sales one after the other (each a new deal, the one
-before stopped), one row each; the median orders/s per database is printed below the table
-(on a machine shared with other work one round's figure varies by 2x and more)."""
+With --rounds N each database's server runs N sales (each a new deal, the one before stopped),
+one row each, the databases taking turns round by round; the median orders/s per database
+is printed below the table, and with both databases the median of the rounds' ratios (on a
+machine shared with other work one round's figure varies by 2x and more, and a run's by 1.4x
+from one minute to the next: taking turns gives both the same conditions)."""
 
 import argparse
+import contextlib
 import statistics
 import threading
 import time
@@ -193,25 +196,39 @@ def main() -> None:
     args = parser.parse_args()
 
     rows, details = [], []
-    with workdir() as tmp, Databases(tmp) as databases:
+    rates: dict[str, list[float]] = {kind: [] for kind in args.db}
+    with workdir() as tmp, Databases(tmp) as databases, contextlib.ExitStack() as servers:
+        sales = {}
         for kind in args.db:
             app = make_app(databases.new(kind), tmp)
             load_demo(app)
-            rates = []
-            with Gunicorn("wsgi:app", tmp, app, workers=args.workers) as server:
-                for n in range(args.rounds):
-                    product_id, deal_id = add_deal(app, args.units)
-                    run = rush(server.url, product_id, args.buyers, args.limit)
-                    found = audit(app, product_id, deal_id)
-                    tracebacks = server.tracebacks()
-                    rates.append(rows_for(rows, kind, n, args, run, found, tracebacks))
-                    details.append(
-                        f"{kind} #{n + 1}: "
-                        + ", ".join(f"{k}: {v}" for k, v in sorted(run["statuses"].items()))
-                    )
-            details.append(
-                f"{kind}: median {statistics.median(rates):.1f} orders/s over {len(rates)} round(s)"
-            )
+            server = servers.enter_context(Gunicorn("wsgi:app", tmp, app, workers=args.workers))
+            sales[kind] = (app, server)
+        # Round by round, each database in turn: a machine shared with other work changes
+        # speed over minutes, and each database gets the same share of that.
+        for n in range(args.rounds):
+            for kind, (app, server) in sales.items():
+                product_id, deal_id = add_deal(app, args.units)
+                run = rush(server.url, product_id, args.buyers, args.limit)
+                found = audit(app, product_id, deal_id)
+                tracebacks = server.tracebacks()
+                rates[kind].append(rows_for(rows, kind, n, args, run, found, tracebacks))
+                details.append(
+                    f"{kind} #{n + 1}: "
+                    + ", ".join(f"{k}: {v}" for k, v in sorted(run["statuses"].items()))
+                )
+    for kind, found in rates.items():
+        details.append(
+            f"{kind}: median {statistics.median(found):.1f} orders/s over {len(found)} round(s)"
+        )
+    if len(rates) == 2 and args.rounds > 1:
+        first, second = rates
+        ratios = [b / a for a, b in zip(rates[first], rates[second]) if a]
+        wins = sum(b >= a for a, b in zip(rates[first], rates[second]))
+        details.append(
+            f"{second} / {first}, round by round: median {statistics.median(ratios):.2f}, "
+            f"{second} ahead in {wins} of {len(ratios)} rounds"
+        )
 
     headers = [
         "db",
