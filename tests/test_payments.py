@@ -15,7 +15,7 @@ from factories import COVERED, UNCOVERED, make_product, make_regions
 from support.buyers import confirm_form
 from support.pages import token_in
 from wapshop.extensions import db
-from wapshop.models import BalanceEntry, Order, OrderEvent, Payment, Product
+from wapshop.models import BalanceEntry, Order, OrderEvent, OutboxMessage, Payment, Product
 from wapshop.payments import signing
 
 PRICE = 7900
@@ -89,12 +89,23 @@ def state(app, number):
         return order.status, dict(payments), events, credits
 
 
+def placed_sms(app, number) -> list[str]:
+    """The bodies of the order's "placed" SMS (one when it is placed or paid, else none)."""
+    with app.app_context():
+        return db.session.scalars(
+            select(OutboxMessage.body)
+            .join(Order, Order.id == OutboxMessage.order_id)
+            .where(Order.number == number, OutboxMessage.kind == "placed")
+        ).all()
+
+
 def test_online_order_waits_for_payment_and_offers_every_way(app, client, product_id):
     number = place(client, product_id, "bank")
     page = client.get(f"/pay/{number}?ver=basic").text
     assert "等待付款" in page and "用充值卡付款" in page and "去网银/手机银行付款" in page
     assert "改为货到付款" in page
     assert state(app, number)[0] == "awaiting_payment"
+    assert placed_sms(app, number) == []  # nothing to tell until it is paid
 
 
 def test_bank_notification_pays_once_however_often_it_comes(app, client, product_id):
@@ -104,6 +115,8 @@ def test_bank_notification_pays_once_however_often_it_comes(app, client, product
     assert {(a.status_code, a.text) for a in answers} == {(200, "success")}
     status, payments, events, _ = state(app, number)
     assert status == "paid" and payments == {"succeeded": 1} and events == 2
+    [paid] = placed_sms(app, number)  # once, however often the bank says so
+    assert f"订单{number}" in paid and "已付款" in paid
 
 
 @pytest.mark.parametrize(
@@ -369,6 +382,8 @@ def test_a_logged_in_buyer_pays_from_the_balance(app, client, product_id):
     number = place(client, product_id, "balance")
     status, payments, events, _ = state(app, number)
     assert status == "paid" and payments == {"succeeded": 1}
+    [paid] = placed_sms(app, number)  # placed paid: one SMS, from the placing
+    assert f"订单{number}" in paid and "已付款" in paid
     with app.app_context():
         assert balances.amount("13800138000") == 100
     # Not enough left now: refused, and no second order or stock change.
