@@ -6,6 +6,7 @@ twice is drawn again (issue 18)."""
 import json
 import re
 import threading
+from contextlib import contextmanager
 from itertools import chain
 
 import pytest
@@ -32,6 +33,16 @@ def written(statement: str) -> str | None:
     """The table an INSERT/UPDATE/DELETE writes, else None."""
     found = re.match(r"(?:INSERT INTO|UPDATE|DELETE FROM) (\w+)", statement)
     return found.group(1) if found else None
+
+
+@contextmanager
+def listening(name: str, listener):
+    """`listener` on the engine's `name` event for the block (in an app context)."""
+    event.listen(db.engine, name, listener)
+    try:
+        yield
+    finally:
+        event.remove(db.engine, name, listener)
 
 
 def locks(statement: str) -> bool:
@@ -104,12 +115,8 @@ def test_the_lines_event_sms_and_session_go_with_the_shared_rows_in_one_round_tr
     def record(_conn, _cursor, statement, _params, context, _many):
         contexts.append((written(" ".join(statement.split())), context))
 
-    with app.app_context():
-        event.listen(db.engine, "after_cursor_execute", record)
-        try:
-            response = client.post(f"/buy/{pid}", data=form)
-        finally:
-            event.remove(db.engine, "after_cursor_execute", record)
+    with app.app_context(), listening("after_cursor_execute", record):
+        response = client.post(f"/buy/{pid}", data=form)
     assert response.status_code == 303
     assert len(batches) == 1, batches
     tables = [table.name if table is not None else "count" for table in batches[0]]
@@ -219,14 +226,10 @@ def test_the_purchase_and_its_new_session_are_one_commit(app, client, shop):  # 
     pid = shop["deal_product"]
     form = confirm_form(client, pid)
     old_sid = client.get_cookie("wsid").value
+    commits: list[str] = []
     with app.app_context(), statements() as seen:
-        commits: list[str] = []
-        listener = lambda _conn: commits.append("COMMIT")  # noqa: E731
-        event.listen(db.engine, "commit", listener)
-        try:
+        with listening("commit", lambda _conn: commits.append("COMMIT")):
             response = client.post(f"/buy/{pid}", data=form)
-        finally:
-            event.remove(db.engine, "commit", listener)
     assert response.status_code == 303
     assert commits == ["COMMIT"], seen
     # Written before the rows every buyer shares are taken, not while they are held.

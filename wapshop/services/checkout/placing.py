@@ -426,9 +426,14 @@ def _order_rows(order: Order, part: Part, buyer_id, method_code: str, now) -> li
         )
         for q, quantity in part.lines
     ]
-    actor = f"buyer:{buyer_id}" if buyer_id else "guest"
-    event = {"order_id": order.id, "at": now, "actor": actor, "to_status": order.status}
-    steps.append((_ADD_EVENT, {**event, "note": method_code}))
+    event = {
+        "order_id": order.id,
+        "at": now,
+        "actor": f"buyer:{buyer_id}" if buyer_id else "guest",
+        "to_status": order.status,
+        "note": method_code,
+    }
+    steps.append((_ADD_EVENT, event))
     if notify.sends_placed(None, order.status):
         labels = [q.variant.label for q, _quantity in part.lines]
         steps.append(notify.placed_message(order, labels, now))
