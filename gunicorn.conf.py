@@ -1,11 +1,11 @@
 """gunicorn -c gunicorn.conf.py wsgi:app — production settings, overridable by environment."""
 
-import multiprocessing
 import os
 
 bind = os.environ.get("WAPSHOP_BIND", "127.0.0.1:8000")
-# Requests are short and mostly wait on the database: the usual 2 × cores + 1 sync workers.
-workers = int(os.environ.get("WAPSHOP_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+# Requests are short and mostly wait on the database: the usual 2 × cores + 1 sync workers,
+# counting the cores this process may run on (a container or `taskset` may give it fewer).
+workers = int(os.environ.get("WAPSHOP_WORKERS", len(os.sched_getaffinity(0)) * 2 + 1))
 timeout = 30
 graceful_timeout = 20
 keepalive = 5

@@ -64,12 +64,29 @@ def free_port() -> int:
 # --- Databases -----------------------------------------------------------------------------
 
 
+def on_cpus(cpus: set[int] | None):
+    """A preexec_fn keeping a server process (and what it forks) on `cpus`; None: all."""
+    return None if cpus is None else lambda: os.sched_setaffinity(0, cpus)
+
+
+def split_cpus(app_cpus: int | None) -> tuple[set[int] | None, set[int] | None]:
+    """(the app servers' CPUs, everything else's) when the app servers get `app_cpus` of this
+    machine's CPUs to themselves, as on their own machine; (None, None): all share all."""
+    if not app_cpus:
+        return None, None
+    mine = sorted(os.sched_getaffinity(0))
+    if not 0 < app_cpus < len(mine):
+        raise SystemExit(f"--app-cpus: between 1 and {len(mine) - 1} on this machine")
+    return set(mine[:app_cpus]), set(mine[app_cpus:])
+
+
 class Databases:
     """Fresh, empty databases for one run: SQLite files in `workdir`, or PostgreSQL databases
     in one throwaway cluster, started on first use and stopped (and deleted) by close()."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, cpus: set[int] | None = None):
         self.workdir = workdir
+        self.cpus = cpus  # the CPUs the server may run on (None: all)
         self._cluster: str | None = None
         self._admin_url: str | None = None
         self._names = count(1)
@@ -93,11 +110,34 @@ class Databases:
         if not script.exists():
             raise SystemExit("PostgreSQL needs bin/pg-test-cluster (and the server binaries)")
         exports = subprocess.run(
-            [str(script), "start"], check=True, capture_output=True, text=True
+            [str(script), "start"],
+            check=True,
+            capture_output=True,
+            text=True,
+            preexec_fn=on_cpus(self.cpus),
         ).stdout
         values = dict(re.findall(r"export (\w+)=(\S+)", exports))
         self._cluster = values["WAPSHOP_PG_CLUSTER"]
         self._admin_url = values["WAPSHOP_TEST_DATABASE_URL"]
+
+    def server_cpu(self) -> float:
+        """CPU seconds (user + system) the PostgreSQL cluster's processes have used so far:
+        the postmaster and every process it started (backends, writers). 0 without one."""
+        if not self._cluster:
+            return 0.0
+        pid_file = Path(self._cluster) / "data" / "postmaster.pid"
+        postmaster = pid_file.read_text().split()[0]
+        used = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            if entry.name == postmaster or fields[1] == postmaster:  # fields[1]: the parent
+                used += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+        return used / os.sysconf("SC_CLK_TCK")
 
     def close(self) -> None:
         if self._cluster:
@@ -182,7 +222,9 @@ class Gunicorn:
     """`gunicorn -c gunicorn.conf.py <target>` on a free 127.0.0.1 port, production settings
     (workers from WAPSHOP_WORKERS or 2 x cores + 1), the access log in a file we can count."""
 
-    def __init__(self, target: str, workdir: Path, app: Flask | None = None, workers=None):
+    def __init__(
+        self, target: str, workdir: Path, app: Flask | None = None, workers=None, cpus=None
+    ):
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.access_log = workdir / f"access-{port}.log"
@@ -206,6 +248,7 @@ class Gunicorn:
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=self._stderr,
+            preexec_fn=on_cpus(cpus),
         )
         self._log_offset = 0
         try:

@@ -6,16 +6,23 @@ units and a limit of 1 per phone. Afterwards the database must show no unit sold
 deal's quantity, and the server must have answered no request with a 5xx.
 
     .venv/bin/python -m bench.flash_sale [--buyers 1000] [--units 100] [--db sqlite postgres]
-                                         [--rounds 1]
+                                         [--rounds 1] [--app-cpus N]
 
 With --rounds N each database's server runs N sales (each a new deal, the one before stopped),
 one row each, the databases taking turns round by round; the median orders/s per database
 is printed below the table, and with both databases the median of the rounds' ratios (on a
 machine shared with other work one round's figure varies by 2x and more, and a run's by 1.4x
-from one minute to the next: taking turns gives both the same conditions)."""
+from one minute to the next: taking turns gives both the same conditions).
+
+With --app-cpus N the gunicorn servers run on N CPUs of their own (their workers: 2 x N + 1),
+and the database server and the buyers on the others: the shape of production, where the
+app's machines and PostgreSQL's are not the same (deploy/README.md). Without it everything
+shares every CPU, and on PostgreSQL the database server's own work takes its share of the
+CPUs the app runs on, which SQLite, inside the app, has no server to take."""
 
 import argparse
 import contextlib
+import os
 import statistics
 import threading
 import time
@@ -25,7 +32,7 @@ from sqlalchemy import func, select, update
 
 from bench.common import UA, Browser, Databases, Gunicorn, demo_pages, load_average, load_demo
 from bench.common import COD_DISTRICT, machine, make_app, order_form, phone_number, report, table
-from bench.common import workdir
+from bench.common import split_cpus, workdir
 from wapshop.extensions import db
 from wapshop.services import stock
 from wapshop.models import Deal, Order, OrderItem, Product
@@ -193,17 +200,34 @@ def main() -> None:
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: production's)")
     parser.add_argument("--limit", type=float, default=240, help="seconds before giving up")
     parser.add_argument("--rounds", type=int, default=1, help="sales per database (median)")
+    parser.add_argument(
+        "--app-cpus",
+        type=int,
+        help="give the gunicorn servers this many CPUs to themselves, the database server and "
+        "the buyers the others: the app on its own machine, as in production (deploy/README.md)",
+    )
     args = parser.parse_args()
+    app_cpus, other_cpus = split_cpus(args.app_cpus)
+    if other_cpus is not None:
+        os.sched_setaffinity(0, other_cpus)  # the buyers' threads, started below, inherit it
 
     rows, details = [], []
     rates: dict[str, list[float]] = {kind: [] for kind in args.db}
-    with workdir() as tmp, Databases(tmp) as databases, contextlib.ExitStack() as servers:
+    with (
+        workdir() as tmp,
+        Databases(tmp, other_cpus) as databases,
+        contextlib.ExitStack() as servers,
+    ):
         sales = {}
         for kind in args.db:
             app = make_app(databases.new(kind), tmp)
             load_demo(app)
-            server = servers.enter_context(Gunicorn("wsgi:app", tmp, app, workers=args.workers))
+            server = servers.enter_context(
+                Gunicorn("wsgi:app", tmp, app, workers=args.workers, cpus=app_cpus)
+            )
             sales[kind] = (app, server)
+        if other_cpus is not None:
+            os.nice(10)  # the buyers: after the database server on their CPUs, as elsewhere
         # Round by round, each database in turn: a machine shared with other work changes
         # speed over minutes, and each database gets the same share of that.
         for n in range(args.rounds):
@@ -249,11 +273,17 @@ def main() -> None:
         "s POSTs",
         "wall s",
     ]
-    workers = args.workers or "2 x cores + 1"
+    workers = args.workers or "2 x its cores + 1"
+    layout = (
+        f"the app servers on CPUs {sorted(app_cpus)}, the database and buyers on "
+        f"{sorted(other_cpus)}"
+        if app_cpus
+        else "the app servers, the database and the buyers share every CPU"
+    )
     report(
         table(
             f"Flash sale: {args.buyers} buyers submit at once for {args.units} units, "
-            f"1 per phone (gunicorn workers: {workers})",
+            f"1 per phone (gunicorn workers: {workers}; {layout})",
             headers,
             rows,
         ),

@@ -1,14 +1,17 @@
 """SQL statements per request of a buyer's order, in-process (Flask test client), listed.
 
     .venv/bin/python -m bench.statements [--db sqlite|postgres] [--list] [--buyers 3]
-        [--profile N]
+        [--cpu N] [--profile N]
 
 A buyer with a session opens the confirmation page of the flash sale's kind of deal (one per
 phone) and places the order; every statement each request sends to the database (BEGIN and
 COMMIT included, as the driver sees them) is counted, and with --list printed. The last buyer's
 requests are counted, and the round trips to the database they took (statements sent
 together in a pipeline, web/pipeline.py, are one; BEGIN and COMMIT are one each); "median ms" is each request's median time over the buyers after the
-first three (one at a time, in-process: `--buyers 60` for a steady figure). `--profile N`
+first three (one at a time, in-process: `--buyers 60` for a steady figure). `--cpu N`: N
+more buyers open the page, then each submits (as in the flash sale), and the CPU time per
+request is printed: this process's (the app, with SQLite's work inside it) and the PostgreSQL
+server's processes' (`--cpu 300` for a steady figure). `--profile N`
 runs N more buyers' POSTs under cProfile (after the counted ones, so warm) and prints the
 function calls per POST, the top 25 functions by cumulative time (below the framework's
 request wrappers) and the top 10 by own time."""
@@ -107,6 +110,34 @@ def count_order(app, product_id: int, n: int = 3) -> list[tuple[str, list[str], 
     ]
 
 
+def cpu_per_request(app, product_id: int, n: int, first_phone: int, server_cpu) -> list:
+    """CPU ms per request, as the flash sale sends them: n buyers open the confirmation page,
+    then each submits. Per phase: [request, this process's CPU (the app, SQLite's work
+    included), the database server's processes' CPU (PostgreSQL), their sum]. Read once
+    around each phase: a request is shorter than the clock's tick."""
+    path = f"/buy/{product_id}?region={COD_DISTRICT}"
+    buyers = [_new_buyer(app) for _ in range(n)]
+    rows = []
+
+    def phase(what: str, run) -> list:
+        server, cpu = server_cpu(), time.process_time()
+        found = run()
+        app_ms = (time.process_time() - cpu) / n * 1000
+        server_ms = (server_cpu() - server) / n * 1000
+        rows.append([what, app_ms, server_ms, app_ms + server_ms])
+        return found
+
+    pages = phase("GET confirmation", lambda: [b.get(path, headers=HEADERS) for b in buyers])
+    phase(
+        "POST order",
+        lambda: [
+            _post(b, path, page, phone_number(first_phone + i))
+            for i, (b, page) in enumerate(zip(buyers, pages))
+        ],
+    )
+    return rows
+
+
 def profile_posts(app, product_id: int, n: int, first_phone: int) -> tuple[int, str]:
     """n more buyers' POSTs under cProfile: (function calls per POST, top 25 by cumulative)."""
     path = f"/buy/{product_id}?region={COD_DISTRICT}"
@@ -133,14 +164,22 @@ def main() -> None:
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--buyers", type=int, default=3, help="buyers, one after the other")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="N POSTs profiled")
+    parser.add_argument(
+        "--cpu", type=int, default=0, metavar="N", help="CPU per request over N more buyers"
+    )
     args = parser.parse_args()
     buyers = max(args.buyers, 1)
-    profiled = ""
+    profiled, cpu = "", []
     with workdir() as tmp, Databases(tmp) as databases:
         app = make_app(databases.new(args.db), tmp, TESTING=True)  # no funnel flush at exit
         load_demo(app)
-        product_id, _deal = add_deal(app, max(100, buyers + args.profile))
+        product_id, _deal = add_deal(app, max(100, buyers + args.profile + args.cpu))
         found = count_order(app, product_id, buyers)
+        if args.cpu > 0:
+            # Before any profile: cProfile, once enabled, slows every later call.
+            cpu = cpu_per_request(
+                app, product_id, args.cpu, 900 + buyers + args.profile, databases.server_cpu
+            )
         if args.profile > 0:
             calls, top = profile_posts(app, product_id, args.profile, 900 + buyers)
             profiled = (
@@ -165,6 +204,14 @@ def main() -> None:
             rows,
         ),
         *listing,
+        ""
+        if not args.cpu
+        else "\n"
+        + table(
+            f"CPU per request on {args.db}, {args.cpu} buyers: all open the page, then all submit",
+            ["request", "app CPU ms", "database server CPU ms", "total CPU ms"],
+            cpu,
+        ),
         profiled,
         machine(),
     )
