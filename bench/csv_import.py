@@ -14,7 +14,8 @@ from pathlib import Path
 sys.path.insert(0, "tests")
 from conftest import make_app
 from factories import make_category, make_seller, make_product
-from admin_factories import log_in_as, post_form
+from support.pages import post_form
+from support.staff import log_in_as
 from wapshop.extensions import db
 
 TARGET = 4 * 1024 * 1024
