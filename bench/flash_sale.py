@@ -30,9 +30,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from bench.common import UA, Browser, Databases, Gunicorn, demo_pages, load_average, load_demo
+from bench.common import UA, Browser, demo_pages, load_average, load_demo
 from bench.common import COD_DISTRICT, machine, make_app, order_form, phone_number, report, table
-from bench.common import split_cpus, workdir
+from bench.common import workdir
+from bench.servers import Databases, Gunicorn, split_cpus
 from wapshop.extensions import db
 from wapshop.services import stock
 from wapshop.models import Deal, Order, OrderItem, Product

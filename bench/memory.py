@@ -16,8 +16,9 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
-from bench.common import UA, Databases, load_demo, machine, make_app, report, table, workdir
+from bench.common import UA, load_demo, machine, make_app, report, table, workdir
 from bench.common import COD_DISTRICT
+from bench.servers import Databases
 from wapshop.extensions import db
 from wapshop.models import Category, Product
 from wapshop.web import hits, rendering

@@ -16,9 +16,10 @@ import re
 import pstats
 import time
 
-from bench.common import UA, Databases, load_demo, machine, make_app, report, table, workdir
+from bench.common import UA, load_demo, machine, make_app, report, table, workdir
 from bench.bare_app import app as bare_app
 from bench.common import demo_pages
+from bench.servers import Databases
 from wapshop import create_app
 
 PAGES = ("home", "category", "product")

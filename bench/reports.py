@@ -29,8 +29,9 @@ from sqlalchemy import func, select, text
 from werkzeug.security import generate_password_hash
 
 from bench.bulk_orders import make_bulk_orders
-from bench.common import Databases, load_demo, machine, make_app, percentile, report, table
+from bench.common import load_demo, machine, make_app, percentile, report, table
 from bench.common import workdir
+from bench.servers import Databases
 from wapshop.extensions import db
 from wapshop.models import Order, OrderEvent, Staff
 from wapshop.clock import china_day, china_day_bounds, utcnow

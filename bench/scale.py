@@ -24,9 +24,10 @@ from sqlalchemy import event, func, select, text
 
 from bench.bare_app import app as bare_app
 from bench.bulk_orders import make_bulk_orders
-from bench.common import UA, COD_DISTRICT, Databases, demo_pages, load_demo
+from bench.common import UA, COD_DISTRICT, demo_pages, load_demo
 from bench.common import machine, make_app, order_form, percentile, phone_number, report, table
 from bench.common import SEARCH_QUERY, workdir
+from bench.servers import Databases
 from wapshop.extensions import db
 from wapshop.services import catalog, search, stock
 from wapshop.services.pagination import Position

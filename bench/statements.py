@@ -27,8 +27,9 @@ from pathlib import Path
 
 from sqlalchemy import event
 
-from bench.common import UA, COD_DISTRICT, Databases, load_demo, machine, make_app
+from bench.common import UA, COD_DISTRICT, load_demo, machine, make_app
 from bench.common import order_form, phone_number, report, table, workdir
+from bench.servers import Databases
 from bench.flash_sale import add_deal
 from wapshop.extensions import db
 from wapshop.web.pipeline import SentTogether

@@ -31,9 +31,10 @@ from itertools import count
 
 from sqlalchemy import func, select
 
-from bench.common import UA, Browser, Databases, Gunicorn, Stack, load_demo, machine, make_app
+from bench.common import UA, Browser, load_demo, machine, make_app
 from bench.common import COD_DISTRICT, order_form, percentile, phone_number, report, table
 from bench.common import demo_pages, load_average, post_action, workdir
+from bench.servers import Databases, Gunicorn, Stack
 from wapshop.web.devices import rendition_for_ua
 from wapshop.extensions import db
 from wapshop.services import stock
