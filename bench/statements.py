@@ -170,7 +170,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     buyers = max(args.buyers, 1)
-    profiled, cpu = "", []
+    profiled = cpu_table = ""
     with workdir() as tmp, Databases(tmp) as databases:
         app = make_app(databases.new(args.db), tmp, TESTING=True)  # no funnel flush at exit
         load_demo(app)
@@ -180,6 +180,12 @@ def main() -> None:
             # Before any profile: cProfile, once enabled, slows every later call.
             cpu = cpu_per_request(
                 app, product_id, args.cpu, 900 + buyers + args.profile, databases.server_cpu
+            )
+            cpu_table = "\n" + table(
+                f"CPU per request on {args.db}, {args.cpu} buyers: all open the page, then "
+                "all submit",
+                ["request", "app CPU ms", "database server CPU ms", "total CPU ms"],
+                cpu,
             )
         if args.profile > 0:
             calls, top = profile_posts(app, product_id, args.profile, 900 + buyers)
@@ -205,14 +211,7 @@ def main() -> None:
             rows,
         ),
         *listing,
-        ""
-        if not args.cpu
-        else "\n"
-        + table(
-            f"CPU per request on {args.db}, {args.cpu} buyers: all open the page, then all submit",
-            ["request", "app CPU ms", "database server CPU ms", "total CPU ms"],
-            cpu,
-        ),
+        cpu_table,
         profiled,
         machine(),
     )
